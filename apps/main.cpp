@@ -1,0 +1,135 @@
+// main.cpp — the `wsdol` program: dispatches to the subcommands registered in apps/cmd_*.cpp.
+// Errors (wsdol::Error) print as "wsdol NAME: message" with exit code 1; bad usage exits 2.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "apps/cli.h"
+#include "engine/core/error.h"
+
+namespace wsdol::cli {
+
+namespace {
+std::map<std::string, Command>& table() {
+    static std::map<std::string, Command> t;
+    return t;
+}
+}  // namespace
+
+bool register_command(Command command) {
+    table()[command.name] = std::move(command);
+    return true;
+}
+const std::map<std::string, Command>& commands() { return table(); }
+
+Args::Args(const std::string& command, const std::vector<std::string>& argv,
+           const std::vector<std::string>& value_options, const std::vector<std::string>& flag_options)
+    : command_(command) {
+    auto is_in = [](const std::vector<std::string>& v, const std::string& s) {
+        for (const auto& x : v)
+            if (x == s) return true;
+        return false;
+    };
+    for (size_t i = 0; i < argv.size(); ++i) {
+        const std::string& a = argv[i];
+        if (a.size() > 2 && a.rfind("--", 0) == 0) {
+            std::string key = a.substr(2), value;
+            const size_t eq = key.find('=');
+            const bool inline_value = eq != std::string::npos;
+            if (inline_value) {
+                value = key.substr(eq + 1);
+                key = key.substr(0, eq);
+            }
+            if (is_in(flag_options, key)) {
+                WSDOL_CHECK(!inline_value, command_, ": option --", key, " takes no value");
+                flags_[key] = true;
+            } else if (is_in(value_options, key)) {
+                if (!inline_value) {
+                    WSDOL_CHECK(i + 1 < argv.size(), command_, ": option --", key, " needs a value");
+                    value = argv[++i];
+                }
+                values_[key] = value;
+            } else {
+                fail(str(command_, ": unknown option --", key, " (see wsdol ", command_, " --help)"));
+            }
+        } else {
+            positional_.push_back(a);
+        }
+    }
+}
+
+std::optional<std::string> Args::get(const std::string& key) const {
+    auto it = values_.find(key);
+    if (it == values_.end()) return std::nullopt;
+    return it->second;
+}
+std::string Args::get_or(const std::string& key, const std::string& fallback) const {
+    return get(key).value_or(fallback);
+}
+long long Args::get_int(const std::string& key, long long fallback) const {
+    auto v = get(key);
+    if (!v) return fallback;
+    try {
+        size_t used = 0;
+        long long r = std::stoll(*v, &used);
+        WSDOL_CHECK(used == v->size(), "");
+        return r;
+    } catch (...) {
+        fail(str(command_, ": --", key, " expects an integer, got '", *v, "'"));
+    }
+}
+double Args::get_double(const std::string& key, double fallback) const {
+    auto v = get(key);
+    if (!v) return fallback;
+    try {
+        size_t used = 0;
+        double r = std::stod(*v, &used);
+        WSDOL_CHECK(used == v->size(), "");
+        return r;
+    } catch (...) {
+        fail(str(command_, ": --", key, " expects a number, got '", *v, "'"));
+    }
+}
+bool Args::flag(const std::string& key) const { return flags_.count(key) > 0; }
+
+}  // namespace wsdol::cli
+
+namespace {
+void print_help() {
+    std::printf("wsdol — weakly supervised dense object localization engine\n\nusage: wsdol COMMAND [options]\n\ncommands:\n");
+    for (const auto& [name, cmd] : wsdol::cli::commands()) std::printf("  %-10s %s\n", name.c_str(), cmd.summary.c_str());
+    std::printf("\n`wsdol COMMAND --help` describes a command.\n");
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        print_help();
+        return args.empty() ? 2 : 0;
+    }
+    if (args[0] == "--version") args[0] = "version";
+    auto it = wsdol::cli::commands().find(args[0]);
+    if (it == wsdol::cli::commands().end()) {
+        std::fprintf(stderr, "wsdol: unknown command '%s' (see wsdol --help)\n", args[0].c_str());
+        return 2;
+    }
+    const wsdol::cli::Command& cmd = it->second;
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    for (const auto& a : rest) {
+        if (a == "--help" || a == "-h") {
+            std::printf("%s\n", cmd.usage.c_str());
+            return 0;
+        }
+    }
+    try {
+        return cmd.run(rest);
+    } catch (const wsdol::Error& e) {
+        std::fprintf(stderr, "wsdol %s: %s\n", cmd.name.c_str(), e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "wsdol %s: internal error: %s\n", cmd.name.c_str(), e.what());
+        return 1;
+    }
+}

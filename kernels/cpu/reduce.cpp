@@ -1,0 +1,125 @@
+// reduce.cpp (CPU) — one reduction kernel for sum, max, min, argmax, argmin over any set of dims.
+//
+// Each output element walks its reduced sub-block in row-major order. Sums accumulate in double and are formed as
+// the in-order sum of kReduceBlock-element partial sums (parallel.h's determinism rule): the same bits whether the
+// work is split over outputs or over blocks of one output, for any thread count.
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "engine/ops/reduce.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/strided.h"
+
+namespace wsdol::cpu {
+namespace {
+
+struct Split {  // x's dims split into kept (outer) and reduced (inner) groups
+    int kept_nd = 0, red_nd = 0;
+    int64_t kept_shape[kMaxDims], kept_stride[kMaxDims], red_shape[kMaxDims], red_stride[kMaxDims];
+    int64_t kept_numel = 1, red_numel = 1;
+};
+
+Split split_dims(const TensorView& x, const bool* reduce) {
+    Split s;
+    for (int d = 0; d < x.ndim; ++d) {
+        if (reduce[d]) {
+            s.red_shape[s.red_nd] = x.shape[d];
+            s.red_stride[s.red_nd++] = x.strides[d];
+            s.red_numel *= x.shape[d];
+        } else {
+            s.kept_shape[s.kept_nd] = x.shape[d];
+            s.kept_stride[s.kept_nd++] = x.strides[d];
+            s.kept_numel *= x.shape[d];
+        }
+    }
+    return s;
+}
+
+int64_t kept_offset(const Split& s, int64_t o) {
+    int64_t off = 0;
+    for (int d = s.kept_nd - 1; d >= 0; --d) {
+        off += (o % s.kept_shape[d]) * s.kept_stride[d];
+        o /= s.kept_shape[d];
+    }
+    return off;
+}
+
+// Sum of reduced elements [begin, end) of the sub-block at `base`, in order.
+template <typename T>
+double partial_sum(const T* base, const Split& s, int64_t begin, int64_t end) {
+    double acc = 0.0;
+    const int64_t inner = s.red_nd ? s.red_stride[s.red_nd - 1] : 1;
+    for_each_run<1>(s.red_nd, s.red_shape, {s.red_stride}, begin, end, [&](auto off, int64_t n) {
+        const T* p = base + off[0];
+        for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(p[i * inner]);
+    });
+    return acc;
+}
+
+template <typename T>
+double block_sum(const T* base, const Split& s) {
+    double total = 0.0;
+    for (int64_t b = 0; b < s.red_numel; b += kReduceBlock)
+        total += partial_sum(base, s, b, std::min(s.red_numel, b + kReduceBlock));
+    return total;
+}
+
+template <typename T>
+void reduce_cpu(ReduceOp op, const TensorView& out, const TensorView& x, const bool* reduce) {
+    const Split s = split_dims(x, reduce);
+    const T* px = x.ptr<T>();
+    if (op == ReduceOp::sum) {
+        T* po = out.ptr<T>();
+        if (s.kept_numel == 1 && s.red_numel > 2 * kReduceBlock) {  // one big sum: parallel over blocks
+            const int64_t blocks = (s.red_numel + kReduceBlock - 1) / kReduceBlock;
+            std::vector<double> partial(blocks);
+            parallel_for(blocks, kReduceBlock, [&](int64_t b0, int64_t b1) {
+                for (int64_t b = b0; b < b1; ++b)
+                    partial[b] = partial_sum(px, s, b * kReduceBlock, std::min(s.red_numel, (b + 1) * kReduceBlock));
+            });
+            double total = 0.0;
+            for (double p : partial) total += p;
+            po[0] = static_cast<T>(total);
+            return;
+        }
+        parallel_for(s.kept_numel, s.red_numel, [&](int64_t o0, int64_t o1) {
+            for (int64_t o = o0; o < o1; ++o) po[o] = static_cast<T>(block_sum(px + kept_offset(s, o), s));
+        });
+        return;
+    }
+    // max / min / argmax / argmin: NaN wins (PyTorch), first index among ties.
+    const bool want_max = op == ReduceOp::max || op == ReduceOp::argmax;
+    const bool want_index = op == ReduceOp::argmax || op == ReduceOp::argmin;
+    parallel_for(s.kept_numel, s.red_numel, [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; ++o) {
+            const T* base = px + kept_offset(s, o);
+            T best = T(0);
+            int64_t best_index = -1;
+            int64_t pos = 0;
+            bool found_nan = false;
+            const int64_t inner = s.red_nd ? s.red_stride[s.red_nd - 1] : 1;
+            for_each_run<1>(s.red_nd, s.red_shape, {s.red_stride}, 0, s.red_numel, [&](auto off, int64_t n) {
+                const T* p = base + off[0];
+                for (int64_t i = 0; i < n; ++i, ++pos) {
+                    const T v = p[i * inner];
+                    if (found_nan) continue;
+                    if (v != v) { best = v; best_index = pos; found_nan = true; continue; }
+                    if (best_index < 0 || (want_max ? v > best : v < best)) { best = v; best_index = pos; }
+                }
+            });
+            if (want_index) out.ptr<int64_t>()[o] = best_index;
+            else out.ptr<T>()[o] = best;
+        }
+    });
+}
+
+}  // namespace
+
+WSDOL_KERNEL("reduce", cpu, f32, ReduceKernel, &reduce_cpu<float>);
+WSDOL_KERNEL("reduce", cpu, f64, ReduceKernel, &reduce_cpu<double>);
+WSDOL_KERNEL("reduce", cpu, i32, ReduceKernel, &reduce_cpu<int32_t>);
+WSDOL_KERNEL("reduce", cpu, i64, ReduceKernel, &reduce_cpu<int64_t>);
+WSDOL_KERNEL("reduce", cpu, u8, ReduceKernel, &reduce_cpu<uint8_t>);
+
+}  // namespace wsdol::cpu
