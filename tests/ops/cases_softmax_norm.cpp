@@ -306,6 +306,35 @@ TEST(BatchNorm, RunningStatisticsFollowPyTorchFormula) {
     }
 }
 
+// The f32 kernels use their own vectorizable exp: check it densely through softmax([0, t]) = [1, e^t] / (1 + e^t)
+// against double, over the whole range where e^t is a normal float; -inf gives exactly 0 and far below the range
+// the result is 0 up to the denormals (|p| < 1e-37: the approximation flushes them).
+TEST(Softmax, F32ExponentialIsAccurate) {
+    std::vector<double> v;
+    for (double t = -87.0; t <= 0.0; t += 1.0 / 64) {
+        v.push_back(0.0);
+        v.push_back(t);
+    }
+    const int64_t rows = static_cast<int64_t>(v.size() / 2);
+    const std::vector<double> got = softmax(Tensor::from_vector(v, {rows, 2}, DType::f32), 1).to_vector();
+    const std::vector<double> got_log = log_softmax(Tensor::from_vector(v, {rows, 2}, DType::f32), 1).to_vector();
+    double worst = 0, worst_log = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+        const double t = static_cast<float>(v[2 * r + 1]);
+        const double p = std::exp(t) / (1 + std::exp(t));
+        worst = std::max(worst, std::fabs(got[2 * r + 1] - p) / p);
+        worst_log = std::max(worst_log, std::fabs(got_log[2 * r + 1] - (t - std::log1p(std::exp(t)))));
+    }
+    EXPECT_LT(worst, 4e-7);      // a few f32 ulps (2^-23 = 1.2e-7), relative, down to e^-87
+    EXPECT_LT(worst_log, 2e-5);  // |log p| <= 87: a few ulps of 87
+    const std::vector<double> masked =
+        softmax(Tensor::from_vector({0, -INFINITY, -88, -100}, {1, 4}, DType::f32), 1).to_vector();
+    EXPECT_EQ(masked[0], 1.0);
+    EXPECT_EQ(masked[1], 0.0);
+    EXPECT_LT(masked[2], 1e-37);
+    EXPECT_LT(masked[3], 1e-37);
+}
+
 // layer_norm and softmax: forward and every gradient bit-identical for 1, 2, 3 and 4 threads (the layer-norm
 // weight/bias gradients are sums over 600 rows: several fixed row blocks).
 TEST(Determinism, LayerNormAndSoftmaxIndependentOfThreadCount) {
