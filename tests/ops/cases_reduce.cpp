@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/cpu/parallel.h"
 #include "tests/ops/harness.h"
 
 namespace wsdol::test {
@@ -309,6 +310,24 @@ TEST(ReduceForward, ArgmaxNoGradientAndI64) {
     EXPECT_EQ(i.dtype(), DType::i64);
     EXPECT_FALSE(i.requires_grad());
     EXPECT_EQ(i.item(), 1.0);
+}
+
+// Sums (one big output split over blocks, and many outputs), cumsum and logsumexp: the same bits for any thread
+// count (parallel.h's rule).
+TEST(Determinism, ReductionsIndependentOfThreadCount) {
+    const int saved_threads = cpu::num_threads();
+    Generator gen(11);
+    const Tensor x = Tensor::randn({40, 5000}, DType::f32, &gen);
+    std::vector<std::vector<double>> first;
+    for (int threads : {1, 2, 3, 4}) {
+        cpu::set_num_threads(threads);
+        std::vector<std::vector<double>> got = {sum(x).to_vector(), sum(x, {0}).to_vector(), sum(x, {1}).to_vector(),
+                                                mean(x, {0, 1}).to_vector(), var(x, {1}).to_vector(),
+                                                logsumexp(x, {0}).to_vector(), cumsum(x, 0).to_vector()};
+        if (first.empty()) first = got;
+        for (size_t k = 0; k < got.size(); ++k) EXPECT_EQ(got[k], first[k]) << "result " << k << " with " << threads << " threads";
+    }
+    cpu::set_num_threads(saved_threads);
 }
 
 }  // namespace wsdol::test
