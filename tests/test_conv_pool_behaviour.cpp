@@ -1,0 +1,167 @@
+// test_conv_pool_behaviour.cpp — conv/pool/resample behaviour the op cases cannot express: max-pool tie-breaking
+// and NaN rules (with their gradients), bit-identical results for any thread count, and an exact integer-valued
+// ViT patch embedding (kernel = stride = 16) checked against direct loops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include "engine/autograd/autograd.h"
+#include "engine/ops/ops.h"
+#include "kernels/cpu/parallel.h"
+
+namespace wsdol {
+namespace {
+
+Tensor leaf(const std::vector<double>& v, const Shape& s, DType dtype = DType::f64) {
+    Tensor t = Tensor::from_vector(v, s, dtype);
+    t.set_requires_grad(true);
+    return t;
+}
+
+// x (1, 1, 3, 3) with tied maxima in every 2x2 window.
+const std::vector<double> kTied = {1, 5, 5,
+                                   5, 2, 5,
+                                   0, 5, 1};
+
+TEST(MaxPoolSemantics, FirstMaximumWinsTiesAndGetsTheGradient) {
+    Tensor x = leaf(kTied, {1, 1, 3, 3});
+    Tensor idx;
+    Tensor y = max_pool2d(x, {2, 2}, {1, 1}, {0, 0}, {1, 1}, false, &idx);
+    EXPECT_EQ(y.to_vector(), (std::vector<double>{5, 5, 5, 5}));
+    // Windows in row-major scan order: the first 5 of each is at flat h*W+w = 1, 1, 3, 5.
+    EXPECT_EQ(idx.to_vector(), (std::vector<double>{1, 1, 3, 5}));
+    sum(y).backward();
+    EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{0, 2, 0, 1, 0, 1, 0, 0, 0}));
+}
+
+TEST(MaxPoolSemantics, AdaptiveMaxFirstMaximumWinsTies) {
+    Tensor x = leaf(kTied, {1, 1, 3, 3});
+    Tensor idx;
+    Tensor y = adaptive_max_pool2d(x, {1, 1}, &idx);
+    EXPECT_EQ(y.item(), 5.0);
+    EXPECT_EQ(idx.item(), 1.0);
+    sum(y).backward();
+    EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{0, 1, 0, 0, 0, 0, 0, 0, 0}));
+}
+
+TEST(MaxPoolSemantics, NaNPropagatesAndIsTheArgmax) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    Tensor x = Tensor::from_vector({1, nan, 3, 4}, {1, 1, 2, 2}, DType::f32);
+    Tensor idx;
+    Tensor y = max_pool2d(x, {2, 2}, {2, 2}, {0, 0}, {1, 1}, false, &idx);
+    EXPECT_TRUE(std::isnan(y.item()));
+    EXPECT_EQ(idx.item(), 1.0);
+    Tensor ai;
+    EXPECT_TRUE(std::isnan(adaptive_max_pool2d(x, {1, 1}, &ai).item()));
+    EXPECT_EQ(ai.item(), 1.0);
+}
+
+TEST(MaxPoolSemantics, PaddingIsMinusInfinity) {
+    // All inputs negative: zero padding would win; PyTorch's -inf padding never does.
+    Tensor x = Tensor::from_vector({-3, -2, -1, -4}, {1, 1, 2, 2}, DType::f32);
+    Tensor idx;
+    Tensor y = max_pool2d(x, {3, 3}, {1, 1}, {1, 1}, {1, 1}, false, &idx);
+    EXPECT_EQ(y.to_vector(), (std::vector<double>{-1, -1, -1, -1}));
+    EXPECT_EQ(idx.to_vector(), (std::vector<double>{2, 2, 2, 2}));
+}
+
+// Runs fn (forward + backward, returning every tensor to compare) with 1, 2 and 3 threads: all bit-identical.
+void expect_thread_invariant(const std::function<TensorList()>& fn) {
+    const int saved = cpu::num_threads();
+    std::vector<std::vector<double>> first;
+    for (int threads : {1, 2, 3}) {
+        cpu::set_num_threads(threads);
+        TensorList outs = fn();
+        std::vector<std::vector<double>> values;
+        for (const Tensor& t : outs) values.push_back(t.to_vector());
+        if (first.empty()) {
+            first = values;
+            continue;
+        }
+        ASSERT_EQ(values.size(), first.size());
+        for (size_t k = 0; k < values.size(); ++k) {
+            ASSERT_EQ(values[k].size(), first[k].size());
+            for (size_t i = 0; i < values[k].size(); ++i)
+                ASSERT_EQ(values[k][i], first[k][i]) << "output " << k << "[" << i << "] differs with " << threads << " threads";
+        }
+    }
+    cpu::set_num_threads(saved);
+}
+
+// Random f32 leaf (fixed seed).
+Tensor random_leaf(const Shape& s, uint64_t seed) {
+    Generator g(seed);
+    Tensor t = Tensor::uniform(s, -1.0, 1.0, DType::f32, &g);
+    t.set_requires_grad(true);
+    return t;
+}
+
+TEST(ConvPoolDeterminism, Conv2dForwardAndBackward) {
+    expect_thread_invariant([] {
+        Tensor x = random_leaf({3, 8, 24, 24}, 1), w = random_leaf({16, 4, 3, 3}, 2), b = random_leaf({16}, 3);
+        Tensor y = conv2d(x, w, b, {1, 2}, {1, 1}, {2, 1}, 2);
+        TensorList g = grad({sum(mul(y, y))}, {x, w, b});
+        return TensorList{y, g[0], g[1], g[2]};
+    });
+}
+
+TEST(ConvPoolDeterminism, PoolsBackward) {
+    expect_thread_invariant([] {
+        Tensor x = random_leaf({2, 16, 32, 32}, 4);
+        Tensor a = max_pool2d(x, {3, 3}, {2, 2}, {1, 1}, {1, 1}, true);
+        Tensor b = avg_pool2d(x, {3, 3}, {1, 1}, {1, 1}, false, false);
+        Tensor c = adaptive_avg_pool2d(x, {5, 7});
+        Tensor d = adaptive_max_pool2d(x, {9, 6});
+        Tensor loss = add(add(sum(mul(a, a)), sum(mul(b, b))), add(sum(mul(c, c)), sum(mul(d, d))));
+        return TensorList{a, b, c, d, grad({loss}, {x})[0]};
+    });
+}
+
+TEST(ConvPoolDeterminism, InterpolateAndPadBackward) {
+    expect_thread_invariant([] {
+        Tensor x = random_leaf({2, 16, 20, 24}, 5);
+        Tensor a = interpolate(x, 45, 37, InterpMode::bicubic, false);
+        Tensor b = interpolate(x, 0, 0, InterpMode::bilinear, false, 1.7, 0.6);
+        Tensor c = interpolate(x, 7, 50, InterpMode::nearest);
+        Tensor d = pad(x, {3, -2, 4, 5}, PadMode::replicate);
+        Tensor loss = add(add(sum(mul(a, a)), sum(mul(b, b))), add(sum(mul(c, c)), sum(mul(d, d))));
+        return TensorList{a, b, c, d, grad({loss}, {x})[0]};
+    });
+}
+
+// ViT-B/16-style patch embedding with small integers: every product and sum is exact in f32, so the result must
+// equal the direct loops bit for bit, whatever the blocking of im2col and gemm.
+TEST(Conv2dExact, PatchEmbeddingIntegerValued) {
+    Generator g(7);
+    const int64_t N = 2, C = 3, H = 48, W = 32, Co = 12, P = 16;
+    Tensor x = Tensor::randint(-3, 4, {N, C, H, W}, DType::i64, &g).to(DType::f32);
+    Tensor w = Tensor::randint(-2, 3, {Co, C, P, P}, DType::i64, &g).to(DType::f32);
+    Tensor b = Tensor::randint(-5, 6, {Co}, DType::i64, &g).to(DType::f32);
+    const std::vector<double> xv = x.to_vector(), wv = w.to_vector(), bv = b.to_vector();
+    const int64_t OH = H / P, OW = W / P;
+    std::vector<double> want(N * Co * OH * OW);
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t co = 0; co < Co; ++co)
+            for (int64_t oh = 0; oh < OH; ++oh)
+                for (int64_t ow = 0; ow < OW; ++ow) {
+                    double acc = bv[co];
+                    for (int64_t c = 0; c < C; ++c)
+                        for (int64_t i = 0; i < P; ++i)
+                            for (int64_t j = 0; j < P; ++j)
+                                acc += xv[((n * C + c) * H + oh * P + i) * W + ow * P + j] * wv[((co * C + c) * P + i) * P + j];
+                    want[((n * Co + co) * OH + oh) * OW + ow] = acc;
+                }
+    Tensor y = conv2d(x, w, b, {P, P});
+    ASSERT_EQ(y.shape(), (Shape{N, Co, OH, OW}));
+    EXPECT_EQ(y.to_vector(), want);
+    // The same with a column budget of one image: chunked im2col, same bits.
+    const int64_t saved = conv2d_column_budget();
+    set_conv2d_column_budget(1);
+    EXPECT_EQ(conv2d(x, w, b, {P, P}).to_vector(), want);
+    set_conv2d_column_budget(saved);
+}
+
+}  // namespace
+}  // namespace wsdol
