@@ -101,7 +101,7 @@ Tensor max_pool2d(const Tensor& x_in, Int2 kernel, Int2 stride, Int2 padding, In
         find_kernel<MaxPool2dKernel>("max_pool2d", x.device(), x.dtype())(w, view_of(y), view_of(idx), view_of(x));
     }
     if (indices) *indices = idx;
-    record("max_pool2d", {x_in}, {y}, [idx, x_shape = x_in.shape()](const TensorList& g) -> TensorList {
+    record("max_pool2d", {x_in}, {y}, [idx = saved(idx), x_shape = x_in.shape()](const TensorList& g) -> TensorList {
         return {max_pool_backward(g[0], idx, x_shape)};
     });
     return y;
@@ -168,7 +168,7 @@ Tensor adaptive_max_pool2d(const Tensor& x_in, Int2 output_size, Tensor* indices
                                                                                     view_of(idx), view_of(x));
     }
     if (indices) *indices = idx;
-    record("adaptive_max_pool2d", {x_in}, {y}, [idx, x_shape = x_in.shape()](const TensorList& g) -> TensorList {
+    record("adaptive_max_pool2d", {x_in}, {y}, [idx = saved(idx), x_shape = x_in.shape()](const TensorList& g) -> TensorList {
         return {max_pool_backward(g[0], idx, x_shape)};
     });
     return y;

@@ -31,10 +31,12 @@ void im2col_cpu(const Window2d& w, const TensorView& col, const TensorView& x) {
     const int64_t rows = C * w.kH * w.kW, ld = n * L;
     const T* px = x.ptr<T>();
     T* pc = col.ptr<T>();
-    // One work item = one (row, image) segment of L columns: written by one thread, no sharing.
+    // One work item = one (image, row) segment of L columns: written by one thread, no sharing. Image-major
+    // order, so consecutive rows (c, ki, kj), (c, ki, kj + 1), ... re-read the same input lines while cached
+    // (with kernel = stride, e.g. a patch embedding, each input line is read by kW consecutive items).
     parallel_for(rows * n, L, [&](int64_t begin, int64_t end) {
         for (int64_t item = begin; item < end; ++item) {
-            const int64_t r = item / n, img = item % n;
+            const int64_t img = item / rows, r = item % rows;
             const int64_t c = r / (w.kH * w.kW), ki = (r / w.kW) % w.kH, kj = r % w.kW;
             const T* plane = px + (img * C + c) * H * W;
             T* out = pc + r * ld + img * L;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "engine/ops/conv_pool.h"
 #include "kernels/cpu/parallel.h"
@@ -14,6 +15,16 @@ namespace wsdol::cpu {
 namespace {
 
 int64_t planes_of(const TensorView& t) { return t.shape[0] * t.shape[1]; }
+
+// Kernel taps k in [lo, hi) whose position start + k * dilation lies inside [0, size).
+struct KernelRange {
+    int64_t lo, hi;
+};
+KernelRange kernel_range(int64_t start, int64_t dilation, int64_t kernel, int64_t size) {
+    const int64_t lo = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+    const int64_t hi = start >= size ? 0 : std::min<int64_t>(kernel, (size - start + dilation - 1) / dilation);
+    return {lo, std::max(lo, hi)};
+}
 
 // PyTorch's adaptive window along one dim: [floor(i In / Out), ceil((i + 1) In / Out)).
 int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
@@ -28,28 +39,28 @@ void max_pool2d_cpu(const Window2d& w, const TensorView& out, const TensorView& 
     T* po = out.ptr<T>();
     int64_t* pi = indices.ptr<int64_t>();
     const int64_t H = w.H, W = w.W, OH = w.OH, OW = w.OW;
+    std::vector<KernelRange> col_ranges(OW);  // computed once: the divisions are not free per window
+    for (int64_t ow = 0; ow < OW; ++ow) col_ranges[ow] = kernel_range(ow * w.sW - w.pW, w.dW, w.kW, W);
     parallel_for(planes_of(x) * OH, OW * w.kH * w.kW, [&](int64_t begin, int64_t end) {
         for (int64_t item = begin; item < end; ++item) {
             const int64_t plane = item / OH, oh = item % OH;
             const T* in = px + plane * H * W;
             const int64_t ih0 = oh * w.sH - w.pH;
+            const KernelRange kh = kernel_range(ih0, w.dH, w.kH, H);
             for (int64_t ow = 0; ow < OW; ++ow) {
                 const int64_t iw0 = ow * w.sW - w.pW;
+                const KernelRange kw = col_ranges[ow];
+                // PyTorch: start from -inf at the first valid position (kept if every value is -inf).
                 T best = -std::numeric_limits<T>::infinity();
-                int64_t best_index = -1;
-                for (int64_t ki = 0; ki < w.kH; ++ki) {
-                    const int64_t ih = ih0 + ki * w.dH;
-                    if (ih < 0 || ih >= H) continue;
-                    for (int64_t kj = 0; kj < w.kW; ++kj) {
-                        const int64_t iw = iw0 + kj * w.dW;
-                        if (iw < 0 || iw >= W) continue;
-                        const int64_t index = ih * W + iw;
+                int64_t best_index = (ih0 + kh.lo * w.dH) * W + iw0 + kw.lo * w.dW;
+                for (int64_t ki = kh.lo; ki < kh.hi; ++ki) {
+                    const int64_t row = (ih0 + ki * w.dH) * W;
+                    for (int64_t kj = kw.lo; kj < kw.hi; ++kj) {
+                        const int64_t index = row + iw0 + kj * w.dW;
                         const T v = in[index];
-                        if (best_index < 0) best_index = index;
-                        if (v > best || std::isnan(v)) {
-                            best = v;
-                            best_index = index;
-                        }
+                        const bool take = v > best || v != v;  // v != v: NaN. Selects, not branches (random data)
+                        best = take ? v : best;
+                        best_index = take ? index : best_index;
                     }
                 }
                 po[item * OW + ow] = best;

@@ -1,7 +1,7 @@
 // resample.cpp (CPU) — interpolate (nearest, bilinear, bicubic) forward and backward, and pad, f32 and f64.
 //
 // Interpolation is separable: each output row oh reads `taps` input rows with weights, each output column ow
-// `taps` input columns. The taps of each axis are computed once per call, exactly as PyTorch's CPU kernels
+// `taps` input columns; forward and backward run as two 1-D passes through a (planes, H, OW) buffer. The taps of each axis are computed once per call, exactly as PyTorch's CPU kernels
 // compute them (UpSample.h: area_pixel_compute_scale / area_pixel_compute_source_index / guard_index_and_lambda /
 // get_cubic_upsample_coefficients), in the same precision: the kernel's type for bilinear and bicubic (float for
 // f32, as PyTorch's opmath), float for nearest whatever the dtype (PyTorch's nearest index uses a float scale).
@@ -75,60 +75,81 @@ AxisTaps<T> axis_taps(InterpMode mode, bool align_corners, double scale_factor, 
     return t;
 }
 
+// Two separable passes, each parallel: (1) every input row that some output row reads is interpolated along W
+// into tmp (planes, H, OW); (2) output rows combine NT rows of tmp. Per output element this performs exactly the
+// operations of the direct 2-D sum  sum_a wh[a] (sum_b ww[b] x[rows[a], cols[b]])  in the same order, so the
+// result is the same bits, at NT (H OW + OH OW) instead of NT^2 OH OW multiply-adds.
 template <typename T, int NT>
 void interpolate_forward(const AxisTaps<T>& th, const AxisTaps<T>& tw, const TensorView& out, const TensorView& x) {
     const int64_t planes = x.shape[0] * x.shape[1], H = x.shape[2], W = x.shape[3];
     const int64_t OH = out.shape[2], OW = out.shape[3];
     const T* px = x.ptr<T>();
     T* po = out.ptr<T>();
-    parallel_for(planes * OH, OW * NT * NT, [&](int64_t begin, int64_t end) {
+    std::vector<char> row_used(H, 0);
+    for (int64_t r : th.index) row_used[r] = 1;
+    std::vector<T> tmp(planes * H * OW);
+    parallel_for(planes * H, OW * NT, [&](int64_t begin, int64_t end) {
         for (int64_t item = begin; item < end; ++item) {
-            const int64_t plane = item / OH, oh = item % OH;
-            const T* in = px + plane * H * W;
-            T* o = po + item * OW;
-            const int64_t* rows = &th.index[oh * NT];
-            const T* row_w = &th.weight[oh * NT];
+            if (!row_used[item % H]) continue;
+            const T* row = px + item * W;
+            T* t = tmp.data() + item * OW;
             for (int64_t ow = 0; ow < OW; ++ow) {
                 const int64_t* cols = &tw.index[ow * NT];
                 const T* col_w = &tw.weight[ow * NT];
+                T r = 0;
+                for (int b = 0; b < NT; ++b) r += col_w[b] * row[cols[b]];
+                t[ow] = r;
+            }
+        }
+    });
+    parallel_for(planes * OH, OW * NT, [&](int64_t begin, int64_t end) {
+        for (int64_t item = begin; item < end; ++item) {
+            const int64_t plane = item / OH, oh = item % OH;
+            const int64_t* rows = &th.index[oh * NT];
+            const T* row_w = &th.weight[oh * NT];
+            const T* t[NT];
+            for (int a = 0; a < NT; ++a) t[a] = tmp.data() + (plane * H + rows[a]) * OW;
+            T* o = po + item * OW;
+            for (int64_t ow = 0; ow < OW; ++ow) {
                 T acc = 0;
-                for (int a = 0; a < NT; ++a) {
-                    const T* row = in + rows[a] * W;
-                    T r = 0;
-                    for (int b = 0; b < NT; ++b) r += col_w[b] * row[cols[b]];
-                    acc += row_w[a] * r;
-                }
+                for (int a = 0; a < NT; ++a) acc += row_w[a] * t[a][ow];
                 o[ow] = acc;
             }
         }
     });
 }
 
+// The adjoint in two passes: (1) per plane, gy rows are spread onto tmp (H, OW) with the row weights (one thread
+// per plane, output-row order); (2) per input row, tmp is spread along W with the column weights (one thread per
+// row). Every accumulation has a fixed order, independent of the thread count.
 template <typename T, int NT>
 void interpolate_backward(const AxisTaps<T>& th, const AxisTaps<T>& tw, const TensorView& gx, const TensorView& gy) {
     const int64_t planes = gx.shape[0] * gx.shape[1], H = gx.shape[2], W = gx.shape[3];
     const int64_t OH = gy.shape[2], OW = gy.shape[3];
     const T* pg = gy.ptr<T>();
     T* px = gx.ptr<T>();
-    parallel_for(planes, H * W + OH * OW * NT * NT, [&](int64_t begin, int64_t end) {
+    std::vector<T> tmp(planes * H * OW);
+    parallel_for(planes, (H + OH * NT) * OW, [&](int64_t begin, int64_t end) {
         for (int64_t p = begin; p < end; ++p) {
-            T* plane = px + p * H * W;
-            std::fill(plane, plane + H * W, T(0));
-            const T* g = pg + p * OH * OW;
+            T* t = tmp.data() + p * H * OW;
+            std::fill(t, t + H * OW, T(0));
             for (int64_t oh = 0; oh < OH; ++oh) {
-                const int64_t* rows = &th.index[oh * NT];
-                const T* row_w = &th.weight[oh * NT];
-                for (int64_t ow = 0; ow < OW; ++ow) {
-                    const int64_t* cols = &tw.index[ow * NT];
-                    const T* col_w = &tw.weight[ow * NT];
-                    const T go = g[oh * OW + ow];
-                    for (int a = 0; a < NT; ++a) {
-                        T* row = plane + rows[a] * W;
-                        const T ga = row_w[a] * go;
-                        for (int b = 0; b < NT; ++b) row[cols[b]] += col_w[b] * ga;
-                    }
+                const T* g = pg + (p * OH + oh) * OW;
+                for (int a = 0; a < NT; ++a) {
+                    T* trow = t + th.index[oh * NT + a] * OW;
+                    const T wa = th.weight[oh * NT + a];
+                    for (int64_t ow = 0; ow < OW; ++ow) trow[ow] += wa * g[ow];
                 }
             }
+        }
+    });
+    parallel_for(planes * H, W + OW * NT, [&](int64_t begin, int64_t end) {
+        for (int64_t item = begin; item < end; ++item) {
+            T* row = px + item * W;
+            std::fill(row, row + W, T(0));
+            const T* t = tmp.data() + item * OW;
+            for (int64_t ow = 0; ow < OW; ++ow)
+                for (int b = 0; b < NT; ++b) row[tw.index[ow * NT + b]] += tw.weight[ow * NT + b] * t[ow];
         }
     });
 }
