@@ -1,6 +1,7 @@
 // test_conv_pool_behaviour.cpp — conv/pool/resample behaviour the op cases cannot express: max-pool tie-breaking
-// and NaN rules (with their gradients), bit-identical results for any thread count, and an exact integer-valued
-// ViT patch embedding (kernel = stride = 16) checked against direct loops.
+// and NaN rules (with their gradients), bit-identical results for any thread count, an exact integer-valued
+// ViT patch embedding (kernel = stride = 16) checked against direct loops, and the worked examples printed in
+// PyTorch's torch.nn.Upsample documentation (4 decimals there).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -161,6 +162,40 @@ TEST(Conv2dExact, PatchEmbeddingIntegerValued) {
     set_conv2d_column_budget(1);
     EXPECT_EQ(conv2d(x, w, b, {P, P}).to_vector(), want);
     set_conv2d_column_budget(saved);
+}
+
+// torch.nn.Upsample docstring: input [[1, 2], [3, 4]] and the same in the top-left of a 3x3 of zeros,
+// scale_factor=2. The printed values are rounded to 4 decimals, hence the tolerance.
+void expect_near_all(const Tensor& got, const std::vector<double>& want) {
+    const std::vector<double> v = got.to_vector();
+    ASSERT_EQ(v.size(), want.size());
+    for (size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(v[i], want[i], 6e-5) << "element " << i;
+}
+
+TEST(InterpolatePyTorchDocs, UpsampleExamples) {
+    const Tensor x = Tensor::from_vector({1, 2, 3, 4}, {1, 1, 2, 2});
+    expect_near_all(interpolate(x, 0, 0, InterpMode::nearest, false, 2, 2),
+                    {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
+    expect_near_all(interpolate(x, 0, 0, InterpMode::bilinear, false, 2, 2),
+                    {1.0, 1.25, 1.75, 2.0, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3.0, 3.25, 3.75, 4.0});
+    expect_near_all(interpolate(x, 4, 4, InterpMode::bilinear, true),
+                    {1.0, 1.3333, 1.6667, 2.0, 1.6667, 2.0, 2.3333, 2.6667, 2.3333, 2.6667, 3.0, 3.3333, 3.0, 3.3333,
+                     3.6667, 4.0});
+    const Tensor x3 = Tensor::from_vector({1, 2, 0, 3, 4, 0, 0, 0, 0}, {1, 1, 3, 3});
+    expect_near_all(interpolate(x3, 0, 0, InterpMode::bilinear, false, 2, 2),
+                    {1.0000, 1.2500, 1.7500, 1.5000, 0.5000, 0.0000,  //
+                     1.5000, 1.7500, 2.2500, 1.8750, 0.6250, 0.0000,  //
+                     2.5000, 2.7500, 3.2500, 2.6250, 0.8750, 0.0000,  //
+                     2.2500, 2.4375, 2.8125, 2.2500, 0.7500, 0.0000,  //
+                     0.7500, 0.8125, 0.9375, 0.7500, 0.2500, 0.0000,  //
+                     0.0000, 0.0000, 0.0000, 0.0000, 0.0000, 0.0000});
+    expect_near_all(interpolate(x3, 6, 6, InterpMode::bilinear, true),
+                    {1.0000, 1.4000, 1.8000, 1.6000, 0.8000, 0.0000,  //
+                     1.8000, 2.2000, 2.6000, 2.2400, 1.1200, 0.0000,  //
+                     2.6000, 3.0000, 3.4000, 2.8800, 1.4400, 0.0000,  //
+                     2.4000, 2.7200, 3.0400, 2.5600, 1.2800, 0.0000,  //
+                     1.2000, 1.3600, 1.5200, 1.2800, 0.6400, 0.0000,  //
+                     0.0000, 0.0000, 0.0000, 0.0000, 0.0000, 0.0000});
 }
 
 }  // namespace
