@@ -132,6 +132,26 @@ TEST(ConvPoolDeterminism, InterpolateAndPadBackward) {
     });
 }
 
+// conv2d keeps x only for the weight gradient and the weight only for the input gradient: each partial request
+// must give the same gradients as the full one (pointwise and im2col paths).
+TEST(Conv2dPartialGrad, OnlyInputOrOnlyWeight) {
+    for (const Shape& ws : {Shape{6, 4, 3, 3}, Shape{6, 4, 1, 1}}) {
+        Tensor x = random_leaf({2, 4, 7, 6}, 11), w = random_leaf(ws, 12), b = random_leaf({6}, 13);
+        const Int2 pad = ws[2] == 3 ? Int2{1, 1} : Int2{0, 0};
+        auto loss = [&](const Tensor& xi, const Tensor& wi, const Tensor& bi) {
+            Tensor y = conv2d(xi, wi, bi, {1, 1}, pad);
+            return sum(mul(y, y));
+        };
+        const TensorList full = grad({loss(x, w, b)}, {x, w, b});
+        const Tensor gx_only = grad({loss(x, w.detach(), b.detach())}, {x})[0];
+        const Tensor gw_only = grad({loss(x.detach(), w, b.detach())}, {w})[0];
+        const Tensor gb_only = grad({loss(x.detach(), w.detach(), b)}, {b})[0];
+        EXPECT_EQ(gx_only.to_vector(), full[0].to_vector());
+        EXPECT_EQ(gw_only.to_vector(), full[1].to_vector());
+        EXPECT_EQ(gb_only.to_vector(), full[2].to_vector());
+    }
+}
+
 // ViT-B/16-style patch embedding with small integers: every product and sum is exact in f32, so the result must
 // equal the direct loops bit for bit, whatever the blocking of im2col and gemm.
 TEST(Conv2dExact, PatchEmbeddingIntegerValued) {
