@@ -6,6 +6,7 @@
 // broadcast-scalar cases. Elementwise work may be split anywhere across threads (parallel.h): each output element
 // is computed by one thread with a fixed order of operations, so results never depend on the thread count.
 #include <array>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -13,6 +14,18 @@
 #include "engine/ops/elementwise.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/strided.h"
+
+// The f32 math helpers below must inline into their loops to vectorize; GCC's heuristics give up in a file
+// with this many instantiations, so they are forced.
+// Likewise the per-element function objects must inline into the run loops: those loops are functions marked
+// flatten (everything they call is inlined into them).
+#if defined(__GNUC__) || defined(__clang__)
+#define WSDOL_VEC_INLINE inline __attribute__((always_inline))
+#define WSDOL_FLATTEN __attribute__((flatten))
+#else
+#define WSDOL_VEC_INLINE inline
+#define WSDOL_FLATTEN
+#endif
 
 namespace wsdol::cpu {
 namespace {
@@ -96,21 +109,146 @@ T pow_special(T v, double e) {
     return std::pow(v, static_cast<T>(e));
 }
 
-// sigmoid(v) = 1 / (1 + e^-v), split by sign so exp never overflows.
-template <typename T>
-T stable_sigmoid(T v) {
-    if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
-    const T e = std::exp(v);
-    return e / (T(1) + e);
-}
-
 constexpr double kSqrt1_2 = 0.70710678118654752440;      // 1/sqrt(2)          (exact gelu)
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1/sqrt(2 pi)       (exact gelu's pdf)
 constexpr double kSqrt2OverPi = 0.79788456080286535588;  // sqrt(2/pi)         (tanh gelu)
 constexpr double kGeluTanhCubic = 0.044715;              // tanh gelu's cubic coefficient
 constexpr double kQuickGeluScale = 1.702;                // quick_gelu: x * sigmoid(1.702 x)
 
+// ---------------------------------------------------------------- f32 vector math
+// glibc's expf/tanhf/erff are scalar calls that keep loops from vectorizing (glibc declares its vector variants
+// only under -ffast-math, which this project forbids). For f32, exp, tanh, sigmoid and the gelus therefore use
+// the branch-free versions below: plain float arithmetic and selects, so loops vectorize, and a vector lane
+// computes exactly what the scalar remainder loop computes (no FMA contraction: -ffp-contract=off). f64 keeps
+// the C library (the reference precision). Polynomial coefficients are our own Chebyshev-node fits (mpmath,
+// 40 digits) rounded to float; accuracy is measured in tests/ops/cases_elementwise.cpp (F32VectorMath).
+
+// cond ? a : b without a branch. GCC does not if-convert a floating select whose arms do float work under
+// -ftrapping-math (the default), which would keep such loops scalar; a bitwise blend always vectorizes.
+template <typename T>
+WSDOL_VEC_INLINE T select(bool cond, T a, T b) {
+    if constexpr (std::is_floating_point_v<T>) {
+        using U = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+        const U mask = U(0) - static_cast<U>(cond);
+        return std::bit_cast<T>((std::bit_cast<U>(a) & mask) | (std::bit_cast<U>(b) & ~mask));
+    } else {
+        return cond ? a : b;
+    }
+}
+
+// Round to the nearest integer (ties to even) for |v| < 2^22: adding 1.5 * 2^23 pushes the fraction out.
+WSDOL_VEC_INLINE float round_to_integer(float v) {
+    constexpr float kShifter = 12582912.0f;
+    return (v + kShifter) - kShifter;
+}
+
+// 2^k as a float for k in [-126, 127], built in the exponent bits.
+WSDOL_VEC_INLINE float exp2_int(int k) { return std::bit_cast<float>(static_cast<uint32_t>(k + 127) << 23); }
+
+// e^x. x = n ln2 + r with |r| <= ln2/2 (Cody-Waite: ln2 = kLn2Hi + kLn2Lo, n * kLn2Hi exact), e^r = 1 + r +
+// r^2 P(r) (fit error 7e-10), times 2^n applied as 2^(n/2) 2^(n - n/2) so subnormal results and overflow to inf
+// come out right. NaN passes through; below -104 the result rounds to 0, above 89 to inf.
+WSDOL_VEC_INLINE float exp_f32(float x) {
+    constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440054690583e-4f;
+    constexpr float c0 = 5.000000000e-01f, c1 = 1.666666716e-01f, c2 = 4.166646674e-02f, c3 = 8.333310485e-03f,
+                    c4 = 1.393364160e-03f, c5 = 1.989098091e-04f;
+    float xc = select(x > -104.0f, x, -104.0f);  // NaN lands here too (finite work, the result is selected away)
+    xc = select(xc < 89.0f, xc, 89.0f);
+    const float n = round_to_integer(xc * kLog2e);
+    const float r = (xc - n * kLn2Hi) - n * kLn2Lo;
+    const float poly = ((((c5 * r + c4) * r + c3) * r + c2) * r + c1) * r + c0;
+    const float er = 1.0f + (r + (r * r) * poly);
+    const int k = static_cast<int>(n);
+    const int k1 = k >> 1;
+    const float result = er * exp2_int(k1) * exp2_int(k - k1);
+    return select(x != x, x, result);
+}
+
+// tanh x: x + x^3 P(x^2) for |x| < 0.625 (fit error 4e-9, no cancellation near 0), else sign(x) (1 - e)/(1 + e)
+// with e = e^(-2|x|) <= 0.29. +-inf gives +-1, NaN gives NaN.
+WSDOL_VEC_INLINE float tanh_f32(float x) {
+    constexpr float p0 = -3.333333433e-01f, p1 = 1.333330423e-01f, p2 = -5.395925790e-02f, p3 = 2.176891826e-02f,
+                    p4 = -8.343945257e-03f, p5 = 2.292744815e-03f;
+    const float a = std::fabs(x);
+    const float z = x * x;
+    const float small = x + x * z * (((((p5 * z + p4) * z + p3) * z + p2) * z + p1) * z + p0);
+    const float e = exp_f32(-2.0f * a);
+    const float large = (1.0f - e) / (1.0f + e);
+    const float signed_large = std::bit_cast<float>(std::bit_cast<uint32_t>(large) | (std::bit_cast<uint32_t>(x) & 0x80000000u));
+    return select(a < 0.625f, small, signed_large);
+}
+
+// sigmoid x from e = e^-|x| <= 1 (never overflows): 1 / (1 + e) for x >= 0, e / (1 + e) for x < 0, so tiny
+// (subnormal) results for x < -88 keep their precision.
+WSDOL_VEC_INLINE float sigmoid_f32(float x) {
+    const float e = exp_f32(-std::fabs(x));
+    const float s = 1.0f / (1.0f + e);
+    return select(x >= 0.0f, s, e * s);
+}
+
+// Exact gelu's pieces at x: cdf = Phi(x) and pdf = phi(x), sharing one exponential e = e^(-x^2/2).
+// Phi(-|x|) = erfc(a)/2 with a = |x|/sqrt2 = e t Q(t)/2, t = 1/(1 + p a) (fit of erfc(a) e^(a^2)/t on t in
+// (0, 1], relative error 1.5e-8); Phi(x) = 1 - Phi(-x) for x > 0. Computing the negative tail directly (not as
+// 1 + erf) keeps gelu's relative accuracy for negative x; far out (|x| > 8) the rounding of x^2 limits it to
+// ~x^2 * 2^-24.
+WSDOL_VEC_INLINE void gelu_parts_f32(float x, float* cdf, float* pdf) {
+    constexpr float p = 3.275910914e-01f;
+    constexpr float q0 = 1.848234832e-01f, q1 = 1.848234683e-01f, q2 = 1.749080122e-01f, q3 = 1.550056487e-01f,
+                    q4 = 1.279004514e-01f, q5 = 8.616030216e-02f, q6 = 9.201974422e-02f, q7 = -5.509442836e-02f,
+                    q8 = 1.389297694e-01f, q9 = -1.192853898e-01f, q10 = 2.980894595e-02f;
+    const float e = exp_f32(-(0.5f * (x * x)));
+    const float a = std::fabs(x) * static_cast<float>(kSqrt1_2);
+    const float t = 1.0f / (1.0f + p * a);
+    const float q = (((((((((q10 * t + q9) * t + q8) * t + q7) * t + q6) * t + q5) * t + q4) * t + q3) * t + q2) * t + q1) * t + q0;
+    const float tail = 0.5f * ((t * q) * e);
+    *cdf = select(x > 0.0f, 1.0f - tail, tail);
+    *pdf = e * static_cast<float>(kInvSqrt2Pi);
+}
+
+// The same functions for f64, from the C library (and PyTorch's formulas).
+WSDOL_VEC_INLINE double exp_t(double v) { return std::exp(v); }
+WSDOL_VEC_INLINE float exp_t(float v) { return exp_f32(v); }
+WSDOL_VEC_INLINE double tanh_t(double v) { return std::tanh(v); }
+WSDOL_VEC_INLINE float tanh_t(float v) { return tanh_f32(v); }
+WSDOL_VEC_INLINE double sigmoid_t(double v) {  // split by sign so exp never overflows
+    if (v >= 0.0) return 1.0 / (1.0 + std::exp(-v));
+    const double e = std::exp(v);
+    return e / (1.0 + e);
+}
+WSDOL_VEC_INLINE float sigmoid_t(float v) { return sigmoid_f32(v); }
+WSDOL_VEC_INLINE double gelu_t(double v) { return 0.5 * v * (1.0 + std::erf(v * kSqrt1_2)); }  // PyTorch's exact gelu
+WSDOL_VEC_INLINE float gelu_t(float v) {
+    float cdf, pdf;
+    gelu_parts_f32(v, &cdf, &pdf);
+    return v * cdf;
+}
+// d/dx x Phi(x) = Phi(x) + x phi(x).
+WSDOL_VEC_INLINE double gelu_derivative_t(double x) {
+    return 0.5 * (1.0 + std::erf(x * kSqrt1_2)) + x * (std::exp(-0.5 * x * x) * kInvSqrt2Pi);
+}
+WSDOL_VEC_INLINE float gelu_derivative_t(float x) {
+    float cdf, pdf;
+    gelu_parts_f32(x, &cdf, &pdf);
+    return cdf + x * pdf;
+}
+
 // ---------------------------------------------------------------- loops
+
+// One run of a binary op: n elements, last-dim strides so/sa/sb (unit-stride and broadcast-scalar fast paths).
+template <typename T, typename O, typename F>
+WSDOL_FLATTEN void binary_run(O* o, const T* x, const T* y, int64_t n, int64_t so, int64_t sa, int64_t sb, const F& f) {
+    if (so == 1 && sa == 1 && sb == 1) {
+        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+    } else if (so == 1 && sa == 1 && sb == 0) {
+        const T yv = y[0];
+        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+    } else if (so == 1 && sa == 0 && sb == 1) {
+        const T xv = x[0];
+        for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
+    } else {
+        for (int64_t i = 0; i < n; ++i) o[i * so] = f(x[i * sa], y[i * sb]);
+    }
+}
 
 template <typename T, typename O, typename F>
 void binary_loop(const TensorView& out_in, const TensorView& a_in, const TensorView& b_in, F f, int64_t cost = 1) {
@@ -123,22 +261,19 @@ void binary_loop(const TensorView& out_in, const TensorView& a_in, const TensorV
     const int64_t so = last_stride(out), sa = last_stride(a), sb = last_stride(b);
     parallel_for(out.numel(), cost, [&](int64_t begin, int64_t end) {
         for_each_run<3>(nd, out.shape, {out.strides, a.strides, b.strides}, begin, end, [&](auto off, int64_t n) {
-            O* o = po + off[0];
-            const T* x = pa + off[1];
-            const T* y = pb + off[2];
-            if (so == 1 && sa == 1 && sb == 1) {
-                for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-            } else if (so == 1 && sa == 1 && sb == 0) {
-                const T yv = y[0];
-                for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
-            } else if (so == 1 && sa == 0 && sb == 1) {
-                const T xv = x[0];
-                for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
-            } else {
-                for (int64_t i = 0; i < n; ++i) o[i * so] = f(x[i * sa], y[i * sb]);
-            }
+            binary_run<T, O>(po + off[0], pa + off[1], pb + off[2], n, so, sa, sb, f);
         });
     });
+}
+
+// One run of a unary op.
+template <typename T, typename O, typename F>
+WSDOL_FLATTEN void unary_run(O* o, const T* v, int64_t n, int64_t so, int64_t sx, const F& f) {
+    if (so == 1 && sx == 1) {
+        for (int64_t i = 0; i < n; ++i) o[i] = f(v[i]);
+    } else {
+        for (int64_t i = 0; i < n; ++i) o[i * so] = f(v[i * sx]);
+    }
 }
 
 template <typename T, typename O, typename F>
@@ -151,13 +286,7 @@ void unary_loop(const TensorView& out_in, const TensorView& x_in, F f, int64_t c
     const int64_t so = last_stride(out), sx = last_stride(x);
     parallel_for(out.numel(), cost, [&](int64_t begin, int64_t end) {
         for_each_run<2>(nd, out.shape, {out.strides, x.strides}, begin, end, [&](auto off, int64_t n) {
-            O* o = po + off[0];
-            const T* v = px + off[1];
-            if (so == 1 && sx == 1) {
-                for (int64_t i = 0; i < n; ++i) o[i] = f(v[i]);
-            } else {
-                for (int64_t i = 0; i < n; ++i) o[i * so] = f(v[i * sx]);
-            }
+            unary_run<T, O>(po + off[0], px + off[1], n, so, sx, f);
         });
     });
 }
@@ -222,26 +351,24 @@ template <typename T>
 void unary_cpu(UnaryOp op, const TensorView& out, const TensorView& x, double p0, double p1) {
     if constexpr (std::is_floating_point_v<T>) {
         switch (op) {
-            case UnaryOp::exp: return unary_loop<T, T>(out, x, [](T v) { return std::exp(v); }, kTranscendental);
+            case UnaryOp::exp: return unary_loop<T, T>(out, x, [](T v) { return exp_t(v); }, kTranscendental);
             case UnaryOp::log: return unary_loop<T, T>(out, x, [](T v) { return std::log(v); }, kTranscendental);
             case UnaryOp::sqrt: return unary_loop<T, T>(out, x, [](T v) { return std::sqrt(v); });
             case UnaryOp::rsqrt: return unary_loop<T, T>(out, x, [](T v) { return T(1) / std::sqrt(v); });
             case UnaryOp::leaky_relu: {  // NaN * slope stays NaN
                 const T slope = static_cast<T>(p0);
-                return unary_loop<T, T>(out, x, [slope](T v) { return v > T(0) ? v : v * slope; });
+                return unary_loop<T, T>(out, x, [slope](T v) { return select(v > T(0), v, v * slope); });
             }
             case UnaryOp::gelu:  // exact: 0.5 x (1 + erf(x / sqrt 2))
-                return unary_loop<T, T>(out, x, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * T(kSqrt1_2))); },
-                                        kTranscendental);
+                return unary_loop<T, T>(out, x, [](T v) { return gelu_t(v); }, kTranscendental);
             case UnaryOp::gelu_tanh:  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
                 return unary_loop<T, T>(out, x, [](T v) {
-                    return T(0.5) * v * (T(1) + std::tanh(T(kSqrt2OverPi) * (v + T(kGeluTanhCubic) * v * v * v)));
+                    return T(0.5) * v * (T(1) + tanh_t(T(kSqrt2OverPi) * (v + T(kGeluTanhCubic) * v * v * v)));
                 }, kTranscendental);
             case UnaryOp::quick_gelu:  // x * sigmoid(1.702 x)
-                return unary_loop<T, T>(out, x, [](T v) { return v * stable_sigmoid(T(kQuickGeluScale) * v); },
-                                        kTranscendental);
-            case UnaryOp::sigmoid: return unary_loop<T, T>(out, x, [](T v) { return stable_sigmoid(v); }, kTranscendental);
-            case UnaryOp::tanh: return unary_loop<T, T>(out, x, [](T v) { return std::tanh(v); }, kTranscendental);
+                return unary_loop<T, T>(out, x, [](T v) { return v * sigmoid_t(T(kQuickGeluScale) * v); }, kTranscendental);
+            case UnaryOp::sigmoid: return unary_loop<T, T>(out, x, [](T v) { return sigmoid_t(v); }, kTranscendental);
+            case UnaryOp::tanh: return unary_loop<T, T>(out, x, [](T v) { return tanh_t(v); }, kTranscendental);
             case UnaryOp::pow_scalar: return pow_scalar_loop<T>(out, x, p0);
             case UnaryOp::rdiv_scalar: {
                 const T s = static_cast<T>(p0);
@@ -292,7 +419,16 @@ void unary_cpu(UnaryOp op, const TensorView& out, const TensorView& x, double p0
 
 // ---------------------------------------------------------------- unary backward
 
-// grad_x[i] = f(grad_y[i], saved[i]).
+// One run of a unary backward: grad_x[i] = f(grad_y[i], saved[i]).
+template <typename T, typename F>
+WSDOL_FLATTEN void backward_run(T* o, const T* g, const T* v, int64_t n, int64_t so, int64_t sg, int64_t ss, const F& f) {
+    if (so == 1 && sg == 1 && ss == 1) {
+        for (int64_t i = 0; i < n; ++i) o[i] = f(g[i], v[i]);
+    } else {
+        for (int64_t i = 0; i < n; ++i) o[i * so] = f(g[i * sg], v[i * ss]);
+    }
+}
+
 template <typename T, typename F>
 void backward_loop(const TensorView& gx_in, const TensorView& gy_in, const TensorView& s_in, F f,
                    int64_t cost = 1) {
@@ -305,14 +441,7 @@ void backward_loop(const TensorView& gx_in, const TensorView& gy_in, const Tenso
     const int64_t so = last_stride(gx), sg = last_stride(gy), ss = last_stride(s);
     parallel_for(gx.numel(), cost, [&](int64_t begin, int64_t end) {
         for_each_run<3>(nd, gx.shape, {gx.strides, gy.strides, s.strides}, begin, end, [&](auto off, int64_t n) {
-            T* o = po + off[0];
-            const T* g = pg + off[1];
-            const T* v = ps + off[2];
-            if (so == 1 && sg == 1 && ss == 1) {
-                for (int64_t i = 0; i < n; ++i) o[i] = f(g[i], v[i]);
-            } else {
-                for (int64_t i = 0; i < n; ++i) o[i * so] = f(g[i * sg], v[i * ss]);
-            }
+            backward_run<T>(po + off[0], pg + off[1], ps + off[2], n, so, sg, ss, f);
         });
     });
 }
@@ -336,19 +465,15 @@ void unary_backward_cpu(UnaryOp op, const TensorView& gx, const TensorView& gy, 
             return backward_loop<T>(gx, gy, saved, [](T g, T x) { return x <= T(0) ? T(0) : g; });
         case UnaryOp::leaky_relu: {  // g where x > 0, g * slope elsewhere (slope at 0)
             const T slope = static_cast<T>(p0);
-            return backward_loop<T>(gx, gy, saved, [slope](T g, T x) { return x > T(0) ? g : g * slope; });
+            return backward_loop<T>(gx, gy, saved, [slope](T g, T x) { return select(x > T(0), g, g * slope); });
         }
         case UnaryOp::gelu:  // d/dx x Phi(x) = Phi(x) + x phi(x)
-            return backward_loop<T>(gx, gy, saved, [](T g, T x) {
-                const T cdf = T(0.5) * (T(1) + std::erf(x * T(kSqrt1_2)));
-                const T pdf = std::exp(T(-0.5) * x * x) * T(kInvSqrt2Pi);
-                return g * (cdf + x * pdf);
-            }, 2 * kTranscendental);
+            return backward_loop<T>(gx, gy, saved, [](T g, T x) { return g * gelu_derivative_t(x); }, kTranscendental);
         case UnaryOp::gelu_tanh:  // u = sqrt(2/pi)(x + k x^3): 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) du/dx
             return backward_loop<T>(gx, gy, saved, [](T g, T x) {
                 const T x_sq = x * x;
                 const T inner = T(kSqrt2OverPi) * (x + T(kGeluTanhCubic) * x_sq * x);
-                const T t = std::tanh(inner);
+                const T t = tanh_t(inner);
                 const T left = T(0.5) * x, right = T(1) + t;
                 const T left_derivative = T(0.5) * right;
                 const T right_derivative = left * (T(1) - t * t) * T(kSqrt2OverPi) * (T(1) + T(3 * kGeluTanhCubic) * x_sq);
@@ -356,7 +481,7 @@ void unary_backward_cpu(UnaryOp op, const TensorView& gx, const TensorView& gy, 
             }, kTranscendental);
         case UnaryOp::quick_gelu:  // s = sigmoid(1.702 x): d/dx x s = s + 1.702 x s (1 - s)
             return backward_loop<T>(gx, gy, saved, [](T g, T x) {
-                const T s = stable_sigmoid(T(kQuickGeluScale) * x);
+                const T s = sigmoid_t(T(kQuickGeluScale) * x);
                 return g * (s + T(kQuickGeluScale) * x * s * (T(1) - s));
             }, kTranscendental);
         case UnaryOp::sigmoid:  // sigmoid_backward: g (1 - y) y
@@ -365,7 +490,7 @@ void unary_backward_cpu(UnaryOp op, const TensorView& gx, const TensorView& gy, 
             return backward_loop<T>(gx, gy, saved, [](T g, T y) { return g * (T(1) - y * y); });
         case UnaryOp::clamp: {  // clamp_backward: g on [min, max] inclusive, 0 outside and at NaN
             const T lo = static_cast<T>(p0), hi = static_cast<T>(p1);
-            return backward_loop<T>(gx, gy, saved, [lo, hi](T g, T x) { return (x >= lo && x <= hi) ? g : T(0); });
+            return backward_loop<T>(gx, gy, saved, [lo, hi](T g, T x) { return select((x >= lo) & (x <= hi), g, T(0)); });
         }
         case UnaryOp::pow_scalar:  // pow_backward: 0 for exponent 0 (even at x = 0), else g (e x^(e-1))
             if (p0 == 0) return backward_loop<T>(gx, gy, saved, [](T, T) { return T(0); });
@@ -380,6 +505,23 @@ void unary_backward_cpu(UnaryOp op, const TensorView& gx, const TensorView& gy, 
 
 // ---------------------------------------------------------------- where
 
+// One run of where. Both values are loaded before a branch-free select, so the loops vectorize.
+template <typename T>
+WSDOL_FLATTEN void where_run(T* o, const bool* m, const T* x, const T* y, int64_t n, int64_t so, int64_t sc,
+                             int64_t sa, int64_t sb) {
+    if (so == 1 && sc == 1 && sa == 1 && sb == 1) {
+        for (int64_t i = 0; i < n; ++i) o[i] = select(m[i], x[i], y[i]);
+    } else if (so == 1 && sc == 1 && sa == 1 && sb == 0) {  // where(c, x, scalar): masked gradients
+        const T yv = y[0];
+        for (int64_t i = 0; i < n; ++i) o[i] = select(m[i], x[i], yv);
+    } else if (so == 1 && sc == 1 && sa == 0 && sb == 1) {  // where(c, scalar, y)
+        const T xv = x[0];
+        for (int64_t i = 0; i < n; ++i) o[i] = select(m[i], xv, y[i]);
+    } else {
+        for (int64_t i = 0; i < n; ++i) o[i * so] = select(m[i * sc], x[i * sa], y[i * sb]);
+    }
+}
+
 template <typename T>
 void where_cpu(const TensorView& out_in, const TensorView& cond_in, const TensorView& a_in, const TensorView& b_in) {
     TensorView out = out_in, c = cond_in, a = a_in, b = b_in;
@@ -393,21 +535,7 @@ void where_cpu(const TensorView& out_in, const TensorView& cond_in, const Tensor
     parallel_for(out.numel(), 1, [&](int64_t begin, int64_t end) {
         for_each_run<4>(nd, out.shape, {out.strides, c.strides, a.strides, b.strides}, begin, end,
                         [&](auto off, int64_t n) {
-                            T* o = po + off[0];
-                            const bool* m = pc + off[1];
-                            const T* x = pa + off[2];
-                            const T* y = pb + off[3];
-                            if (so == 1 && sc == 1 && sa == 1 && sb == 1) {
-                                for (int64_t i = 0; i < n; ++i) o[i] = m[i] ? x[i] : y[i];
-                            } else if (so == 1 && sc == 1 && sa == 1 && sb == 0) {  // where(c, x, scalar)
-                                const T yv = y[0];
-                                for (int64_t i = 0; i < n; ++i) o[i] = m[i] ? x[i] : yv;
-                            } else if (so == 1 && sc == 1 && sa == 0 && sb == 1) {  // where(c, scalar, y)
-                                const T xv = x[0];
-                                for (int64_t i = 0; i < n; ++i) o[i] = m[i] ? xv : y[i];
-                            } else {
-                                for (int64_t i = 0; i < n; ++i) o[i * so] = m[i * sc] ? x[i * sa] : y[i * sb];
-                            }
+                            where_run<T>(po + off[0], pc + off[1], pa + off[2], pb + off[3], n, so, sc, sa, sb);
                         });
     });
 }

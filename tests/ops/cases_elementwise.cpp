@@ -7,6 +7,7 @@
 #include <limits>
 #include <numbers>
 
+#include "kernels/cpu/parallel.h"
 #include "tests/ops/harness.h"
 
 namespace wsdol::test {
@@ -425,6 +426,151 @@ TEST(ElementwiseGradConventions, GeluBackwardMatchesClosedForm) {
                 EXPECT_NEAR(g[i], want, dt == DType::f64 ? 1e-14 : 2e-6) << "x = " << v;
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------- f32 vector math accuracy
+// The f32 kernels of exp, tanh, sigmoid and the gelus use the branch-free vectorizable math of
+// kernels/cpu/elementwise.cpp, not the C library. A dense sweep against f64 references bounds their error:
+// in ulps of the f32 result where the formula is well conditioned, and absolutely where the formula itself
+// cancels (1 + tanh for the tanh gelu, the derivatives near their roots: PyTorch's f32 formulas cancel the same).
+namespace {
+
+double ulp_f32(double ref) {
+    const float r = std::fabs(static_cast<float>(ref));
+    if (r < std::numeric_limits<float>::min()) return std::ldexp(1.0, -149);  // subnormal spacing
+    return std::nextafter(r, std::numeric_limits<float>::infinity()) - r;
+}
+
+struct F32Sweep {
+    std::vector<double> x;  // f32-representable values
+    Tensor t;
+    F32Sweep() {
+        for (int i = -90000; i <= 90000; ++i) x.push_back(static_cast<float>(i * 1.3e-3));  // [-117, 117]
+        for (double v : {0.0, -0.0, 1e-30, -1e-30, 1e-7, -1e-7, 0.6249, 0.6251, -0.6251, 88.72, -87.4, -103.5,
+                         -120.0, 200.0})
+            x.push_back(static_cast<float>(v));
+        t = values(x, {static_cast<int64_t>(x.size())}, DType::f32);
+    }
+};
+
+// Checks got (f32) against ref(x) in f64 with the bound bound(x, ref); inf and NaN must match exactly.
+void expect_f32_within(const char* what, const F32Sweep& s, const Tensor& got, const RealFn& ref,
+                       const std::function<double(double, double)>& bound) {
+    ASSERT_EQ(got.dtype(), DType::f32);
+    const std::vector<double> v = got.to_vector();
+    double worst = 0, worst_x = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+        const double r = ref(s.x[i]);
+        const double rf = static_cast<float>(r);  // the f32 range: overflow means inf
+        if (std::isnan(r) || std::isinf(rf)) {
+            ASSERT_TRUE(std::isnan(r) ? std::isnan(v[i]) : v[i] == rf) << what << "(" << s.x[i] << ") = " << v[i];
+            continue;
+        }
+        const double ratio = std::fabs(v[i] - r) / bound(s.x[i], r);
+        if (ratio > worst) { worst = ratio; worst_x = s.x[i]; }
+    }
+    EXPECT_LE(worst, 1.0) << what << ": worst at x = " << worst_x << " (" << worst << " x the bound)";
+}
+
+double phi_cdf(double v) { return 0.5 * std::erfc(-v / std::sqrt(2.0)); }
+double phi_pdf(double v) { return std::exp(-0.5 * v * v) / std::sqrt(2 * std::numbers::pi); }
+double gelu_tanh_inner(double v) { return std::sqrt(2 / std::numbers::pi) * (v + 0.044715 * v * v * v); }
+
+}  // namespace
+
+TEST(F32VectorMath, ExpTanhSigmoidWithinUlps) {
+    const F32Sweep s;
+    auto ulps = [](double n) { return [n](double, double r) { return n * ulp_f32(r); }; };
+    expect_f32_within("exp", s, exp(s.t), [](double v) { return std::exp(v); }, ulps(1.5));
+    expect_f32_within("tanh", s, tanh(s.t), [](double v) { return std::tanh(v); }, ulps(2));
+    expect_f32_within("sigmoid", s, sigmoid(s.t), [](double v) { return 1 / (1 + std::exp(-v)); }, ulps(3));
+    // quick_gelu: the rounding of 1.702 x (relative 2^-24, times the exponent's size) is inherent to the formula,
+    // and below x = -51 the sigmoid factor is subnormal (its quantum 2^-149, times |x|).
+    expect_f32_within("quick_gelu", s, quick_gelu(s.t), [](double v) { return v / (1 + std::exp(-1.702 * v)); },
+                      [](double v, double r) {
+                          return 4 * ulp_f32(r) + std::fabs(r) * 1.2e-7 * 1.702 * std::fabs(v) + std::fabs(v) * 1.5e-45;
+                      });
+    // Special values.
+    const Tensor sp = values({-kInf, kInf, kNaN}, {3}, DType::f32);
+    const std::vector<double> e = exp(sp).to_vector(), th = tanh(sp).to_vector(), sg = sigmoid(sp).to_vector();
+    EXPECT_EQ(e[0], 0.0);
+    EXPECT_EQ(e[1], kInf);
+    EXPECT_TRUE(std::isnan(e[2]));
+    EXPECT_EQ(th[0], -1.0);
+    EXPECT_EQ(th[1], 1.0);
+    EXPECT_TRUE(std::isnan(th[2]));
+    EXPECT_EQ(sg[0], 0.0);
+    EXPECT_EQ(sg[1], 1.0);
+    EXPECT_TRUE(std::isnan(sg[2]));
+}
+
+TEST(F32VectorMath, GeluForwardAndBackward) {
+    const F32Sweep s;
+    // Exact gelu: the negative tail is computed directly (not as 1 + erf), so it stays accurate relatively;
+    // beyond |x| = 5 the rounding of x^2 in e^(-x^2/2) costs ~x^2 2^-24.
+    expect_f32_within("gelu", s, gelu(s.t), [](double v) { return v * phi_cdf(v); }, [](double v, double r) {
+        return (v >= -5 ? 16 * ulp_f32(r) : std::fabs(r) * 1e-5) + 1e-38;
+    });
+    expect_f32_within("gelu(tanh)", s, gelu(s.t, GeluApprox::tanh),
+                      [](double v) { return 0.5 * v * (1 + std::tanh(gelu_tanh_inner(v))); },
+                      [](double v, double r) { return 4 * ulp_f32(r) + 1.2e-7 * std::fabs(v); });  // 1 + tanh cancels
+    // Derivatives through autograd (the fused unary_backward kernel), as d sum(y) / dx.
+    const Tensor ones = Tensor::ones(s.t.shape());
+    Tensor x = s.t.detach();
+    x.set_requires_grad(true);
+    const F32Sweep& sw = s;
+    auto deriv = [&](const std::function<Tensor(const Tensor&)>& fn) { return grad({fn(x)}, {x}, {ones})[0]; };
+    const auto abs_bound = [](double, double r) { return 2e-6 * std::max(1.0, std::fabs(r)); };
+    expect_f32_within("gelu'", sw, deriv([](const Tensor& t) { return gelu(t); }),
+                      [](double v) { return phi_cdf(v) + v * phi_pdf(v); }, abs_bound);
+    expect_f32_within("gelu(tanh)'", sw, deriv([](const Tensor& t) { return gelu(t, GeluApprox::tanh); }),
+                      [](double v) {
+                          const double t = std::tanh(gelu_tanh_inner(v));
+                          return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * std::sqrt(2 / std::numbers::pi) * (1 + 3 * 0.044715 * v * v);
+                      }, abs_bound);
+    expect_f32_within("quick_gelu'", sw, deriv([](const Tensor& t) { return quick_gelu(t); }),
+                      [](double v) {
+                          const double sg = 1 / (1 + std::exp(-1.702 * v));
+                          return sg + 1.702 * v * sg * (1 - sg);
+                      }, abs_bound);
+    expect_f32_within("sigmoid'", sw, deriv([](const Tensor& t) { return sigmoid(t); }),
+                      [](double v) { const double sg = 1 / (1 + std::exp(-v)); return sg * (1 - sg); },
+                      // y (1 - y) from the f32 output y, as PyTorch: 1 - y inherits y's absolute error near 1,
+                      // <= 3 ulps of 1 (the sigmoid bound above), 1.8e-7.
+                      [](double, double r) { return 4 * ulp_f32(r) + 2e-7; });
+    expect_f32_within("tanh'", sw, deriv([](const Tensor& t) { return tanh(t); }),
+                      [](double v) { const double t = std::tanh(v); return 1 - t * t; }, abs_bound);
+}
+
+TEST(F32VectorMath, SameBitsForAnyThreadCountAndAlignment) {
+    // Each element is computed by one lane with a fixed sequence of IEEE operations, so neither the thread split
+    // nor where an element falls (vector body or scalar remainder, after a 1-element shift) changes a bit.
+    Generator gen(7);
+    const Tensor base = Tensor::uniform({70001}, -9.0, 9.0, DType::f32, &gen);
+    const Tensor x = base.slice(0, 0, 70000), shifted = base.slice(0, 1, 70001);
+    const std::vector<std::function<Tensor(const Tensor&)>> fns = {
+        [](const Tensor& t) { return exp(t); },        [](const Tensor& t) { return tanh(t); },
+        [](const Tensor& t) { return sigmoid(t); },    [](const Tensor& t) { return gelu(t); },
+        [](const Tensor& t) { return gelu(t, GeluApprox::tanh); },
+        [](const Tensor& t) { return quick_gelu(t); },
+        [](const Tensor& t) {  // the fused backward
+            Tensor l = t.detach();
+            l.set_requires_grad(true);
+            return grad({gelu(l)}, {l}, {Tensor::ones(l.shape())})[0];
+        },
+    };
+    const int threads = cpu::num_threads();
+    for (size_t k = 0; k < fns.size(); ++k) {
+        cpu::set_num_threads(1);
+        const std::vector<double> one = fns[k](x).to_vector();
+        const std::vector<double> shift = fns[k](shifted).to_vector();
+        cpu::set_num_threads(std::max(2, threads));
+        const std::vector<double> many = fns[k](x).to_vector();
+        cpu::set_num_threads(threads);
+        EXPECT_EQ(one, many) << "function " << k << ": thread count changed the result";
+        for (size_t i = 0; i + 1 < one.size(); ++i)
+            ASSERT_EQ(one[i + 1], shift[i]) << "function " << k << ", element " << i + 1 << " at another alignment";
     }
 }
 
