@@ -5,6 +5,8 @@
 // last dim (strided.h) with a plain inner loop per op, which the compiler vectorizes for the unit-stride and
 // broadcast-scalar cases. Elementwise work may be split anywhere across threads (parallel.h): each output element
 // is computed by one thread with a fixed order of operations, so results never depend on the thread count.
+// For f32, exp/tanh/sigmoid and the gelus use this file's own branch-free math (section "f32 vector math"), so
+// that those loops vectorize too; f64 uses the C library.
 #include <array>
 #include <bit>
 #include <cmath>
@@ -15,10 +17,9 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/strided.h"
 
-// The f32 math helpers below must inline into their loops to vectorize; GCC's heuristics give up in a file
-// with this many instantiations, so they are forced.
-// Likewise the per-element function objects must inline into the run loops: those loops are functions marked
-// flatten (everything they call is inlined into them).
+// A loop vectorizes only if the per-element function (an op's lambda and the math helpers it calls) is inlined
+// into it; GCC's heuristics give up in a file with this many instantiations. So the math helpers are forced
+// inline, and the run loops (binary_run, unary_run, ...) are marked flatten: everything they call is inlined.
 #if defined(__GNUC__) || defined(__clang__)
 #define WSDOL_VEC_INLINE inline __attribute__((always_inline))
 #define WSDOL_FLATTEN __attribute__((flatten))
@@ -355,11 +356,12 @@ void unary_cpu(UnaryOp op, const TensorView& out, const TensorView& x, double p0
             case UnaryOp::log: return unary_loop<T, T>(out, x, [](T v) { return std::log(v); }, kTranscendental);
             case UnaryOp::sqrt: return unary_loop<T, T>(out, x, [](T v) { return std::sqrt(v); });
             case UnaryOp::rsqrt: return unary_loop<T, T>(out, x, [](T v) { return T(1) / std::sqrt(v); });
+            case UnaryOp::abs: return unary_loop<T, T>(out, x, [](T v) { return std::fabs(v); });  // |-0| = +0
             case UnaryOp::leaky_relu: {  // NaN * slope stays NaN
                 const T slope = static_cast<T>(p0);
                 return unary_loop<T, T>(out, x, [slope](T v) { return select(v > T(0), v, v * slope); });
             }
-            case UnaryOp::gelu:  // exact: 0.5 x (1 + erf(x / sqrt 2))
+            case UnaryOp::gelu:  // exact: x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (f32: from the erfc tail)
                 return unary_loop<T, T>(out, x, [](T v) { return gelu_t(v); }, kTranscendental);
             case UnaryOp::gelu_tanh:  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
                 return unary_loop<T, T>(out, x, [](T v) {
@@ -380,7 +382,7 @@ void unary_cpu(UnaryOp op, const TensorView& out, const TensorView& x, double p0
     if constexpr (!std::is_same_v<T, bool>) {
         switch (op) {
             case UnaryOp::neg: return unary_loop<T, T>(out, x, [](T v) { return T(-v); });
-            case UnaryOp::abs: return unary_loop<T, T>(out, x, [](T v) { return v < T(0) ? T(-v) : v; });
+            case UnaryOp::abs: return unary_loop<T, T>(out, x, [](T v) { return v < T(0) ? T(-v) : v; });  // integers
             // relu = clamp_min(x, 0) in PyTorch: NaN propagates (v < 0 is false for NaN).
             case UnaryOp::relu: return unary_loop<T, T>(out, x, [](T v) { return v < T(0) ? T(0) : v; });
             case UnaryOp::clamp: {
