@@ -161,6 +161,16 @@ TEST(NnModule, StateDictNamesFollowPyTorch) {
     EXPECT_EQ(mods[4].first, "blocks.0");
 }
 
+TEST(NnModule, SummaryListsModulesWithShapes) {
+    TinyModel m(1);
+    const std::string s = m.summary();
+    EXPECT_NE(s.find("TinyModel cls_token[1, 1, 8] pos_embed[1, 5, 8]\n"), std::string::npos) << s;
+    EXPECT_NE(s.find("    blocks.0.attn: Attention(dim=8, num_heads=2)\n"), std::string::npos) << s;
+    EXPECT_NE(s.find("blocks.0.attn.qkv: Linear(in_features=8, out_features=24, bias=True) weight[24, 8] bias[24]"),
+              std::string::npos) << s;
+    EXPECT_NE(s.find("bn: BatchNorm2d(8, eps=1e-05, momentum=0.1"), std::string::npos) << s;
+}
+
 TEST(NnModule, SharedParameterListedOnceInParametersButEverywhereInStateDict) {
     auto root = std::make_shared<Module>("Root");
     auto a = root->register_module("a", std::make_shared<Linear>(3, 3));
