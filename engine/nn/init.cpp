@@ -7,7 +7,7 @@
 
 #include "engine/autograd/autograd.h"
 
-namespace wsdol::nn::init {
+namespace wsdol::nn::inline init {
 
 namespace {
 

@@ -4,6 +4,7 @@
 // null), so a model built twice from the same seed has the same bits. The random numbers come from our Philox
 // streams, not PyTorch's, so the distributions match PyTorch but the values do not.
 // Random values are drawn on the CPU in the tensor's dtype (f32 for half dtypes) and copied to its device.
+// `init` is an inline namespace: nn::init::trunc_normal_ (PyTorch's spelling) and nn::trunc_normal_ both work.
 #pragma once
 #include <string>
 #include <utility>
@@ -11,7 +12,7 @@
 #include "engine/core/rng.h"
 #include "engine/tensor/tensor.h"
 
-namespace wsdol::nn::init {
+namespace wsdol::nn::inline init {
 
 // (fan_in, fan_out) of a weight, as torch.nn.init._calculate_fan_in_and_fan_out: dim 1 and dim 0 sizes times
 // the receptive field (product of dims 2..); needs at least 2 dims.
