@@ -430,6 +430,28 @@ TEST(NnModule, SequentialRunsInOrder) {
     EXPECT_THROW(Module("Plain").forward(x), Error);
 }
 
+TEST(NnModule, LayersCallTheirOpsWithTheirSettings) {
+    Generator g(6);
+    Tensor x = Tensor::uniform({2, 4, 8, 8}, -1, 1, DType::f32, &g);
+    Conv2d conv(4, 6, 3, 2, 1, 1, 2, true, &g);
+    Tensor y = conv.forward(x);
+    EXPECT_EQ(y.shape(), (Shape{2, 6, 4, 4}));
+    EXPECT_EQ(y.to_vector(), conv2d(x, conv.weight, conv.bias, {2, 2}, {1, 1}, {1, 1}, 2).to_vector());
+    GroupNorm gn(2, 4);
+    init::uniform_(gn.weight, 0.5, 1.5, &g);
+    EXPECT_EQ(gn.forward(x).to_vector(), group_norm(x, 2, gn.weight, gn.bias, 1e-5).to_vector());
+    LayerNorm ln(Shape{8, 8}, 1e-6);
+    EXPECT_EQ(ln.forward(x).to_vector(), layer_norm(x, {8, 8}, ln.weight, ln.bias, 1e-6).to_vector());
+    LayerNorm plain(8, 1e-5, /*elementwise_affine=*/false);
+    EXPECT_TRUE(plain.state_dict().empty());
+    EXPECT_EQ(plain.forward(x).to_vector(), layer_norm(x, {8}, Tensor(), Tensor(), 1e-5).to_vector());
+    BatchNorm2d no_stats(4, 1e-5, 0.1, true, /*track_running_stats=*/false);
+    EXPECT_EQ(names_of(no_stats.state_dict()), (std::vector<std::string>{"weight", "bias"}));
+    no_stats.eval();  // no running statistics: batch statistics even in eval (PyTorch)
+    EXPECT_EQ(no_stats.forward(x).to_vector(),
+              batch_norm(x, Tensor(), Tensor(), no_stats.weight, no_stats.bias, true, 0.1, 1e-5).to_vector());
+}
+
 // ---------------------------------------------------------------- init
 
 TEST(NnInit, SameSeedSameBits) {
