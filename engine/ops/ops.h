@@ -11,4 +11,5 @@
 #include "engine/ops/resample.h"     // interpolate (nearest, bilinear, bicubic), pad
 #include "engine/ops/indexing.h"     // gather, scatter(_add), index_select, masked_fill, sort/topk, embedding, one_hot
 #include "engine/ops/random_ops.h"   // dropout, drop_path
+#include "engine/ops/attention.h"    // materialized scaled-dot-product attention (returns probabilities)
 #include "engine/ops/loss.h"         // cross_entropy, multilabel_soft_margin, bce, mse, l1, cosine_similarity, normalize
