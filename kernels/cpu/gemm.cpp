@@ -1,47 +1,328 @@
-// gemm.cpp (CPU) — C = alpha * op(A) @ op(B) + beta * C, batched, for f32 and f64.
+// gemm.cpp (CPU) — C = alpha * op(A) @ op(B) + beta * C, batched, for f32 and f64: the "gemm" kernel behind
+// matmul, bmm and linear (engine/ops/linalg.h).
 //
-// This is the plain reference kernel (i-k-j loop order, row-parallel); the blocked and packed SGEMM replaces it.
-// Every C element is accumulated by one thread in a fixed k order, so results do not depend on thread count.
-#include "engine/ops/linalg.h"
+// Structure (GotoBLAS / BLIS):
+//   for jc over N in NC columns:                      B block  (kc x nc) packed once, shared by all threads
+//     for pc over K in fixed k-chunks:                A blocks (mc x kc) packed per thread
+//       for ic over this thread's rows in MC blocks:
+//         for jr over nc in NR columns:               one packed B micro-panel stays in L1
+//           for ir over mc in MR rows:                micro-kernel: MR x NR tile in registers (gemm_microkernel.h)
+// Tiny problems and row vectors (M <= 2) skip packing ("direct" path); batches of small matrices run one matrix
+// per thread; a batch whose B is shared (stride 0) and whose A/C rows are contiguous is folded into one tall
+// matrix.
+//
+// DETERMINISM. Every C element is computed by one thread with the arithmetic rule of gemm_microkernel.h: the
+// k-chunk boundaries depend only on K and every path (packed tile, edge tile, direct loop) performs the same
+// operations in the same order. Threads only choose WHICH C blocks they compute, so results are bit-identical
+// for any thread count, and also identical between the direct and packed paths and between batched and folded
+// calls.
 #include <algorithm>
-#include <vector>
+#include <cstdlib>
+#include <cstring>
 
+#include "engine/ops/linalg.h"
+#include "kernels/cpu/gemm_microkernel.h"
 #include "kernels/cpu/parallel.h"
 
 namespace wsdol::cpu {
 namespace {
 
+using namespace gemm_detail;
+
+// One matrix of the batch (pointers already offset by the batch index) plus the shared problem description.
 template <typename T>
-void gemm_reference(const GemmArgs& g) {
-    const T* A = static_cast<const T*>(g.a);
-    const T* B = static_cast<const T*>(g.b);
-    T* C = static_cast<T*>(g.c);
-    const T alpha = static_cast<T>(g.alpha), beta = static_cast<T>(g.beta);
-    parallel_for(g.batch * g.m, g.n * g.k, [&](int64_t r0, int64_t r1) {
-        std::vector<T> acc(g.n);
-        for (int64_t r = r0; r < r1; ++r) {
-            const int64_t b = r / g.m, i = r % g.m;
-            const T* a = A + b * g.stride_a;
-            const T* bm = B + b * g.stride_b;
-            T* c = C + b * g.stride_c + i * g.ldc;
-            std::fill(acc.begin(), acc.end(), T(0));
-            for (int64_t p = 0; p < g.k; ++p) {
-                const T av = g.trans_a ? a[p * g.lda + i] : a[i * g.lda + p];
-                if (g.trans_b) {
-                    for (int64_t j = 0; j < g.n; ++j) acc[j] += av * bm[j * g.ldb + p];
-                } else {
-                    const T* brow = bm + p * g.ldb;
-                    for (int64_t j = 0; j < g.n; ++j) acc[j] += av * brow[j];
+struct Problem {
+    bool trans_a, trans_b;
+    int64_t m, n, k;
+    const T* a; int64_t lda;
+    const T* b; int64_t ldb;
+    T* c; int64_t ldc;
+    T alpha, beta;
+    T op_a(int64_t i, int64_t p) const { return trans_a ? a[p * lda + i] : a[i * lda + p]; }
+};
+
+// The k-chunk length: K cut into ceil(K / KC) near-equal chunks. A function of K alone (never of threads).
+template <typename T>
+int64_t k_chunk(int64_t K) {
+    const int64_t chunks = (K + Blocking<T>::KC - 1) / Blocking<T>::KC;
+    return (K + chunks - 1) / chunks;
+}
+
+// A grow-only, 64-byte-aligned scratch buffer. Each thread keeps its own (thread_local), so packing never
+// allocates in steady state and concurrent gemm calls never share scratch.
+struct ScratchBuffer {
+    void* data = nullptr;
+    size_t bytes = 0;
+    void* get(size_t need) {
+        if (need > bytes) {
+            std::free(data);
+            bytes = (need + 63) / 64 * 64;
+            data = std::aligned_alloc(64, bytes);
+            WSDOL_CHECK(data != nullptr, "gemm: out of memory for a ", bytes, "-byte packing buffer");
+        }
+        return data;
+    }
+    ~ScratchBuffer() { std::free(data); }
+};
+template <typename T>
+T* scratch_a(size_t elems) {
+    thread_local ScratchBuffer buf;
+    return static_cast<T*>(buf.get(elems * sizeof(T)));
+}
+template <typename T>
+T* scratch_b(size_t elems) {
+    thread_local ScratchBuffer buf;
+    return static_cast<T*>(buf.get(elems * sizeof(T)));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Packing.
+
+// op(A)[i0 : i0+mc, p0 : p0+kc] -> MR-row panels: dst[(ir / MR) * MR * kc + p * MR + r], rows past mc zeroed.
+template <typename T>
+void pack_a(const Problem<T>& pr, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* dst) {
+    constexpr int MR = Blocking<T>::MR;
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+        const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+        T* d = dst + ir * kc;
+        if (!pr.trans_a) {
+            const T* src[MR];
+            for (int r = 0; r < MR; ++r) src[r] = pr.a + (i0 + ir + std::min(r, rows - 1)) * pr.lda + p0;
+            if (rows == MR) {
+                for (int64_t p = 0; p < kc; ++p)
+                    for (int r = 0; r < MR; ++r) d[p * MR + r] = src[r][p];
+            } else {
+                for (int64_t p = 0; p < kc; ++p)
+                    for (int r = 0; r < MR; ++r) d[p * MR + r] = r < rows ? src[r][p] : T(0);
+            }
+        } else {  // op(A)[i][p] = A[p][i]: each p gives MR contiguous source elements
+            const T* src = pr.a + p0 * pr.lda + i0 + ir;
+            for (int64_t p = 0; p < kc; ++p) {
+                const T* s = src + p * pr.lda;
+                for (int r = 0; r < MR; ++r) d[p * MR + r] = r < rows ? s[r] : T(0);
+            }
+        }
+    }
+}
+
+// op(B)[p0 : p0+kc, j0 + NR*q0 : j0 + NR*q1] (clipped to nc columns) -> NR-column panels:
+// dst[q * NR * kc + p * NR + c], columns past nc zeroed.
+template <typename T>
+void pack_b(const Problem<T>& pr, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t q0, int64_t q1, T* dst) {
+    constexpr int NR = Blocking<T>::NR;
+    for (int64_t q = q0; q < q1; ++q) {
+        const int64_t jr = q * NR;
+        const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+        T* d = dst + jr * kc;
+        if (!pr.trans_b) {  // rows of op(B) are rows of B: copy NR contiguous elements per p
+            const T* src = pr.b + p0 * pr.ldb + j0 + jr;
+            if (cols == NR) {
+                for (int64_t p = 0; p < kc; ++p) std::memcpy(d + p * NR, src + p * pr.ldb, NR * sizeof(T));
+            } else {
+                for (int64_t p = 0; p < kc; ++p) {
+                    for (int c = 0; c < cols; ++c) d[p * NR + c] = src[p * pr.ldb + c];
+                    for (int c = cols; c < NR; ++c) d[p * NR + c] = T(0);
                 }
             }
-            for (int64_t j = 0; j < g.n; ++j) c[j] = alpha * acc[j] + (beta == T(0) ? T(0) : beta * c[j]);
+        } else {  // op(B)[p][j] = B[j][p]: column c of the panel is a contiguous run of row j of B
+            const T* src = pr.b + (j0 + jr) * pr.ldb + p0;
+            for (int c = 0; c < cols; ++c) {
+                const T* s = src + c * pr.ldb;
+                for (int64_t p = 0; p < kc; ++p) d[p * NR + c] = s[p];
+            }
+            for (int c = cols; c < NR; ++c)
+                for (int64_t p = 0; p < kc; ++p) d[p * NR + c] = T(0);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The packed path for one matrix, run by a team of threads (team == 1: the calling thread alone, no OpenMP).
+
+// Picks a tm x tn grid of threads (tm row groups, tn column groups, tm * tn == team) that balances the tiles of
+// one NC block; row groups are preferred (threads then share the packed B block and pack disjoint A rows).
+void thread_grid(int team, int64_t m_tiles, int64_t n_tiles, int& tm, int& tn) {
+    int64_t best = INT64_MAX;
+    for (int t = 1; t <= team; ++t)
+        if (team % t == 0)
+            best = std::min(best, ((m_tiles + t - 1) / t) * ((n_tiles + team / t - 1) / (team / t)));
+    for (int t = team; t >= 1; --t) {
+        if (team % t) continue;
+        const int64_t cost = ((m_tiles + t - 1) / t) * ((n_tiles + team / t - 1) / (team / t));
+        if (cost * 10 <= best * 11) {  // within 10% of the best balance: take the most row groups
+            tm = t;
+            tn = team / t;
+            return;
+        }
+    }
+    tm = team;
+    tn = 1;
+}
+
+template <typename T>
+void gemm_packed(const Problem<T>& pr, int team) {
+    constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
+    constexpr int64_t MC = Blocking<T>::MC, NC = Blocking<T>::NC;
+    const int64_t kcl = k_chunk<T>(pr.k);
+    const int64_t nc_max = std::min<int64_t>(NC, (pr.n + NR - 1) / NR * NR);
+    T* packed_b = scratch_b<T>(static_cast<size_t>(kcl * nc_max));  // the caller's buffer, shared by the team
+
+    auto body = [&](int tid, int threads) {
+        T* packed_a = scratch_a<T>(static_cast<size_t>(MC * kcl));
+        int tm = 1, tn = 1;
+        thread_grid(threads, (pr.m + MR - 1) / MR, (nc_max + NR - 1) / NR, tm, tn);
+        const int row_group = tid / tn, col_group = tid % tn;
+        const int64_t m_tiles = (pr.m + MR - 1) / MR;
+        const int64_t m0 = std::min(pr.m, m_tiles * row_group / tm * MR);
+        const int64_t m1 = std::min(pr.m, m_tiles * (row_group + 1) / tm * MR);
+        for (int64_t jc = 0; jc < pr.n; jc += NC) {
+            const int64_t nc = std::min(NC, pr.n - jc);
+            const int64_t panels = (nc + NR - 1) / NR;
+            const int64_t q0 = panels * col_group / tn, q1 = panels * (col_group + 1) / tn;
+            for (int64_t pc = 0; pc < pr.k; pc += kcl) {
+                const int64_t kc = std::min(kcl, pr.k - pc);
+                const T beta_eff = pc == 0 ? pr.beta : T(1);  // later k-chunks accumulate into C
+                pack_b(pr, pc, kc, jc, nc, panels * tid / threads, panels * (tid + 1) / threads, packed_b);
+                if (threads > 1) {
+#pragma omp barrier
+                }
+                for (int64_t ic = m0; ic < m1; ic += MC) {
+                    const int64_t mc = std::min(MC, m1 - ic);
+                    pack_a(pr, ic, mc, pc, kc, packed_a);
+                    for (int64_t q = q0; q < q1; ++q) {
+                        const int64_t jr = q * NR;
+                        const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+                        const T* bp = packed_b + jr * kc;
+                        T* c = pr.c + ic * pr.ldc + jc + jr;
+                        for (int64_t ir = 0; ir < mc; ir += MR) {
+                            const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+                            microkernel(kc, packed_a + ir * kc, bp, c + ir * pr.ldc, pr.ldc, pr.alpha, beta_eff, mr, nr);
+                        }
+                    }
+                }
+                if (threads > 1) {
+#pragma omp barrier
+                }
+            }
+        }
+    };
+#ifdef _OPENMP
+    if (team > 1) {
+#pragma omp parallel num_threads(team)
+        body(omp_get_thread_num(), omp_get_num_threads());
+        return;
+    }
+#endif
+    body(0, 1);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The direct path: no packing, for tiny problems and M <= 2 rows. Same arithmetic rule, column blocks of JB
+// accumulators (vectorized across columns when op(B) rows are contiguous).
+
+template <typename T>
+void gemm_direct_columns(const Problem<T>& pr, int64_t j0, int64_t j1) {
+    constexpr int64_t JB = 256;
+    const int64_t kcl = k_chunk<T>(pr.k);
+    alignas(64) T acc[JB];
+    for (int64_t jb = j0; jb < j1; jb += JB) {
+        const int64_t nb = std::min(JB, j1 - jb);
+        for (int64_t i = 0; i < pr.m; ++i) {
+            T* crow = pr.c + i * pr.ldc + jb;
+            for (int64_t pc = 0; pc < pr.k; pc += kcl) {
+                const int64_t pe = std::min(pr.k, pc + kcl);
+                std::fill(acc, acc + nb, T(0));
+                for (int64_t p = pc; p < pe; ++p) {
+                    const T av = pr.op_a(i, p);
+                    if (!pr.trans_b) {
+                        const T* brow = pr.b + p * pr.ldb + jb;
+                        for (int64_t j = 0; j < nb; ++j) acc[j] = madd(av, brow[j], acc[j]);
+                    } else {
+                        const T* bcol = pr.b + jb * pr.ldb + p;
+                        for (int64_t j = 0; j < nb; ++j) acc[j] = madd(av, bcol[j * pr.ldb], acc[j]);
+                    }
+                }
+                const T beta_eff = pc == 0 ? pr.beta : T(1);
+                for (int64_t j = 0; j < nb; ++j) crow[j] = epilogue(acc[j], crow[j], pr.alpha, beta_eff);
+            }
+        }
+    }
+}
+
+template <typename T>
+void gemm_direct(const Problem<T>& pr, bool may_thread) {
+    constexpr int64_t JB = 256;
+    const int64_t blocks = (pr.n + JB - 1) / JB;
+    if (!may_thread) return gemm_direct_columns(pr, 0, pr.n);
+    parallel_for(blocks, pr.m * pr.k * JB, [&](int64_t b0, int64_t b1) {
+        gemm_direct_columns(pr, b0 * JB, std::min(pr.n, b1 * JB));
     });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One matrix: degenerate cases, then direct or packed.
+
+constexpr int64_t kDirectMaxWork = 24 * 24 * 24;  // m*n*k at or below which packing costs more than it saves
+constexpr int64_t kThreadMinWork = 64 * 64 * 64;  // m*n*k below which one thread is faster than a team
+
+template <typename T>
+void gemm_one(const Problem<T>& pr, int team) {
+    if (pr.m == 0 || pr.n == 0) return;
+    if (pr.k == 0 || pr.alpha == T(0)) {  // BLAS: A and B are not read; C = beta * C (beta == 0 gives zeros)
+        for (int64_t i = 0; i < pr.m; ++i)
+            for (int64_t j = 0; j < pr.n; ++j) {
+                T& c = pr.c[i * pr.ldc + j];
+                c = pr.beta == T(0) ? T(0) : pr.beta * c;
+            }
+        return;
+    }
+    const int64_t work = pr.m * pr.n * pr.k;
+    if (work < kThreadMinWork) team = 1;
+    if (pr.m <= 2 || work <= kDirectMaxWork) return gemm_direct(pr, team > 1);
+    gemm_packed(pr, team);
+}
+
+template <typename T>
+void gemm_cpu(const GemmArgs& g) {
+    if (g.m == 0 || g.n == 0 || g.batch == 0) return;
+    Problem<T> pr{g.trans_a, g.trans_b, g.m, g.n, g.k,
+                  static_cast<const T*>(g.a), g.lda, static_cast<const T*>(g.b), g.ldb, static_cast<T*>(g.c), g.ldc,
+                  static_cast<T>(g.alpha), static_cast<T>(g.beta)};
+    int64_t batch = g.batch;
+    // A shared B and back-to-back row blocks of A and C: one tall product (same bits, better blocking).
+    if (batch > 1 && g.stride_b == 0 && !g.trans_a && g.stride_a == g.m * g.lda && g.stride_c == g.m * g.ldc) {
+        pr.m *= batch;
+        batch = 1;
+    }
+    int team = 1;
+#ifdef _OPENMP
+    if (!omp_in_parallel()) team = omp_get_max_threads();
+#endif
+    const int64_t work = pr.m * pr.n * pr.k;
+    auto matrix = [&](int64_t b) {
+        Problem<T> q = pr;
+        q.a += b * g.stride_a;
+        q.b += b * g.stride_b;
+        q.c += b * g.stride_c;
+        return q;
+    };
+    // Many matrices, or several small ones: one whole matrix per thread. (C must not alias across the batch.)
+    const bool across_batch = team > 1 && batch > 1 && g.stride_c != 0 && work * batch >= kThreadMinWork &&
+                              (batch >= 2 * team || (batch >= team && work <= (int64_t(1) << 22)) ||
+                               work < kThreadMinWork);
+    if (across_batch) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(team)
+#endif
+        for (int64_t b = 0; b < batch; ++b) gemm_one(matrix(b), 1);
+        return;
+    }
+    for (int64_t b = 0; b < batch; ++b) gemm_one(matrix(b), team);
 }
 
 }  // namespace
 
-WSDOL_KERNEL("gemm", cpu, f32, GemmKernel, &gemm_reference<float>);
-WSDOL_KERNEL("gemm", cpu, f64, GemmKernel, &gemm_reference<double>);
+WSDOL_KERNEL("gemm", cpu, f32, GemmKernel, &gemm_cpu<float>);
+WSDOL_KERNEL("gemm", cpu, f64, GemmKernel, &gemm_cpu<double>);
 
 }  // namespace wsdol::cpu
