@@ -1,10 +1,10 @@
 // gemm.cpp (CPU) — C = alpha * op(A) @ op(B) + beta * C, batched, for f32 and f64: the "gemm" kernel behind
 // matmul, bmm and linear (engine/ops/linalg.h).
 //
-// Structure (GotoBLAS / BLIS):
-//   for jc over N in NC columns:                      B block  (kc x nc) packed once, shared by all threads
-//     for pc over K in fixed k-chunks:                A blocks (mc x kc) packed per thread
-//       for ic over this thread's rows in MC blocks:
+// Structure (GotoBLAS / BLIS), per thread on its own rectangle of C (see gemm_packed_team):
+//   for jc over N in NC columns:
+//     for pc over K in fixed k-chunks:                B block  (kc x nc) packed, kept in L3
+//       for ic over M in MC rows:                     A block  (mc x kc) packed, kept in L2
 //         for jr over nc in NR columns:               one packed B micro-panel stays in L1
 //           for ir over mc in MR rows:                micro-kernel: MR x NR tile in registers (gemm_microkernel.h)
 // Tiny problems and row vectors (M <= 2) skip packing ("direct" path); batches of small matrices run one matrix
@@ -137,83 +137,82 @@ void pack_b(const Problem<T>& pr, int64_t p0, int64_t kc, int64_t j0, int64_t nc
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The packed path for one matrix, run by a team of threads (team == 1: the calling thread alone, no OpenMP).
-
-// Picks a tm x tn grid of threads (tm row groups, tn column groups, tm * tn == team) that balances the tiles of
-// one NC block; row groups are preferred (threads then share the packed B block and pack disjoint A rows).
-void thread_grid(int team, int64_t m_tiles, int64_t n_tiles, int& tm, int& tn) {
-    int64_t best = INT64_MAX;
-    for (int t = 1; t <= team; ++t)
-        if (team % t == 0)
-            best = std::min(best, ((m_tiles + t - 1) / t) * ((n_tiles + team / t - 1) / (team / t)));
-    for (int t = team; t >= 1; --t) {
-        if (team % t) continue;
-        const int64_t cost = ((m_tiles + t - 1) / t) * ((n_tiles + team / t - 1) / (team / t));
-        if (cost * 10 <= best * 11) {  // within 10% of the best balance: take the most row groups
-            tm = t;
-            tn = team / t;
-            return;
-        }
-    }
-    tm = team;
-    tn = 1;
-}
+// The packed path for one matrix on the calling thread.
 
 template <typename T>
-void gemm_packed(const Problem<T>& pr, int team) {
+void gemm_packed(const Problem<T>& pr) {
     constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
     constexpr int64_t MC = Blocking<T>::MC, NC = Blocking<T>::NC;
     const int64_t kcl = k_chunk<T>(pr.k);
     const int64_t nc_max = std::min<int64_t>(NC, (pr.n + NR - 1) / NR * NR);
-    T* packed_b = scratch_b<T>(static_cast<size_t>(kcl * nc_max));  // the caller's buffer, shared by the team
-
-    auto body = [&](int tid, int threads) {
-        T* packed_a = scratch_a<T>(static_cast<size_t>(MC * kcl));
-        int tm = 1, tn = 1;
-        thread_grid(threads, (pr.m + MR - 1) / MR, (nc_max + NR - 1) / NR, tm, tn);
-        const int row_group = tid / tn, col_group = tid % tn;
-        const int64_t m_tiles = (pr.m + MR - 1) / MR;
-        const int64_t m0 = std::min(pr.m, m_tiles * row_group / tm * MR);
-        const int64_t m1 = std::min(pr.m, m_tiles * (row_group + 1) / tm * MR);
-        for (int64_t jc = 0; jc < pr.n; jc += NC) {
-            const int64_t nc = std::min(NC, pr.n - jc);
-            const int64_t panels = (nc + NR - 1) / NR;
-            const int64_t q0 = panels * col_group / tn, q1 = panels * (col_group + 1) / tn;
-            for (int64_t pc = 0; pc < pr.k; pc += kcl) {
-                const int64_t kc = std::min(kcl, pr.k - pc);
-                const T beta_eff = pc == 0 ? pr.beta : T(1);  // later k-chunks accumulate into C
-                pack_b(pr, pc, kc, jc, nc, panels * tid / threads, panels * (tid + 1) / threads, packed_b);
-                if (threads > 1) {
-#pragma omp barrier
-                }
-                for (int64_t ic = m0; ic < m1; ic += MC) {
-                    const int64_t mc = std::min(MC, m1 - ic);
-                    pack_a(pr, ic, mc, pc, kc, packed_a);
-                    for (int64_t q = q0; q < q1; ++q) {
-                        const int64_t jr = q * NR;
-                        const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-                        const T* bp = packed_b + jr * kc;
-                        T* c = pr.c + ic * pr.ldc + jc + jr;
-                        for (int64_t ir = 0; ir < mc; ir += MR) {
-                            const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-                            microkernel(kc, packed_a + ir * kc, bp, c + ir * pr.ldc, pr.ldc, pr.alpha, beta_eff, mr, nr);
-                        }
+    T* packed_b = scratch_b<T>(static_cast<size_t>(kcl * nc_max));
+    T* packed_a = scratch_a<T>(static_cast<size_t>(std::min<int64_t>(MC, (pr.m + MR - 1) / MR * MR) * kcl));
+    for (int64_t jc = 0; jc < pr.n; jc += NC) {
+        const int64_t nc = std::min(NC, pr.n - jc);
+        for (int64_t pc = 0; pc < pr.k; pc += kcl) {
+            const int64_t kc = std::min(kcl, pr.k - pc);
+            const T beta_eff = pc == 0 ? pr.beta : T(1);  // later k-chunks accumulate into C
+            pack_b(pr, pc, kc, jc, nc, 0, (nc + NR - 1) / NR, packed_b);
+            for (int64_t ic = 0; ic < pr.m; ic += MC) {
+                const int64_t mc = std::min(MC, pr.m - ic);
+                pack_a(pr, ic, mc, pc, kc, packed_a);
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+                    const T* bp = packed_b + jr * kc;
+                    T* c = pr.c + ic * pr.ldc + jc + jr;
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+                        microkernel(kc, packed_a + ir * kc, bp, c + ir * pr.ldc, pr.ldc, pr.alpha, beta_eff, mr, nr);
                     }
-                }
-                if (threads > 1) {
-#pragma omp barrier
                 }
             }
         }
+    }
+}
+
+// Picks a tm x tn grid (tm row groups, tn column groups, tm * tn == team) that balances the MR x NR tiles;
+// row groups are preferred (each thread then packs only its own rows of A).
+void thread_grid(int team, int64_t m_tiles, int64_t n_tiles, int& tm, int& tn) {
+    auto cost = [&](int t) { return ((m_tiles + t - 1) / t) * ((n_tiles + team / t - 1) / (team / t)); };
+    int64_t best = INT64_MAX;
+    for (int t = 1; t <= team; ++t)
+        if (team % t == 0) best = std::min(best, cost(t));
+    tm = 1;
+    for (int t = team; t >= 1; --t)
+        if (team % t == 0 && cost(t) * 10 <= best * 11) {  // within 10% of the best balance: most row groups
+            tm = t;
+            break;
+        }
+    tn = team / tm;
+}
+
+// The packed path on a team of threads: C is cut into one rectangle per thread and each thread runs the whole
+// packed loop nest on its rectangle independently (its own packed copies of the A rows and B columns it
+// needs). No barriers: a thread that the OS delays never stalls the others mid-product, and re-packing the
+// shared operand costs 1 / (rows or columns of the rectangle) of the compute.
+template <typename T>
+void gemm_packed_team(const Problem<T>& pr, int team) {
+    constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
+    const int64_t m_tiles = (pr.m + MR - 1) / MR, n_tiles = (pr.n + NR - 1) / NR;
+    int tm = 1, tn = 1;
+    thread_grid(team, m_tiles, n_tiles, tm, tn);
+    auto rectangle = [&](int u) {
+        const int rg = u / tn, cg = u % tn;
+        const int64_t m0 = std::min(pr.m, m_tiles * rg / tm * MR), m1 = std::min(pr.m, m_tiles * (rg + 1) / tm * MR);
+        const int64_t n0 = std::min(pr.n, n_tiles * cg / tn * NR), n1 = std::min(pr.n, n_tiles * (cg + 1) / tn * NR);
+        if (m0 >= m1 || n0 >= n1) return;
+        Problem<T> sub = pr;
+        sub.m = m1 - m0;
+        sub.n = n1 - n0;
+        sub.a += pr.trans_a ? m0 : m0 * pr.lda;
+        sub.b += pr.trans_b ? n0 * pr.ldb : n0;
+        sub.c += m0 * pr.ldc + n0;
+        gemm_packed(sub);
     };
 #ifdef _OPENMP
-    if (team > 1) {
-#pragma omp parallel num_threads(team)
-        body(omp_get_thread_num(), omp_get_num_threads());
-        return;
-    }
+#pragma omp parallel for schedule(static, 1) num_threads(team)
 #endif
-    body(0, 1);
+    for (int u = 0; u < team; ++u) rectangle(u);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -279,7 +278,8 @@ void gemm_one(const Problem<T>& pr, int team) {
     const int64_t work = pr.m * pr.n * pr.k;
     if (work < kThreadMinWork) team = 1;
     if (pr.m <= 2 || work <= kDirectMaxWork) return gemm_direct(pr, team > 1);
-    gemm_packed(pr, team);
+    if (team > 1) return gemm_packed_team(pr, team);
+    gemm_packed(pr);
 }
 
 template <typename T>

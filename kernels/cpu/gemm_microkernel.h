@@ -102,19 +102,36 @@ inline __m256d epilogue_pd(__m256d acc, const double* c, __m256d alpha, bool alp
     return _mm256_add_pd(v, beta == 1.0 ? old : _mm256_mul_pd(_mm256_set1_pd(beta), old));
 }
 
+// Stores one MR-row tile of accumulators (two 8-wide vectors per row) through the epilogue.
+inline void store_rows_ps(const __m256* acc, float* c, int64_t ldc, float alpha, float beta, int mr, int nr) {
+    if (mr == 6 && nr == 16) {
+        const __m256 va = _mm256_set1_ps(alpha);
+        const bool alpha_one = alpha == 1.0f;
+        for (int r = 0; r < 6; ++r) {
+            float* cr = c + r * ldc;
+            _mm256_storeu_ps(cr, epilogue_ps(acc[2 * r], cr, va, alpha_one, beta));
+            _mm256_storeu_ps(cr + 8, epilogue_ps(acc[2 * r + 1], cr + 8, va, alpha_one, beta));
+        }
+        return;
+    }
+    alignas(32) float tile[6 * 16];
+    for (int i = 0; i < 12; ++i) _mm256_store_ps(tile + 8 * i, acc[i]);
+    store_tile_scalar<float, 6, 16>(tile, c, ldc, alpha, beta, mr, nr);
+}
+
 // f32 6x16 AVX2+FMA micro-kernel: per k step, two aligned B loads, six broadcasts of A, twelve FMAs.
-inline void microkernel_f32_avx2(int64_t kc, const float* __restrict a, const float* __restrict b, float* c,
-                                 int64_t ldc, float alpha, float beta, int mr, int nr) {
+// Kept out of line so that its 12 accumulators get registers of their own (inlined into the driver loops, GCC
+// spilled some of them to the stack, which halved the speed).
+__attribute__((noinline)) inline void microkernel_f32_avx2(int64_t kc, const float* __restrict a,
+                                                           const float* __restrict b, float* c, int64_t ldc,
+                                                           float alpha, float beta, int mr, int nr) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    if (mr == 6 && nr == 16) {  // warm the C tile while the k loop runs
-        for (int r = 0; r < 6; ++r) {
-            _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-            _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 15), _MM_HINT_T0);
-        }
+    for (int r = 0; r < mr; ++r) {  // warm the C tile while the k loop runs
+        _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + nr - 1), _MM_HINT_T0);
     }
-#pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
         const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
         __m256 av = _mm256_broadcast_ss(a + 0);
@@ -132,39 +149,35 @@ inline void microkernel_f32_avx2(int64_t kc, const float* __restrict a, const fl
         a += 6;
         b += 16;
     }
-    const __m256 rows[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-    if (mr == 6 && nr == 16) {
-        const __m256 va = _mm256_set1_ps(alpha);
-        const bool alpha_one = alpha == 1.0f;
-        for (int r = 0; r < 6; ++r) {
-            float* cr = c + r * ldc;
-            _mm256_storeu_ps(cr, epilogue_ps(rows[2 * r], cr, va, alpha_one, beta));
-            _mm256_storeu_ps(cr + 8, epilogue_ps(rows[2 * r + 1], cr + 8, va, alpha_one, beta));
-        }
-        return;
-    }
-    alignas(32) float acc[6 * 16];
-    for (int i = 0; i < 12; ++i) _mm256_store_ps(acc + 8 * i, rows[i]);
-    store_tile_scalar<float, 6, 16>(acc, c, ldc, alpha, beta, mr, nr);
+    const __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    store_rows_ps(acc, c, ldc, alpha, beta, mr, nr);
 }
 
 // f64 6x8 AVX2+FMA micro-kernel (same shape in registers: 12 accumulators of 4 doubles).
-inline void microkernel_f64_avx2(int64_t kc, const double* __restrict a, const double* __restrict b, double* c,
-                                 int64_t ldc, double alpha, double beta, int mr, int nr) {
-    __m256d acc[12];
-    for (auto& v : acc) v = _mm256_setzero_pd();
-#pragma GCC unroll 4
+__attribute__((noinline)) inline void microkernel_f64_avx2(int64_t kc, const double* __restrict a,
+                                                           const double* __restrict b, double* c, int64_t ldc,
+                                                           double alpha, double beta, int mr, int nr) {
+    __m256d c00 = _mm256_setzero_pd(), c01 = _mm256_setzero_pd(), c10 = _mm256_setzero_pd(), c11 = _mm256_setzero_pd();
+    __m256d c20 = _mm256_setzero_pd(), c21 = _mm256_setzero_pd(), c30 = _mm256_setzero_pd(), c31 = _mm256_setzero_pd();
+    __m256d c40 = _mm256_setzero_pd(), c41 = _mm256_setzero_pd(), c50 = _mm256_setzero_pd(), c51 = _mm256_setzero_pd();
     for (int64_t p = 0; p < kc; ++p) {
         const __m256d b0 = _mm256_load_pd(b), b1 = _mm256_load_pd(b + 4);
-#pragma GCC unroll 6
-        for (int r = 0; r < 6; ++r) {
-            const __m256d av = _mm256_broadcast_sd(a + r);
-            acc[2 * r] = _mm256_fmadd_pd(av, b0, acc[2 * r]);
-            acc[2 * r + 1] = _mm256_fmadd_pd(av, b1, acc[2 * r + 1]);
-        }
+        __m256d av = _mm256_broadcast_sd(a + 0);
+        c00 = _mm256_fmadd_pd(av, b0, c00); c01 = _mm256_fmadd_pd(av, b1, c01);
+        av = _mm256_broadcast_sd(a + 1);
+        c10 = _mm256_fmadd_pd(av, b0, c10); c11 = _mm256_fmadd_pd(av, b1, c11);
+        av = _mm256_broadcast_sd(a + 2);
+        c20 = _mm256_fmadd_pd(av, b0, c20); c21 = _mm256_fmadd_pd(av, b1, c21);
+        av = _mm256_broadcast_sd(a + 3);
+        c30 = _mm256_fmadd_pd(av, b0, c30); c31 = _mm256_fmadd_pd(av, b1, c31);
+        av = _mm256_broadcast_sd(a + 4);
+        c40 = _mm256_fmadd_pd(av, b0, c40); c41 = _mm256_fmadd_pd(av, b1, c41);
+        av = _mm256_broadcast_sd(a + 5);
+        c50 = _mm256_fmadd_pd(av, b0, c50); c51 = _mm256_fmadd_pd(av, b1, c51);
         a += 6;
         b += 8;
     }
+    const __m256d acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
     if (mr == 6 && nr == 8) {
         const __m256d va = _mm256_set1_pd(alpha);
         const bool alpha_one = alpha == 1.0;
