@@ -22,6 +22,7 @@
 
 #include "engine/ops/linalg.h"
 #include "kernels/cpu/gemm_microkernel.h"
+#include "kernels/cpu/gemm_pack.h"
 #include "kernels/cpu/parallel.h"
 
 namespace wsdol::cpu {
@@ -76,64 +77,20 @@ T* scratch_b(size_t elems) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Packing.
+// Packing (layout and fast paths in gemm_pack.h).
 
-// op(A)[i0 : i0+mc, p0 : p0+kc] -> MR-row panels: dst[(ir / MR) * MR * kc + p * MR + r], rows past mc zeroed.
+// op(A)[i0 : i0+mc, p0 : p0+kc] -> MR-row panels.
 template <typename T>
 void pack_a(const Problem<T>& pr, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* dst) {
-    constexpr int MR = Blocking<T>::MR;
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-        const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-        T* d = dst + ir * kc;
-        if (!pr.trans_a) {
-            const T* src[MR];
-            for (int r = 0; r < MR; ++r) src[r] = pr.a + (i0 + ir + std::min(r, rows - 1)) * pr.lda + p0;
-            if (rows == MR) {
-                for (int64_t p = 0; p < kc; ++p)
-                    for (int r = 0; r < MR; ++r) d[p * MR + r] = src[r][p];
-            } else {
-                for (int64_t p = 0; p < kc; ++p)
-                    for (int r = 0; r < MR; ++r) d[p * MR + r] = r < rows ? src[r][p] : T(0);
-            }
-        } else {  // op(A)[i][p] = A[p][i]: each p gives MR contiguous source elements
-            const T* src = pr.a + p0 * pr.lda + i0 + ir;
-            for (int64_t p = 0; p < kc; ++p) {
-                const T* s = src + p * pr.lda;
-                for (int r = 0; r < MR; ++r) d[p * MR + r] = r < rows ? s[r] : T(0);
-            }
-        }
-    }
+    const T* src = pr.trans_a ? pr.a + p0 * pr.lda + i0 : pr.a + i0 * pr.lda + p0;
+    pack_panels<T, Blocking<T>::MR>(src, pr.lda, !pr.trans_a, mc, kc, dst);
 }
 
-// op(B)[p0 : p0+kc, j0 + NR*q0 : j0 + NR*q1] (clipped to nc columns) -> NR-column panels:
-// dst[q * NR * kc + p * NR + c], columns past nc zeroed.
+// op(B)[p0 : p0+kc, j0 : j0+nc] -> NR-column panels.
 template <typename T>
-void pack_b(const Problem<T>& pr, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t q0, int64_t q1, T* dst) {
-    constexpr int NR = Blocking<T>::NR;
-    for (int64_t q = q0; q < q1; ++q) {
-        const int64_t jr = q * NR;
-        const int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-        T* d = dst + jr * kc;
-        if (!pr.trans_b) {  // rows of op(B) are rows of B: copy NR contiguous elements per p
-            const T* src = pr.b + p0 * pr.ldb + j0 + jr;
-            if (cols == NR) {
-                for (int64_t p = 0; p < kc; ++p) std::memcpy(d + p * NR, src + p * pr.ldb, NR * sizeof(T));
-            } else {
-                for (int64_t p = 0; p < kc; ++p) {
-                    for (int c = 0; c < cols; ++c) d[p * NR + c] = src[p * pr.ldb + c];
-                    for (int c = cols; c < NR; ++c) d[p * NR + c] = T(0);
-                }
-            }
-        } else {  // op(B)[p][j] = B[j][p]: column c of the panel is a contiguous run of row j of B
-            const T* src = pr.b + (j0 + jr) * pr.ldb + p0;
-            for (int c = 0; c < cols; ++c) {
-                const T* s = src + c * pr.ldb;
-                for (int64_t p = 0; p < kc; ++p) d[p * NR + c] = s[p];
-            }
-            for (int c = cols; c < NR; ++c)
-                for (int64_t p = 0; p < kc; ++p) d[p * NR + c] = T(0);
-        }
-    }
+void pack_b(const Problem<T>& pr, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* dst) {
+    const T* src = pr.trans_b ? pr.b + j0 * pr.ldb + p0 : pr.b + p0 * pr.ldb + j0;
+    pack_panels<T, Blocking<T>::NR>(src, pr.ldb, pr.trans_b, nc, kc, dst);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -145,14 +102,14 @@ void gemm_packed(const Problem<T>& pr) {
     constexpr int64_t MC = Blocking<T>::MC, NC = Blocking<T>::NC;
     const int64_t kcl = k_chunk<T>(pr.k);
     const int64_t nc_max = std::min<int64_t>(NC, (pr.n + NR - 1) / NR * NR);
-    T* packed_b = scratch_b<T>(static_cast<size_t>(kcl * nc_max));
-    T* packed_a = scratch_a<T>(static_cast<size_t>(std::min<int64_t>(MC, (pr.m + MR - 1) / MR * MR) * kcl));
+    T* packed_b = scratch_b<T>(static_cast<size_t>(kcl * nc_max + kPackSlack));
+    T* packed_a = scratch_a<T>(static_cast<size_t>(std::min<int64_t>(MC, (pr.m + MR - 1) / MR * MR) * kcl + kPackSlack));
     for (int64_t jc = 0; jc < pr.n; jc += NC) {
         const int64_t nc = std::min(NC, pr.n - jc);
         for (int64_t pc = 0; pc < pr.k; pc += kcl) {
             const int64_t kc = std::min(kcl, pr.k - pc);
             const T beta_eff = pc == 0 ? pr.beta : T(1);  // later k-chunks accumulate into C
-            pack_b(pr, pc, kc, jc, nc, 0, (nc + NR - 1) / NR, packed_b);
+            pack_b(pr, pc, kc, jc, nc, packed_b);
             for (int64_t ic = 0; ic < pr.m; ic += MC) {
                 const int64_t mc = std::min(MC, pr.m - ic);
                 pack_a(pr, ic, mc, pc, kc, packed_a);
