@@ -337,13 +337,14 @@ TEST(Gemm, BitsIndependentOfThreadCount) {
 }
 
 TEST(Gemm, BitsIndependentOfPath) {
-    // A row computed alone (direct path, M = 1) equals the same row of a full packed product; a batch of
-    // matrices sharing B equals the folded tall product computed matrix by matrix.
-    for (int t = 0; t < 4; ++t) {
+    // A row computed alone (direct path, M = 1) equals the same row of a full packed product (n = 70: packed A;
+    // n = 50: A read in place); a batch of matrices sharing B equals the folded tall product computed matrix by
+    // matrix.
+    for (int t = 0; t < 8; ++t) {
         Layout L;
         L.ta = t & 1;
         L.tb = t & 2;
-        L.m = 50; L.n = 70; L.k = 600;
+        L.m = 50; L.n = t & 4 ? 50 : 70; L.k = 600;
         L.beta = 1.0;
         FloatGen gen(4000 + t);
         Operands<float> ops(L, [&] { return static_cast<float>(gen()); });

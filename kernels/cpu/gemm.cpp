@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "engine/ops/linalg.h"
 #include "kernels/cpu/gemm_microkernel.h"
@@ -96,6 +97,10 @@ void pack_b(const Problem<T>& pr, int64_t p0, int64_t kc, int64_t j0, int64_t nc
 // ---------------------------------------------------------------------------------------------------------------
 // The packed path for one matrix on the calling thread.
 
+// At or below this many columns of C, f32 A is read in place rather than packed: each A element then feeds at
+// most 4 column panels, too few uses to repay the copy (attention's p @ v has N = head dim = 64).
+constexpr int64_t kUnpackedAMaxN = 64;
+
 template <typename T>
 void gemm_packed(const Problem<T>& pr) {
     constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
@@ -112,6 +117,23 @@ void gemm_packed(const Problem<T>& pr) {
             pack_b(pr, pc, kc, jc, nc, packed_b);
             for (int64_t ic = 0; ic < pr.m; ic += MC) {
                 const int64_t mc = std::min(MC, pr.m - ic);
+#if WSDOL_GEMM_AVX2
+                if constexpr (std::is_same_v<T, float>) {
+                    if (pr.n <= kUnpackedAMaxN) {  // read A in place (see microkernel_f32_avx2_unpacked_a)
+                        const int64_t rs = pr.trans_a ? 1 : pr.lda, cs = pr.trans_a ? pr.lda : 1;
+                        for (int64_t jr = 0; jr < nc; jr += NR) {
+                            const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+                            for (int64_t ir = 0; ir < mc; ir += MR) {
+                                const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+                                microkernel_f32_avx2_unpacked_a(kc, pr.a + (ic + ir) * rs + pc * cs, rs, cs,
+                                                                packed_b + jr * kc, pr.c + (ic + ir) * pr.ldc + jc + jr,
+                                                                pr.ldc, pr.alpha, beta_eff, mr, nr);
+                            }
+                        }
+                        continue;
+                    }
+                }
+#endif
                 pack_a(pr, ic, mc, pc, kc, packed_a);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));

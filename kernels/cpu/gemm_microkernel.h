@@ -18,6 +18,7 @@
 // otherwise. Results therefore differ from a plain `acc += a*b` loop by FMA rounding; exact tests use
 // small-integer-valued inputs, for which every partial sum is exact either way.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -147,6 +148,49 @@ __attribute__((noinline)) inline void microkernel_f32_avx2(int64_t kc, const flo
         av = _mm256_broadcast_ss(a + 5);
         c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
         a += 6;
+        b += 16;
+    }
+    const __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    store_rows_ps(acc, c, ldc, alpha, beta, mr, nr);
+}
+
+// The same f32 6x16 kernel reading A in place instead of from a packed panel: element (r, p) of the tile's
+// rows is a[r * rs + p * cs] (rs = lda, cs = 1 for A as stored; rs = 1, cs = lda for A transposed). Used when
+// op(B) has few columns, so that each A element is used by only a few column panels and packing A would cost
+// a large share of the work. Rows past mr are never read (their pointers repeat the last row). Same arithmetic,
+// so the same bits as the packed kernel.
+__attribute__((noinline)) inline void microkernel_f32_avx2_unpacked_a(int64_t kc, const float* a, int64_t rs,
+                                                                      int64_t cs, const float* __restrict b,
+                                                                      float* c, int64_t ldc, float alpha, float beta,
+                                                                      int mr, int nr) {
+    const float* a0 = a;
+    const float* a1 = a + std::min(1, mr - 1) * rs;
+    const float* a2 = a + std::min(2, mr - 1) * rs;
+    const float* a3 = a + std::min(3, mr - 1) * rs;
+    const float* a4 = a + std::min(4, mr - 1) * rs;
+    const float* a5 = a + std::min(5, mr - 1) * rs;
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int r = 0; r < mr; ++r) {
+        _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + nr - 1), _MM_HINT_T0);
+    }
+    int64_t off = 0;
+    for (int64_t p = 0; p < kc; ++p, off += cs) {
+        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        __m256 av = _mm256_broadcast_ss(a0 + off);
+        c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+        av = _mm256_broadcast_ss(a1 + off);
+        c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+        av = _mm256_broadcast_ss(a2 + off);
+        c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+        av = _mm256_broadcast_ss(a3 + off);
+        c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+        av = _mm256_broadcast_ss(a4 + off);
+        c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+        av = _mm256_broadcast_ss(a5 + off);
+        c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
         b += 16;
     }
     const __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
