@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <type_traits>
 
 #include "engine/ops/linalg.h"
@@ -75,6 +76,28 @@ template <typename T>
 T* scratch_b(size_t elems) {
     thread_local ScratchBuffer buf;
     return static_cast<T*>(buf.get(elems * sizeof(T)));
+}
+
+// Runs body(i) for i in [0, n) split in contiguous chunks over `team` threads. An exception (only a failed
+// scratch allocation can throw here) must not escape an OpenMP region, so it is carried out and rethrown on the
+// calling thread.
+template <typename Body>
+void team_for(int64_t n, int team, Body&& body) {
+    std::exception_ptr error;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(team)
+#endif
+    for (int64_t i = 0; i < n; ++i) {
+        try {
+            body(i);
+        } catch (...) {
+#ifdef _OPENMP
+#pragma omp critical(wsdol_gemm_error)
+#endif
+            if (!error) error = std::current_exception();
+        }
+    }
+    if (error) std::rethrow_exception(error);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -168,15 +191,16 @@ void thread_grid(int team, int64_t m_tiles, int64_t n_tiles, int& tm, int& tn) {
 // The packed path on a team of threads: C is cut into one rectangle per thread and each thread runs the whole
 // packed loop nest on its rectangle independently (its own packed copies of the A rows and B columns it
 // needs). No barriers: a thread that the OS delays never stalls the others mid-product, and re-packing the
-// shared operand costs 1 / (rows or columns of the rectangle) of the compute.
+// shared operand costs 1 / (rows or columns of the rectangle) of the compute. (Cutting C into 2-3 rectangles
+// per thread with dynamic scheduling was measured on the shared 2-core machine and did not help.)
 template <typename T>
 void gemm_packed_team(const Problem<T>& pr, int team) {
     constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
     const int64_t m_tiles = (pr.m + MR - 1) / MR, n_tiles = (pr.n + NR - 1) / NR;
     int tm = 1, tn = 1;
     thread_grid(team, m_tiles, n_tiles, tm, tn);
-    auto rectangle = [&](int u) {
-        const int rg = u / tn, cg = u % tn;
+    auto rectangle = [&](int64_t u) {
+        const int64_t rg = u / tn, cg = u % tn;
         const int64_t m0 = std::min(pr.m, m_tiles * rg / tm * MR), m1 = std::min(pr.m, m_tiles * (rg + 1) / tm * MR);
         const int64_t n0 = std::min(pr.n, n_tiles * cg / tn * NR), n1 = std::min(pr.n, n_tiles * (cg + 1) / tn * NR);
         if (m0 >= m1 || n0 >= n1) return;
@@ -188,10 +212,7 @@ void gemm_packed_team(const Problem<T>& pr, int team) {
         sub.c += m0 * pr.ldc + n0;
         gemm_packed(sub);
     };
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static, 1) num_threads(team)
-#endif
-    for (int u = 0; u < team; ++u) rectangle(u);
+    team_for(team, team, rectangle);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -290,10 +311,7 @@ void gemm_cpu(const GemmArgs& g) {
                               (batch >= 2 * team || (batch >= team && work <= (int64_t(1) << 22)) ||
                                work < kThreadMinWork);
     if (across_batch) {
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(team)
-#endif
-        for (int64_t b = 0; b < batch; ++b) gemm_one(matrix(b), 1);
+        team_for(batch, team, [&](int64_t b) { gemm_one(matrix(b), 1); });
         return;
     }
     for (int64_t b = 0; b < batch; ++b) gemm_one(matrix(b), team);
