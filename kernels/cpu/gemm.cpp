@@ -59,9 +59,11 @@ struct ScratchBuffer {
     void* get(size_t need) {
         if (need > bytes) {
             std::free(data);
-            bytes = (need + 63) / 64 * 64;
-            data = std::aligned_alloc(64, bytes);
-            WSDOL_CHECK(data != nullptr, "gemm: out of memory for a ", bytes, "-byte packing buffer");
+            bytes = 0;
+            const size_t rounded = (need + 63) / 64 * 64;
+            data = std::aligned_alloc(64, rounded);
+            WSDOL_CHECK(data != nullptr, "gemm: out of memory for a ", rounded, "-byte packing buffer");
+            bytes = rounded;
         }
         return data;
     }
@@ -306,10 +308,11 @@ void gemm_cpu(const GemmArgs& g) {
         q.c += b * g.stride_c;
         return q;
     };
-    // Many matrices, or several small ones: one whole matrix per thread. (C must not alias across the batch.)
+    // One whole matrix per thread when that balances (the batch divides evenly or is long), or when the matrices
+    // are too small to split; otherwise each matrix in turn on the whole team. (C must not alias across the
+    // batch for the former.)
     const bool across_batch = team > 1 && batch > 1 && g.stride_c != 0 && work * batch >= kThreadMinWork &&
-                              (batch >= 2 * team || (batch >= team && work <= (int64_t(1) << 22)) ||
-                               work < kThreadMinWork);
+                              (batch % team == 0 || batch >= 4 * team || work < kThreadMinWork);
     if (across_batch) {
         team_for(batch, team, [&](int64_t b) { gemm_one(matrix(b), 1); });
         return;
