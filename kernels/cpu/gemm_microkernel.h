@@ -8,7 +8,7 @@
 //
 // THE ARITHMETIC RULE (identical in every path of gemm.cpp, so results never depend on threads or on which
 // path/tile a C element falls in):
-//   k is cut into fixed chunks (gemm_k_chunk in gemm.cpp, a function of K only). For each chunk, in order,
+//   k is cut into fixed chunks (k_chunk in gemm.cpp: a function of K only). For each chunk, in order,
 //     acc = 0;  for p in chunk (ascending): acc = madd(op(A)[i][p], op(B)[p][j], acc)
 //     C[i][j] = alpha * acc + beta_eff * C[i][j]      (beta_eff = beta for the first chunk, 1 after it)
 //   with "beta_eff == 0" meaning C[i][j] = alpha * acc (old C ignored, NaNs included, as BLAS and PyTorch do),
