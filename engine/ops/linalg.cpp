@@ -60,11 +60,14 @@ Tensor batched_product(const Tensor& a, const Tensor& b) {
     return out;
 }
 
+// Operand checks shared by matmul, bmm and linear; every message names the op and both shapes.
 void check_operands(const char* op, const Tensor& a, const Tensor& b) {
     WSDOL_CHECK(a.defined() && b.defined(), op, ": undefined operand");
-    WSDOL_CHECK(a.dtype() == b.dtype(), op, ": dtype mismatch (", dtype_name(a.dtype()), " vs ", dtype_name(b.dtype()), ")");
-    WSDOL_CHECK(is_floating(a.dtype()), op, ": needs floating operands, got ", dtype_name(a.dtype()));
-    WSDOL_CHECK(a.device() == b.device(), op, ": operands on different devices");
+    auto both = [&] { return str(shape_str(a.shape()), " ", dtype_name(a.dtype()), " and ", shape_str(b.shape()), " ",
+                                 dtype_name(b.dtype())); };
+    WSDOL_CHECK(a.dtype() == b.dtype(), op, ": dtype mismatch: ", both());
+    WSDOL_CHECK(is_floating(a.dtype()), op, ": needs floating operands, got ", both());
+    WSDOL_CHECK(a.device() == b.device(), op, ": operands on different devices: ", both());
 }
 
 }  // namespace
@@ -81,7 +84,13 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
                 shape_str(b_in.shape()), " (", K, " vs ", b_in.size(-2), ")");
     const Shape batch_a(a_in.shape().begin(), a_in.shape().end() - 2);
     const Shape batch_b(b_in.shape().begin(), b_in.shape().end() - 2);
-    const Shape batch = broadcast_shapes("matmul (batch dims)", batch_a, batch_b);
+    Shape batch;
+    try {
+        batch = broadcast_shapes("matmul", batch_a, batch_b);
+    } catch (const Error& e) {
+        fail(str("matmul: batch dims of ", shape_str(a_in.shape()), " and ", shape_str(b_in.shape()),
+                 " cannot be broadcast (", e.what(), ")"));
+    }
     const int64_t B = shape_numel(batch);
     Tensor out;
     {
@@ -127,7 +136,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     const int64_t in = weight.size(1), out_f = weight.size(0);
     if (bias.defined())
         WSDOL_CHECK(bias.dim() == 1 && bias.size(0) == out_f && bias.dtype() == x.dtype(), "linear: bias ",
-                    shape_str(bias.shape()), " does not match weight ", shape_str(weight.shape()));
+                    shape_str(bias.shape()), " ", dtype_name(bias.dtype()), " does not match weight ",
+                    shape_str(weight.shape()), " ", dtype_name(weight.dtype()), " (expected [", out_f, "])");
     Shape out_shape = x.shape();
     out_shape.back() = out_f;
     Tensor y;

@@ -16,7 +16,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // ---- kernel interface ----
 // C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b in [0, batch), row-major matrices with leading dims
 // lda/ldb/ldc and batch strides (elements; 0 repeats a matrix). op(X) = X^T when trans_X. Keyed by dtype
-// (f32, f64). beta = 0 ignores C's prior contents (NaNs included). Result bits do not depend on thread count.
+// (f32, f64). beta = 0 ignores C's prior contents (NaNs included); alpha = 0 reads neither A nor B (as BLAS).
+// Result bits do not depend on thread count (kernels/cpu/gemm_microkernel.h states the arithmetic).
 struct GemmArgs {
     bool trans_a = false, trans_b = false;
     int64_t m = 0, n = 0, k = 0;

@@ -27,27 +27,49 @@ Tensor matmul_ref(const Tensor& a, const Tensor& b) {
     return out.tensor();
 }
 
+// Builds a case field by field (aggregate initialization would leave later fields implicitly defaulted, which
+// -Wextra reports).
+OpCase make_case(std::string op, std::string label, TensorList inputs, std::function<TensorList(const TensorList&)> run,
+                 std::function<TensorList(const TensorList&)> reference) {
+    OpCase c;
+    c.op = std::move(op);
+    c.label = std::move(label);
+    c.inputs = std::move(inputs);
+    c.run = std::move(run);
+    c.reference = std::move(reference);
+    return c;
+}
+
 }  // namespace
 
 WSDOL_OP_CASES(linalg) {
     std::vector<OpCase> cases;
     auto mm = [](const TensorList& in) -> TensorList { return {matmul(in[0], in[1])}; };
     auto mm_ref = [](const TensorList& in) -> TensorList { return {matmul_ref(in[0], in[1])}; };
-    cases.push_back({"matmul", "2-D [5,7]@[7,3]", {rand_input({5, 7}, 60), rand_input({7, 3}, 61)}, mm, mm_ref});
-    cases.push_back({"matmul", "batch broadcast [2,1,4,3]@[3,3,2]", {rand_input({2, 1, 4, 3}, 62), rand_input({3, 3, 2}, 63)}, mm, mm_ref});
-    cases.push_back({"matmul", "batched [3,4,5]@[5,2] (folded rows)", {rand_input({3, 4, 5}, 64), rand_input({5, 2}, 65)}, mm, mm_ref});
-    cases.push_back({"matmul", "transposed operand", {rand_input({6, 4}, 66), rand_input({3, 4}, 67)},
+    cases.push_back(make_case("matmul", "2-D [5,7]@[7,3]", {rand_input({5, 7}, 60), rand_input({7, 3}, 61)}, mm, mm_ref));
+    cases.push_back(make_case("matmul", "batch broadcast [2,1,4,3]@[3,3,2]", {rand_input({2, 1, 4, 3}, 62), rand_input({3, 3, 2}, 63)}, mm, mm_ref));
+    cases.push_back(make_case("matmul", "batched [3,4,5]@[5,2] (folded rows)", {rand_input({3, 4, 5}, 64), rand_input({5, 2}, 65)}, mm, mm_ref));
+    cases.push_back(make_case("matmul", "transposed operand", {rand_input({6, 4}, 66), rand_input({3, 4}, 67)},
                      [](const TensorList& in) -> TensorList { return {matmul(in[0], in[1].t())}; },
-                     [](const TensorList& in) -> TensorList { return {matmul_ref(in[0], in[1].t().contiguous())}; }});
-    cases.push_back({"matmul", "vector @ matrix and matrix @ vector", {rand_input({4}, 68), rand_input({4, 3}, 69)},
+                     [](const TensorList& in) -> TensorList { return {matmul_ref(in[0], in[1].t().contiguous())}; }));
+    cases.push_back(make_case("matmul", "vector @ matrix and matrix @ vector", {rand_input({4}, 68), rand_input({4, 3}, 69)},
                      [](const TensorList& in) -> TensorList { return {matmul(in[0], in[1]), matmul(in[1].t(), in[0])}; },
                      [](const TensorList& in) -> TensorList {
                          return {matmul_ref(in[0].unsqueeze(0), in[1]).squeeze(0),
                                  matmul_ref(in[1].t().contiguous(), in[0].unsqueeze(1)).squeeze(1)};
-                     }});
-    cases.push_back({"matmul", "bmm [2,3,4]@[2,4,5]", {rand_input({2, 3, 4}, 70), rand_input({2, 4, 5}, 71)},
-                     [](const TensorList& in) -> TensorList { return {bmm(in[0], in[1])}; }, mm_ref});
-    cases.push_back({"matmul", "empty K [3,0]@[0,2] -> zeros", {rand_input({3, 0}, 72), rand_input({0, 2}, 73)}, mm, mm_ref});
+                     }));
+    cases.push_back(make_case("matmul", "bmm [2,3,4]@[2,4,5]", {rand_input({2, 3, 4}, 70), rand_input({2, 4, 5}, 71)},
+                     [](const TensorList& in) -> TensorList { return {bmm(in[0], in[1])}; }, mm_ref));
+    // Sizes past the kernel's direct path: packed 6x16 tiles with edges in both dims, a transposed left
+    // operand, k beyond one k-chunk (256), and a batch of packed products.
+    cases.push_back(make_case("matmul", "packed [37,50]@[50,29]", {rand_input({37, 50}, 80), rand_input({50, 29}, 81)}, mm, mm_ref));
+    cases.push_back(make_case("matmul", "packed, transposed left [40,33]^T@[40,21]", {rand_input({40, 33}, 82), rand_input({40, 21}, 83)},
+                     [](const TensorList& in) -> TensorList { return {matmul(in[0].t(), in[1])}; },
+                     [](const TensorList& in) -> TensorList { return {matmul_ref(in[0].t().contiguous(), in[1])}; }));
+    cases.push_back(make_case("matmul", "two k-chunks [8,300]@[300,9]", {rand_input({8, 300}, 84), rand_input({300, 9}, 85)}, mm, mm_ref));
+    cases.push_back(make_case("matmul", "bmm packed [3,20,30]@[3,30,25]", {rand_input({3, 20, 30}, 86), rand_input({3, 30, 25}, 87)},
+                     [](const TensorList& in) -> TensorList { return {bmm(in[0], in[1])}; }, mm_ref));
+    cases.push_back(make_case("matmul", "empty K [3,0]@[0,2] -> zeros", {rand_input({3, 0}, 72), rand_input({0, 2}, 73)}, mm, mm_ref));
     auto lin_ref = [](const TensorList& in) -> TensorList {
         Tensor y = matmul_ref(in[0].reshape({-1, in[0].size(-1)}), in[1].t().contiguous());
         Host hy(y), hb(in[2]);
@@ -57,11 +79,13 @@ WSDOL_OP_CASES(linalg) {
         hy.shape = s;
         return {hy.tensor()};
     };
-    cases.push_back({"linear", "[2,3,5] x W[4,5] + b", {rand_input({2, 3, 5}, 74), rand_input({4, 5}, 75), rand_input({4}, 76)},
-                     [](const TensorList& in) -> TensorList { return {linear(in[0], in[1], in[2])}; }, lin_ref});
-    cases.push_back({"linear", "no bias [3,5]", {rand_input({3, 5}, 77), rand_input({2, 5}, 78)},
+    cases.push_back(make_case("linear", "[2,3,5] x W[4,5] + b", {rand_input({2, 3, 5}, 74), rand_input({4, 5}, 75), rand_input({4}, 76)},
+                     [](const TensorList& in) -> TensorList { return {linear(in[0], in[1], in[2])}; }, lin_ref));
+    cases.push_back(make_case("linear", "packed [2,30,40] x W[50,40] + b", {rand_input({2, 30, 40}, 88), rand_input({50, 40}, 89), rand_input({50}, 90)},
+                     [](const TensorList& in) -> TensorList { return {linear(in[0], in[1], in[2])}; }, lin_ref));
+    cases.push_back(make_case("linear", "no bias [3,5]", {rand_input({3, 5}, 77), rand_input({2, 5}, 78)},
                      [](const TensorList& in) -> TensorList { return {linear(in[0], in[1])}; },
-                     [](const TensorList& in) -> TensorList { return {matmul_ref(in[0], in[1].t().contiguous())}; }});
+                     [](const TensorList& in) -> TensorList { return {matmul_ref(in[0], in[1].t().contiguous())}; }));
     return cases;
 }
 
