@@ -40,10 +40,10 @@ struct Checkpoint {
     NamedTensors model;                       // stored as "model.<name>"
     optim::Optimizer* optimizer = nullptr;    // stored as "optim.*" + metadata
     optim::LRScheduler* schedule = nullptr;   // metadata
-    std::vector<std::pair<std::string, Generator*>> generators;  // plus "default" -> default_generator()
+    std::vector<std::pair<std::string, Generator*>> generators = {};  // plus "default" -> default_generator()
     int64_t step = 0;
     int64_t epoch = 0;
-    StringMap user;                           // free-form metadata
+    StringMap user = {};                      // free-form metadata
 };
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
