@@ -311,6 +311,27 @@ TEST(Optimizer, BadInputErrors) {
     expect_error([&] { opt_h.step(); }, {"sgd_step", "float16"});
 }
 
+TEST(Optimizer, TimmWeightDecaySplit) {
+    auto p = [](const Shape& s, bool trainable = true) {
+        Tensor t = Tensor::zeros(s);
+        t.set_requires_grad(trainable);
+        return t;
+    };
+    const NamedTensors named = {{"pos_embed", p({1, 197, 384})}, {"patch_embed.proj.weight", p({384, 3, 16, 16})},
+                                {"patch_embed.proj.bias", p({384})},  {"blocks.0.norm1.weight", p({384})},
+                                {"head.weight", p({20, 384})},        {"frozen.weight", p({4, 4}, false)},
+                                {"scale", p({})},                     {"odd.bias", p({2, 2})}};
+    const WeightDecaySplit split = split_weight_decay(named, {"pos_embed", "cls_token"});
+    auto names = [](const NamedTensors& v) {
+        std::vector<std::string> out;
+        for (const auto& [n, t] : v) out.push_back(n);
+        return out;
+    };
+    EXPECT_EQ(names(split.decay), (std::vector<std::string>{"patch_embed.proj.weight", "head.weight"}));
+    EXPECT_EQ(names(split.no_decay), (std::vector<std::string>{"pos_embed", "patch_embed.proj.bias",
+                                                                "blocks.0.norm1.weight", "scale", "odd.bias"}));
+}
+
 // ---------------------------------------------------------------- clip_grad_norm_
 
 TEST(ClipGrad, MatchesTorchFormula) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -400,14 +401,17 @@ TEST(SafetensorsMalformed, TruncationAtEveryCutPoint) {
 }
 
 // Random corruption of a valid file: opening and materializing either work or throw wsdol::Error.
+// WSDOL_FUZZ_ITERS=N runs N corruptions instead of 3000 (e.g. under a sanitizer build).
 TEST(SafetensorsMalformed, RandomCorruptionNeverCrashes) {
+    const char* env = std::getenv("WSDOL_FUZZ_ITERS");
+    const int iters = env ? std::atoi(env) : 3000;
     NamedTensors tensors = {{"a", random_bits({4, 3}, DType::f32, 5)},
                             {"m", random_bits({6}, DType::boolean, 6)},
                             {"b", random_bits({2}, DType::i64, 7)}};
     const std::string full = io::safetensors_bytes(tensors, {{"k", "v"}});
     std::mt19937_64 rng(11);
     int opened = 0;
-    for (int iter = 0; iter < 3000; ++iter) {
+    for (int iter = 0; iter < iters; ++iter) {
         std::string bytes = full;
         const int flips = 1 + static_cast<int>(rng() % 4);
         for (int k = 0; k < flips; ++k) {

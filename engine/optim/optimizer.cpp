@@ -219,4 +219,15 @@ void Optimizer::import_state(const OptimizerState& st, const std::string& contex
     }
 }
 
+WeightDecaySplit split_weight_decay(const NamedTensors& params, const std::set<std::string>& no_decay_names) {
+    WeightDecaySplit out;
+    for (const auto& [name, p] : params) {
+        if (!p.requires_grad()) continue;
+        const bool is_bias = name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
+        if (p.dim() <= 1 || is_bias || no_decay_names.count(name)) out.no_decay.emplace_back(name, p);
+        else out.decay.emplace_back(name, p);
+    }
+    return out;
+}
+
 }  // namespace wsdol::optim

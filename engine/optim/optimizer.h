@@ -18,6 +18,7 @@
 // group layout, unknown or missing entry, shape or dtype) is an error naming the context and the entry.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -94,6 +95,18 @@ private:
     double* lr_ptr(size_t group) const;
     const Slot* find_slot(const std::string& name) const;
 };
+
+// timm's weight-decay grouping (timm.optim param_groups_weight_decay; add_weight_decay in timm 0.4.12): frozen
+// parameters (requires_grad false) are dropped; parameters with at most one dim (biases, norm weights, scalars),
+// names ending in ".bias", and names in `no_decay_names` (the model's no_weight_decay(), e.g. "pos_embed",
+// "cls_token") go to `no_decay` (give that group weight_decay 0); the rest to `decay`. Order is kept.
+// (timm 0.4.12 tests len(shape) == 1, so a 0-dim parameter would land in `decay` there; newer timm and this
+// function use ndim <= 1.)
+struct WeightDecaySplit {
+    NamedTensors decay;
+    NamedTensors no_decay;
+};
+WeightDecaySplit split_weight_decay(const NamedTensors& params, const std::set<std::string>& no_decay_names = {});
 
 // ---- kernel interface (kernels/cpu/optim.cpp; keyed by the parameter's dtype) ----
 // All views are contiguous with the parameter's numel and dtype. Elementwise, so bit-identical for any thread
