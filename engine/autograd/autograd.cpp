@@ -58,6 +58,20 @@ std::shared_ptr<Node> record(const char* op, const TensorList& inputs, const Ten
     return node;
 }
 
+Node::~Node() {
+    // Take over the inputs whose last owner is this node and release them from a worklist, not recursively.
+    std::vector<std::shared_ptr<Node>> worklist;
+    for (Edge& e : inputs)
+        if (e.node && e.node.use_count() == 1) worklist.push_back(std::move(e.node));
+    while (!worklist.empty()) {
+        std::shared_ptr<Node> n = std::move(worklist.back());
+        worklist.pop_back();
+        for (Edge& e : n->inputs)
+            if (e.node && e.node.use_count() == 1) worklist.push_back(std::move(e.node));
+        n->backward = nullptr;  // saved tensors may own further nodes only through their (detached) impls: none
+    }
+}
+
 // ---------------------------------------------------------------- Tensor's autograd members
 bool Tensor::requires_grad() const { return impl().requires_grad || impl().grad_fn != nullptr; }
 

@@ -55,6 +55,7 @@ struct Node {
     BackwardFn backward;                     // null once freed
     bool freed = false;
     uint64_t sequence = 0;                   // creation order; ties in topological order break on it
+    ~Node();  // releases long chains iteratively (a recursive release of 100k nodes would overflow the stack)
     bool needs_grad(size_t input) const {
         return input < inputs.size() && (inputs[input].node || inputs[input].leaf);
     }

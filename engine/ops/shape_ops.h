@@ -13,11 +13,15 @@ Tensor sum_to(const Tensor& grad, const Shape& shape);
 // Result shape of broadcasting a with b (NumPy rules); the error names `op` and both shapes.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
-// cat/stack/split/chunk (engine/ops/join_split.cpp)
-Tensor cat(const std::vector<Tensor>& xs, int dim);    // sizes match except along dim
-Tensor stack(const std::vector<Tensor>& xs, int dim);  // all shapes equal; new dim
+// cat/stack/split/chunk (engine/ops/join_split.cpp). All members share dtype and device (no type promotion).
+// cat: xs[i] (..., n_i, ...) equal outside dim -> (..., sum n_i, ...); members with n_i = 0 are fine, and a 1-D
+// [0] tensor joins any list and is skipped (PyTorch's legacy rule). 0-dim members are an error.
+Tensor cat(const std::vector<Tensor>& xs, int dim);
+// stack: xs[i] all of shape S -> S with a new dim of size xs.size() inserted at dim (in [-(rank+1), rank]).
+Tensor stack(const std::vector<Tensor>& xs, int dim);
+// split/chunk return views (narrow), so gradients flow through the "slice" nodes of the pieces.
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int dim);          // last piece may be smaller
-std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int dim);
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int dim);  // sizes sum to x.size(dim)
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int dim);              // torch.chunk semantics
 
 }  // namespace wsdol

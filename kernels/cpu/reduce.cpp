@@ -1,10 +1,14 @@
-// reduce.cpp (CPU) — one reduction kernel for sum, max, min, argmax, argmin over any set of dims.
+// reduce.cpp (CPU) — one reduction kernel for sum, max, min, argmax, argmin, logsumexp over any set of dims, and
+// the cumsum kernel.
 //
 // Each output element walks its reduced sub-block in row-major order. Sums accumulate in double and are formed as
 // the in-order sum of kReduceBlock-element partial sums (parallel.h's determinism rule): the same bits whether the
-// work is split over outputs or over blocks of one output, for any thread count.
+// work is split over outputs or over blocks of one output, for any thread count. Within a block, unit-stride runs
+// use fixed interleaved accumulators (see partial_sum). logsumexp and cumsum compute
+// each output on one thread in a fixed order, so they are thread-count independent too.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "engine/ops/reduce.h"
@@ -45,14 +49,28 @@ int64_t kept_offset(const Split& s, int64_t o) {
     return off;
 }
 
-// Sum of reduced elements [begin, end) of the sub-block at `base`, in order.
+// Sum of reduced elements [begin, end) of the sub-block at `base`, in a fixed order: run by run (for_each_run's
+// runs along the last reduced dim); a unit-stride run is summed in kLanes interleaved accumulators combined in a
+// fixed tree (vectorizable without reassociation), a strided run sequentially. The order depends only on the
+// shape, strides and [begin, end), never on threads.
+constexpr int kLanes = 8;
+
 template <typename T>
 double partial_sum(const T* base, const Split& s, int64_t begin, int64_t end) {
     double acc = 0.0;
     const int64_t inner = s.red_nd ? s.red_stride[s.red_nd - 1] : 1;
     for_each_run<1>(s.red_nd, s.red_shape, {s.red_stride}, begin, end, [&](auto off, int64_t n) {
         const T* p = base + off[0];
-        for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(p[i * inner]);
+        if (inner == 1 && n >= 2 * kLanes) {
+            double lane[kLanes] = {};
+            int64_t i = 0;
+            for (; i + kLanes <= n; i += kLanes)
+                for (int k = 0; k < kLanes; ++k) lane[k] += static_cast<double>(p[i + k]);
+            for (int k = 0; i < n; ++i, ++k) lane[k] += static_cast<double>(p[i]);
+            acc += ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+        } else {
+            for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(p[i * inner]);
+        }
     });
     return acc;
 }
@@ -88,6 +106,43 @@ void reduce_cpu(ReduceOp op, const TensorView& out, const TensorView& x, const b
         });
         return;
     }
+    if (op == ReduceOp::logsumexp) {
+        if constexpr (std::is_floating_point_v<T>) {
+            T* po = out.ptr<T>();
+            const int64_t inner = s.red_nd ? s.red_stride[s.red_nd - 1] : 1;
+            parallel_for(s.kept_numel, 8 * s.red_numel, [&](int64_t o0, int64_t o1) {
+                for (int64_t o = o0; o < o1; ++o) {
+                    const T* base = px + kept_offset(s, o);
+                    // Pass 1: the max (NaN wins). Shifting by it keeps exp() <= 1: no overflow, no total underflow.
+                    double m = -std::numeric_limits<double>::infinity();
+                    bool nan = false;
+                    for_each_run<1>(s.red_nd, s.red_shape, {s.red_stride}, 0, s.red_numel, [&](auto off, int64_t n) {
+                        const T* p = base + off[0];
+                        for (int64_t i = 0; i < n; ++i) {
+                            const double v = static_cast<double>(p[i * inner]);
+                            nan = nan || v != v;
+                            m = v > m ? v : m;
+                        }
+                    });
+                    if (nan) {
+                        po[o] = std::numeric_limits<T>::quiet_NaN();
+                        continue;
+                    }
+                    // An infinite max is not subtracted (PyTorch): all -inf gives log(0) = -inf; +inf gives +inf.
+                    const double shift = std::isinf(m) ? 0.0 : m;
+                    double total = 0.0;
+                    for_each_run<1>(s.red_nd, s.red_shape, {s.red_stride}, 0, s.red_numel, [&](auto off, int64_t n) {
+                        const T* p = base + off[0];
+                        for (int64_t i = 0; i < n; ++i) total += std::exp(static_cast<double>(p[i * inner]) - shift);
+                    });
+                    po[o] = static_cast<T>(std::log(total) + shift);
+                }
+            });
+            return;
+        } else {
+            fail("logsumexp: integer tensors are not supported; cast to a floating dtype");
+        }
+    }
     // max / min / argmax / argmin: NaN wins (PyTorch), first index among ties.
     const bool want_max = op == ReduceOp::max || op == ReduceOp::argmax;
     const bool want_index = op == ReduceOp::argmax || op == ReduceOp::argmin;
@@ -114,8 +169,43 @@ void reduce_cpu(ReduceOp op, const TensorView& out, const TensorView& x, const b
     });
 }
 
+// Inclusive prefix sums of contiguous x viewed as (outer, L, inner) along L. Work items are (outer row, chunk of
+// kChunk inner columns); each keeps one accumulator per column (double for floats, i64 for ints), so the inner
+// loop is a unit-stride vectorizable loop and every output is summed in order j = 0..i by one thread.
+template <typename T>
+void cumsum_cpu(const TensorView& out, const TensorView& x, int dim) {
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+    constexpr int64_t kChunk = 256;
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < dim; ++d) outer *= x.shape[d];
+    for (int d = dim + 1; d < x.ndim; ++d) inner *= x.shape[d];
+    const int64_t L = x.shape[dim];
+    const int64_t chunks = (inner + kChunk - 1) / kChunk;
+    const T* px = x.ptr<T>();
+    T* po = out.ptr<T>();
+    parallel_for(outer * chunks, L * std::min(inner, kChunk), [&](int64_t w0, int64_t w1) {
+        Acc acc[kChunk];
+        for (int64_t w = w0; w < w1; ++w) {
+            const int64_t o = w / chunks, k0 = (w % chunks) * kChunk, width = std::min(kChunk, inner - k0);
+            for (int64_t k = 0; k < width; ++k) acc[k] = Acc(0);
+            for (int64_t i = 0; i < L; ++i) {
+                const int64_t row = (o * L + i) * inner + k0;
+                const T* xr = px + row;
+                T* orow = po + row;
+                for (int64_t k = 0; k < width; ++k) {
+                    acc[k] += static_cast<Acc>(xr[k]);
+                    orow[k] = static_cast<T>(acc[k]);
+                }
+            }
+        }
+    });
+}
+
 }  // namespace
 
+WSDOL_KERNEL("cumsum", cpu, f32, CumsumKernel, &cumsum_cpu<float>);
+WSDOL_KERNEL("cumsum", cpu, f64, CumsumKernel, &cumsum_cpu<double>);
+WSDOL_KERNEL("cumsum", cpu, i64, CumsumKernel, &cumsum_cpu<int64_t>);
 WSDOL_KERNEL("reduce", cpu, f32, ReduceKernel, &reduce_cpu<float>);
 WSDOL_KERNEL("reduce", cpu, f64, ReduceKernel, &reduce_cpu<double>);
 WSDOL_KERNEL("reduce", cpu, i32, ReduceKernel, &reduce_cpu<int32_t>);

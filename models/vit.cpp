@@ -1,0 +1,100 @@
+// vit.cpp — the Vision Transformer forward (timm VisionTransformer.forward_features + forward_head, token pooling).
+#include "models/vit.h"
+
+#include "engine/nn/init.h"
+#include "engine/ops/ops.h"
+
+namespace wsdol::models {
+
+namespace {
+// timm _init_weights for Linear layers: trunc_normal(std=.02) weights, zero bias.
+void init_linear(nn::Linear& l, Generator* gen) {
+    nn::trunc_normal_(l.weight, 0.0, 0.02, -2.0, 2.0, gen);
+    if (l.bias.defined()) nn::zeros_(l.bias);
+}
+
+// A module that only groups a child under a name (timm's patch_embed wrapper around proj).
+class PatchEmbed : public nn::Module {
+public:
+    PatchEmbed() : nn::Module("PatchEmbed") {}
+};
+}  // namespace
+
+Mlp::Mlp(int64_t dim, int64_t hidden, Generator* gen) : nn::Module("Mlp") {
+    fc1 = register_module("fc1", std::make_shared<nn::Linear>(dim, hidden, true, gen));
+    fc2 = register_module("fc2", std::make_shared<nn::Linear>(hidden, dim, true, gen));
+    init_linear(*fc1, gen);
+    init_linear(*fc2, gen);
+}
+
+Tensor Mlp::forward(const Tensor& x) { return fc2->forward(gelu(fc1->forward(x))); }
+
+Block::Block(const ViTConfig& cfg, double drop_path_p, Generator* gen) : nn::Module("Block") {
+    norm1 = register_module("norm1", std::make_shared<nn::LayerNorm>(cfg.embed_dim, cfg.norm_eps));
+    attn = register_module("attn", std::make_shared<nn::Attention>(cfg.embed_dim, cfg.num_heads, cfg.qkv_bias,
+                                                                   cfg.attn_drop_rate, cfg.drop_rate, gen));
+    init_linear(*attn->qkv, gen);
+    init_linear(*attn->proj, gen);
+    drop_path = register_module("drop_path", std::make_shared<nn::DropPath>(drop_path_p, gen));
+    norm2 = register_module("norm2", std::make_shared<nn::LayerNorm>(cfg.embed_dim, cfg.norm_eps));
+    mlp = register_module("mlp", std::make_shared<Mlp>(cfg.embed_dim, static_cast<int64_t>(cfg.embed_dim * cfg.mlp_ratio), gen));
+}
+
+Tensor Block::forward(const Tensor& x, Tensor* attn_probs) {
+    AttentionOutput a = attn->forward(norm1->forward(x), Tensor(), attn_probs != nullptr);
+    if (attn_probs) *attn_probs = a.probs;
+    Tensor h = add(x, drop_path->forward(a.out));
+    return add(h, drop_path->forward(mlp->forward(norm2->forward(h))));
+}
+
+VisionTransformer::VisionTransformer(const ViTConfig& c, Generator* gen) : nn::Module("VisionTransformer"), cfg(c) {
+    WSDOL_CHECK(cfg.image_size % cfg.patch_size == 0, "VisionTransformer: image_size ", cfg.image_size,
+                " is not a multiple of patch_size ", cfg.patch_size);
+    WSDOL_CHECK(cfg.embed_dim % cfg.num_heads == 0, "VisionTransformer: embed_dim ", cfg.embed_dim,
+                " is not divisible by num_heads ", cfg.num_heads);
+    const int64_t grid = cfg.image_size / cfg.patch_size;
+    const int64_t D = cfg.embed_dim;
+    auto patch_embed = register_module("patch_embed", std::make_shared<PatchEmbed>());
+    patch_proj = patch_embed->register_module(
+        "proj", std::make_shared<nn::Conv2d>(cfg.in_chans, D, cfg.patch_size, cfg.patch_size, 0, 1, 1, true, gen));
+    cls_token = register_parameter("cls_token", Tensor::zeros({1, cfg.num_prefix_tokens, D}));
+    pos_embed = register_parameter("pos_embed", Tensor::zeros({1, cfg.num_prefix_tokens + grid * grid, D}));
+    nn::trunc_normal_(cls_token, 0.0, 0.02, -2.0, 2.0, gen);
+    nn::trunc_normal_(pos_embed, 0.0, 0.02, -2.0, 2.0, gen);
+    pos_drop = register_module("pos_drop", std::make_shared<nn::Dropout>(cfg.drop_rate, gen));
+    blocks = register_module("blocks", std::make_shared<nn::ModuleList>());
+    for (int64_t i = 0; i < cfg.depth; ++i) {
+        // timm: dpr = linspace(0, drop_path_rate, depth)
+        const double dp = cfg.depth > 1 ? cfg.drop_path_rate * static_cast<double>(i) / (cfg.depth - 1) : 0.0;
+        blocks->push_back(std::make_shared<Block>(cfg, dp, gen));
+    }
+    norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, cfg.norm_eps));
+    if (cfg.num_classes > 0) {
+        head = register_module("head", std::make_shared<nn::Linear>(D, cfg.num_classes, true, gen));
+        init_linear(*head, gen);
+    }
+}
+
+ViTOutput VisionTransformer::forward_all(const Tensor& images, bool return_attention) {
+    WSDOL_CHECK(images.dim() == 4 && images.size(1) == cfg.in_chans && images.size(2) == cfg.image_size &&
+                    images.size(3) == cfg.image_size,
+                "VisionTransformer: expected images (B, ", cfg.in_chans, ", ", cfg.image_size, ", ", cfg.image_size,
+                "), got ", shape_str(images.shape()));
+    const int64_t B = images.size(0), D = cfg.embed_dim;
+    Tensor x = patch_proj->forward(images);           // (B, D, g, g)
+    x = x.flatten(2).transpose(1, 2);                 // (B, N, D)
+    Tensor prefix = cls_token.expand({B, cfg.num_prefix_tokens, D});
+    x = cat({prefix, x}, 1);                          // (B, T, D)
+    x = pos_drop->forward(add(x, pos_embed));
+    ViTOutput out;
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        Tensor probs;
+        x = blocks->at<Block>(i)->forward(x, return_attention ? &probs : nullptr);
+        if (return_attention) out.attn_probs.push_back(probs);
+    }
+    out.tokens = norm->forward(x);
+    if (head) out.logits = head->forward(out.tokens.select(1, 0));
+    return out;
+}
+
+}  // namespace wsdol::models

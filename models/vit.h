@@ -1,0 +1,80 @@
+// vit.h — Vision Transformer with timm's VisionTransformer semantics and parameter names.
+//
+// Names (timm): patch_embed.proj.{weight,bias}, cls_token (1, T_prefix, D), pos_embed (1, T_prefix + N, D),
+// blocks.{i}.norm1, blocks.{i}.attn.qkv, blocks.{i}.attn.proj, blocks.{i}.norm2, blocks.{i}.mlp.fc1,
+// blocks.{i}.mlp.fc2, norm, head. Pre-norm blocks: x = x + drop_path(attn(norm1(x))); x = x + drop_path(mlp(norm2(x))).
+// `num_prefix_tokens` > 1 gives MCTformer's C class tokens (all stored in cls_token).
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "engine/nn/attention.h"
+#include "engine/nn/conv.h"
+#include "engine/nn/dropout.h"
+#include "engine/nn/linear.h"
+#include "engine/nn/module.h"
+#include "engine/nn/norm.h"
+
+namespace wsdol::models {
+
+struct ViTConfig {
+    int64_t image_size = 224;
+    int64_t patch_size = 16;
+    int64_t in_chans = 3;
+    int64_t embed_dim = 768;
+    int64_t depth = 12;
+    int64_t num_heads = 12;
+    double mlp_ratio = 4.0;
+    bool qkv_bias = true;
+    int64_t num_classes = 1000;  // 0: no head
+    int64_t num_prefix_tokens = 1;
+    double drop_rate = 0.0;       // after pos_embed and before the head
+    double attn_drop_rate = 0.0;
+    double drop_path_rate = 0.0;  // stochastic depth, linear over blocks (timm)
+    double norm_eps = 1e-6;       // timm ViTs use LayerNorm(eps=1e-6)
+};
+
+class Mlp : public nn::Module {
+public:
+    Mlp(int64_t dim, int64_t hidden, Generator* gen);
+    Tensor forward(const Tensor& x) override;  // x: (B, N, D) -> (B, N, D)
+    std::shared_ptr<nn::Linear> fc1, fc2;
+};
+
+class Block : public nn::Module {
+public:
+    Block(const ViTConfig& cfg, double drop_path, Generator* gen);
+    // x: (B, N, D) -> (B, N, D); probs (B, H, N, N) written when asked.
+    Tensor forward(const Tensor& x, Tensor* attn_probs);
+    Tensor forward(const Tensor& x) override { return forward(x, nullptr); }
+    std::shared_ptr<nn::LayerNorm> norm1, norm2;
+    std::shared_ptr<nn::Attention> attn;
+    std::shared_ptr<nn::DropPath> drop_path;
+    std::shared_ptr<Mlp> mlp;
+};
+
+struct ViTOutput {
+    Tensor tokens;                   // (B, T_prefix + N, D) after the final norm
+    Tensor logits;                   // (B, num_classes) from the first prefix token, when there is a head
+    std::vector<Tensor> attn_probs;  // per block (B, H, T, T), when asked
+};
+
+class VisionTransformer : public nn::Module {
+public:
+    // Initialization as timm: trunc_normal(std .02) for pos_embed, cls_token and Linear weights, zero Linear
+    // biases, LayerNorm ones/zeros, patch projection with Conv2d's default (PyTorch) init.
+    VisionTransformer(const ViTConfig& cfg, Generator* gen = nullptr);
+    // images: (B, C, H, W) with H, W = image_size.
+    ViTOutput forward_all(const Tensor& images, bool return_attention = false);
+    Tensor forward(const Tensor& images) override { return forward_all(images).logits; }
+
+    ViTConfig cfg;
+    std::shared_ptr<nn::Conv2d> patch_proj;  // registered as patch_embed.proj
+    Tensor cls_token, pos_embed;
+    std::shared_ptr<nn::Dropout> pos_drop;
+    std::shared_ptr<nn::ModuleList> blocks;
+    std::shared_ptr<nn::LayerNorm> norm;
+    std::shared_ptr<nn::Linear> head;  // null when num_classes == 0
+};
+
+}  // namespace wsdol::models
