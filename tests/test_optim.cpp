@@ -430,7 +430,10 @@ struct TwoGroups {
         AdamWOptions oa, ob;
         oa.lr = lr_a;
         ob.lr = lr_b;
-        opt = std::make_unique<AdamW>(std::vector<AdamW::Group>{{{{"a", a}}, oa}, {{{"b", b}}, ob}});
+        const NamedTensors ga = {{"a", a}}, gb = {{"b", b}};
+        opt = std::make_unique<AdamW>(std::vector<AdamW::Group>{{ga, oa}, {gb, ob}});
+        AdamW braced({{ga, oa}, {gb, ob}});  // the braced group-list form compiles too
+        EXPECT_EQ(braced.num_groups(), 2u);
     }
 };
 

@@ -123,6 +123,12 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
         error(str("file is ", size_, " bytes, shorter than the 8-byte header length field"));
     }
     void* addr = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    if (addr == MAP_FAILED) {
+        // A writable private mapping counts against the commit limit (vm.overcommit_memory = 2); a read-only one
+        // does not. Then tensors are always copied, since writing into a read-only page would fault.
+        addr = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        read_only_ = true;
+    }
     const int saved = errno;
     ::close(fd);  // the mapping stays valid without the descriptor
     if (addr == MAP_FAILED) error(str("cannot mmap ", size_, " bytes: ", std::strerror(saved)));
@@ -320,7 +326,7 @@ Tensor SafetensorsFile::tensor(const std::string& name, bool copy) const {
     }
     if (numel == 0) return Tensor::empty(e.shape, dtype);
     const size_t elem = dtype_size(dtype);
-    if (!copy && reinterpret_cast<uintptr_t>(src) % elem == 0) {
+    if (!copy && !read_only_ && reinterpret_cast<uintptr_t>(src) % elem == 0) {
         // Zero copy: the storage points into the mapping and keeps it alive.
         auto storage = std::make_shared<Storage>(const_cast<uint8_t*>(src), e.nbytes(), Device::cpu(), owner_);
         return make_tensor(std::move(storage), e.shape, contiguous_strides(e.shape), 0, dtype);

@@ -7,7 +7,8 @@
 // tensor is materialized on request. When the tensor's bytes are aligned to its element size, the Tensor's
 // Storage wraps the mapped bytes without a copy (the Storage holds the mapping alive); otherwise (files from
 // old writers) the bytes are copied. The mapping is MAP_PRIVATE and writable: writing into a zero-copy tensor
-// (an optimizer step, say) copies that page privately and never touches the file.
+// (an optimizer step, say) copies that page privately and never touches the file. (Where the system refuses a
+// writable mapping, the file is mapped read-only and every tensor is copied.)
 // Validation follows the reference reader (safetensors/src/tensor.rs read_metadata + Metadata::validate), and
 // every error names the file and, where one is involved, the tensor:
 //   file shorter than 8 bytes; header length > 100,000,000 or past the end of the file; header not starting
@@ -93,6 +94,7 @@ private:
     const uint8_t* data_ = nullptr;
     uint64_t size_ = 0;
     uint64_t header_length_ = 0;
+    bool read_only_ = false;  // mapped read-only (no zero-copy tensors then)
     std::vector<SafetensorsEntry> entries_;
     std::map<std::string, size_t> index_;
     StringMap metadata_;
