@@ -4,7 +4,8 @@
 //
 // State and resume: state() returns the counters as named numbers; load_state() restores them. The group lrs
 // themselves are restored by the optimizer's state (Optimizer::import_state), exactly as saved, so a resumed run
-// continues bit-identically (checkpoint.h saves both).
+// continues bit-identically (checkpoint.h saves both). Construct a schedule BEFORE loading a checkpoint: some
+// constructors set the lrs (timm's cosine does), which would overwrite the restored ones.
 #pragma once
 #include <cstdint>
 #include <map>
