@@ -1,0 +1,82 @@
+// io_test_util.h — helpers shared by the I/O and optimizer tests: a scratch directory per test, raw file
+// writing, and byte-exact tensor comparison.
+#pragma once
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "engine/tensor/tensor.h"
+
+namespace wsdol::test {
+
+// A fresh directory under the gtest temp dir, removed when the object dies.
+class ScratchDir {
+public:
+    ScratchDir() {
+        const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+        std::string name = std::string("wsdol_io_") + (info ? info->test_suite_name() : "x") + "_" +
+                           (info ? info->name() : "y") + "_" + std::to_string(::getpid());
+        for (char& c : name)
+            if (c == '/') c = '_';
+        path_ = std::filesystem::path(testing::TempDir()) / name;
+        std::filesystem::remove_all(path_);
+        std::filesystem::create_directories(path_);
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    ASSERT_TRUE(f.good()) << "cannot write " << path;
+}
+
+inline std::string read_bytes(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// The bytes of a tensor's elements in row-major order.
+inline std::string tensor_bytes(const Tensor& t) {
+    const Tensor c = t.contiguous();
+    return std::string(static_cast<const char*>(c.data_ptr()), c.numel() * dtype_size(c.dtype()));
+}
+
+inline bool bit_equal(const Tensor& a, const Tensor& b) {
+    return a.dtype() == b.dtype() && a.shape() == b.shape() && tensor_bytes(a) == tensor_bytes(b);
+}
+
+// A safetensors file from a header text and a data buffer (N = the header's length unless given).
+inline std::string st_file(const std::string& header, const std::string& data, int64_t n = -1) {
+    const uint64_t len = n < 0 ? header.size() : static_cast<uint64_t>(n);
+    std::string out(8, '\0');
+    std::memcpy(out.data(), &len, 8);
+    return out + header + data;
+}
+
+// Expects `fn` to throw wsdol::Error whose message contains every one of `parts`.
+template <typename Fn>
+void expect_error(Fn&& fn, std::initializer_list<std::string> parts) {
+    try {
+        fn();
+        ADD_FAILURE() << "expected an error containing '" << *parts.begin() << "'";
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nmissing: " << p;
+    }
+}
+
+}  // namespace wsdol::test
