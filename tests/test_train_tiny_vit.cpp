@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "kernels/cpu/parallel.h"
 #include "models/toy_training.h"
 
 namespace wsdol::models {
@@ -28,6 +29,21 @@ TEST(TinyViT, LearnsToyPatternsAndIsDeterministic) {
     for (size_t i = 0; i < first.losses.size(); ++i)
         ASSERT_EQ(first.losses[i], second.losses[i]) << "step " << i + 1 << " differs between two runs with one seed";
     EXPECT_EQ(first.eval_accuracy, second.eval_accuracy);
+}
+
+TEST(TinyViT, LossesDoNotDependOnThreadCount) {
+    ToyTrainConfig c;
+    c.steps = 15;
+    c.seed = 3;
+    c.eval_images = 0;
+    const int threads = cpu::num_threads();
+    cpu::set_num_threads(1);
+    const ToyTrainResult one = train_toy_vit(c);
+    cpu::set_num_threads(3);
+    const ToyTrainResult three = train_toy_vit(c);
+    cpu::set_num_threads(threads);
+    ASSERT_EQ(one.losses.size(), three.losses.size());
+    for (size_t i = 0; i < one.losses.size(); ++i) ASSERT_EQ(one.losses[i], three.losses[i]) << "step " << i + 1;
 }
 
 TEST(TinyViT, ResumeFromCheckpointIsBitIdentical) {
