@@ -25,10 +25,12 @@ const char* simd_level() {
 int run_version(const std::vector<std::string>& args) {
     wsdol::cli::Args parsed("version", args, {}, {});
     std::printf("wsdol %s (%s, %s build)\n", WSDOL_VERSION, WSDOL_GIT[0] ? WSDOL_GIT : "no git", WSDOL_BUILD_TYPE);
-#ifdef WSDOL_WITH_CUDA
+#if defined(WSDOL_WITH_CUDA)
     std::printf("CUDA: on\n");
+#elif defined(WSDOL_CUDA_COMPILER_FOUND)
+    std::printf("CUDA: off (nvcc found, but this version has no CUDA backend yet: CPU only)\n");
 #else
-    std::printf("CUDA: off\n");
+    std::printf("CUDA: off (CPU-only build)\n");
 #endif
     std::printf("SIMD: %s\n", simd_level());
 #ifdef _OPENMP

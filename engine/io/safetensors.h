@@ -41,7 +41,7 @@
 
 namespace wsdol::io {
 
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+using wsdol::NamedTensors;
 using StringMap = std::map<std::string, std::string>;
 
 constexpr uint64_t kSafetensorsMaxHeader = 100000000;  // the reference reader's limit (MAX_HEADER_SIZE)

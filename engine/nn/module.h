@@ -25,7 +25,7 @@
 
 namespace wsdol::nn {
 
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+using wsdol::NamedTensors;
 
 // What load_state_dict found, every key by name.
 struct LoadReport {

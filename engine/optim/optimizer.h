@@ -28,7 +28,7 @@
 
 namespace wsdol::optim {
 
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+using wsdol::NamedTensors;
 
 struct OptimizerState {
     std::string type;                              // "SGD", "Adam", "AdamW"

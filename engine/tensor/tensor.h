@@ -14,6 +14,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/core/allocator.h"
@@ -26,6 +27,9 @@ namespace wsdol {
 
 constexpr int kMaxDims = 8;
 using Shape = std::vector<int64_t>;
+class Tensor;
+// Tensors with names, in order: state dicts, checkpoint contents, optimizer parameter lists.
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 std::string shape_str(const Shape& s);  // "[2, 3, 4]"
 int64_t shape_numel(const Shape& s);
 Shape contiguous_strides(const Shape& s);
