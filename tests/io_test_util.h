@@ -1,5 +1,5 @@
 // io_test_util.h — helpers shared by the I/O and optimizer tests: a scratch directory per test, raw file
-// writing, and byte-exact tensor comparison.
+// writing, byte-exact tensor comparison, and expect_error (error_matchers.h).
 #pragma once
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "engine/tensor/tensor.h"
+#include "tests/error_matchers.h"  // expect_error
 
 namespace wsdol::test {
 
@@ -65,18 +66,6 @@ inline std::string st_file(const std::string& header, const std::string& data, i
     std::string out(8, '\0');
     std::memcpy(out.data(), &len, 8);
     return out + header + data;
-}
-
-// Expects `fn` to throw wsdol::Error whose message contains every one of `parts`.
-template <typename Fn>
-void expect_error(Fn&& fn, std::initializer_list<std::string> parts) {
-    try {
-        fn();
-        ADD_FAILURE() << "expected an error containing '" << *parts.begin() << "'";
-    } catch (const Error& e) {
-        const std::string msg = e.what();
-        for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nmissing: " << p;
-    }
 }
 
 }  // namespace wsdol::test

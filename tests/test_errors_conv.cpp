@@ -2,30 +2,15 @@
 // that names the op and the offending shapes or values.
 #include <gtest/gtest.h>
 
-#include <initializer_list>
 #include <string>
 
 #include "engine/ops/ops.h"
+#include "tests/error_matchers.h"
 
 namespace wsdol {
 namespace {
 
-// Runs fn and expects a wsdol::Error whose message contains every piece.
-template <typename Fn>
-void expect_error(Fn&& fn, std::initializer_list<const char*> pieces) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        const std::string message = e.what();
-        for (const char* piece : pieces)
-            EXPECT_NE(message.find(piece), std::string::npos) << "message \"" << message << "\" lacks \"" << piece << "\"";
-        return;
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "threw a non-wsdol exception: " << e.what();
-        return;
-    }
-    ADD_FAILURE() << "no wsdol::Error was thrown";
-}
+using test::expect_error;
 
 Tensor zeros(const Shape& s) { return Tensor::zeros(s); }
 

@@ -8,25 +8,12 @@
 #include <vector>
 
 #include "engine/ops/ops.h"
+#include "tests/error_matchers.h"
 
 namespace wsdol {
 namespace {
 
-// Runs fn, expects a wsdol::Error whose message starts with `prefix` and contains every piece.
-void expect_error(const std::function<void()>& fn, const std::string& prefix, const std::vector<std::string>& pieces) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        const std::string msg = e.what();
-        EXPECT_EQ(msg.rfind(prefix, 0), 0u) << "message does not start with '" << prefix << "': " << msg;
-        for (const std::string& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' missing in: " << msg;
-        return;
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "expected wsdol::Error, got another exception: " << e.what();
-        return;
-    }
-    ADD_FAILURE() << "expected wsdol::Error starting with '" << prefix << "', nothing was thrown";
-}
+using test::expect_error;
 
 struct NamedBinary {
     std::string name;

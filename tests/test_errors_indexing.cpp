@@ -5,21 +5,12 @@
 #include <string>
 
 #include "engine/ops/ops.h"
+#include "tests/error_matchers.h"
 
 namespace wsdol {
 namespace {
 
-// Runs fn, expects a wsdol::Error whose message contains every piece.
-template <typename Fn>
-void expect_error(Fn&& fn, const std::vector<std::string>& pieces) {
-    try {
-        fn();
-        ADD_FAILURE() << "no error thrown; expected one mentioning '" << pieces.front() << "'";
-    } catch (const Error& e) {
-        const std::string msg = e.what();
-        for (const std::string& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-    }
-}
+using test::expect_error;
 
 Tensor ids(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(v, s, DType::i64); }
 

@@ -4,22 +4,12 @@
 #include <string>
 
 #include "engine/ops/ops.h"
+#include "tests/error_matchers.h"
 
 namespace wsdol {
 namespace {
 
-// Runs fn, expects a wsdol::Error whose message contains every one of `pieces`.
-template <typename Fn>
-void expect_error(Fn&& fn, std::initializer_list<std::string> pieces) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        const std::string msg = e.what();
-        for (const std::string& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nmissing: " << p;
-        return;
-    }
-    ADD_FAILURE() << "no wsdol::Error thrown";
-}
+using test::expect_error;
 
 Tensor f32(const Shape& s) { return Tensor::zeros(s, DType::f32); }
 

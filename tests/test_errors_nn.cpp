@@ -11,21 +11,12 @@
 #include "engine/nn/norm.h"
 #include "engine/ops/attention.h"
 #include "engine/ops/ops.h"
+#include "tests/error_matchers.h"
 
 namespace wsdol {
 namespace {
 
-// Runs fn, expects a wsdol::Error whose message contains every piece.
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& pieces) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        const std::string msg = e.what();
-        for (const std::string& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-        return;
-    }
-    ADD_FAILURE() << "no wsdol::Error thrown (expected one mentioning '" << pieces.front() << "')";
-}
+using test::expect_error;
 
 Tensor f(const Shape& s, DType d = DType::f32) { return Tensor::zeros(s, d); }
 

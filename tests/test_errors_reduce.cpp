@@ -5,21 +5,12 @@
 #include <cmath>
 
 #include "engine/ops/ops.h"
+#include "tests/error_matchers.h"
 
 namespace wsdol {
 namespace {
 
-// Runs fn, expects a wsdol::Error whose message contains every piece.
-template <typename Fn>
-void expect_error(Fn&& fn, const std::vector<std::string>& pieces) {
-    try {
-        fn();
-        ADD_FAILURE() << "expected wsdol::Error containing \"" << pieces.front() << "\"";
-    } catch (const Error& e) {
-        const std::string msg = e.what();
-        for (const std::string& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nmissing: " << p;
-    }
-}
+using test::expect_error;
 
 Tensor x234() { return Tensor::zeros({2, 3, 4}); }
 

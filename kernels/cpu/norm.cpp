@@ -3,8 +3,8 @@
 //
 // Numerics. Row statistics accumulate in double with two passes (mean, then the mean of squared deviations: no
 // E[x^2] - E[x]^2 cancellation), biased variance and eps inside the sqrt, as PyTorch. Row sums use kLanes
-// independent accumulators combined in a fixed tree: the compiler can vectorize them without reassociating
-// (we build without -ffast-math) and the result does not depend on anything but the row.
+// independent accumulators combined in a fixed tree (lane_sum.h): the compiler can vectorize them without
+// reassociating (we build without -ffast-math) and the result does not depend on anything but the row.
 //
 // Parallelism and determinism (parallel.h). The forward and grad_x are independent per row: any split is fine.
 // grad_weight and grad_bias are sums over rows: rows are grouped in FIXED blocks of kRowBlock rows; each block's
@@ -14,27 +14,13 @@
 #include <vector>
 
 #include "engine/ops/softmax_norm.h"
+#include "kernels/cpu/lane_sum.h"
 #include "kernels/cpu/parallel.h"
 
 namespace wsdol::cpu {
 namespace {
 
-constexpr int kLanes = 8;
 constexpr int64_t kRowBlock = 32;  // rows per partial sum of grad_weight / grad_bias (fixed: see above)
-
-inline double combine_lanes(const double* acc) {
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-template <typename T>
-double lane_sum(const T* p, int64_t n) {
-    double acc[kLanes] = {};
-    int64_t j = 0;
-    for (; j + kLanes <= n; j += kLanes)
-        for (int k = 0; k < kLanes; ++k) acc[k] += static_cast<double>(p[j + k]);
-    for (int k = 0; j < n; ++j, ++k) acc[k] += static_cast<double>(p[j]);
-    return combine_lanes(acc);
-}
 
 template <typename T>
 double lane_squared_deviation(const T* p, int64_t n, double mean) {  // sum (p - mean)^2
@@ -49,15 +35,6 @@ double lane_squared_deviation(const T* p, int64_t n, double mean) {  // sum (p -
         const double d = static_cast<double>(p[j]) - mean;
         acc[k] += d * d;
     }
-    return combine_lanes(acc);
-}
-
-double lane_dot(const double* a, const double* b, int64_t n) {
-    double acc[kLanes] = {};
-    int64_t j = 0;
-    for (; j + kLanes <= n; j += kLanes)
-        for (int k = 0; k < kLanes; ++k) acc[k] += a[j + k] * b[j + k];
-    for (int k = 0; j < n; ++j, ++k) acc[k] += a[j] * b[j];
     return combine_lanes(acc);
 }
 

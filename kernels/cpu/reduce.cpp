@@ -4,7 +4,7 @@
 // Each output element walks its reduced sub-block in row-major order. Sums accumulate in double and are formed as
 // the in-order sum of kReduceBlock-element partial sums (parallel.h's determinism rule): the same bits whether the
 // work is split over outputs or over blocks of one output, for any thread count. Within a block, unit-stride runs
-// use fixed interleaved accumulators (see partial_sum). logsumexp and cumsum compute
+// use fixed interleaved accumulators (see partial_sum, lane_sum.h). logsumexp and cumsum compute
 // each output on one thread in a fixed order, so they are thread-count independent too.
 #include <cmath>
 #include <limits>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/ops/reduce.h"
+#include "kernels/cpu/lane_sum.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/strided.h"
 
@@ -50,10 +51,9 @@ int64_t kept_offset(const Split& s, int64_t o) {
 }
 
 // Sum of reduced elements [begin, end) of the sub-block at `base`, in a fixed order: run by run (for_each_run's
-// runs along the last reduced dim); a unit-stride run is summed in kLanes interleaved accumulators combined in a
-// fixed tree (vectorizable without reassociation), a strided run sequentially. The order depends only on the
-// shape, strides and [begin, end), never on threads.
-constexpr int kLanes = 8;
+// runs along the last reduced dim); a unit-stride run of at least 2 kLanes elements is summed by lane_sum
+// (lane_sum.h: kLanes interleaved accumulators combined in a fixed tree, vectorizable without reassociation), any
+// other run sequentially. The order depends only on the shape, strides and [begin, end), never on threads.
 
 template <typename T>
 double partial_sum(const T* base, const Split& s, int64_t begin, int64_t end) {
@@ -62,12 +62,7 @@ double partial_sum(const T* base, const Split& s, int64_t begin, int64_t end) {
     for_each_run<1>(s.red_nd, s.red_shape, {s.red_stride}, begin, end, [&](auto off, int64_t n) {
         const T* p = base + off[0];
         if (inner == 1 && n >= 2 * kLanes) {
-            double lane[kLanes] = {};
-            int64_t i = 0;
-            for (; i + kLanes <= n; i += kLanes)
-                for (int k = 0; k < kLanes; ++k) lane[k] += static_cast<double>(p[i + k]);
-            for (int k = 0; i < n; ++i, ++k) lane[k] += static_cast<double>(p[i]);
-            acc += ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+            acc += lane_sum(p, n);
         } else {
             for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(p[i * inner]);
         }

@@ -5,59 +5,33 @@
 // keeps per-column max/sum arrays, so every inner loop is unit-stride.
 //
 // Numerics. Stable: each row is shifted by its max before exp, so exp() <= 1 and nothing overflows. For f32 the
-// exponential is exp_nonpositive() below (max error < 1 ulp on [-87, 0], measured against double exp), written as
-// plain arithmetic so the loops around it vectorize (a call to expf blocks vectorization: this is the op's cost);
-// for f64 it is std::exp. The row sums (sum of exp for the forward, sum(g*y) or sum(g) for the backward)
-// accumulate in DOUBLE even for f32: a row may be thousands of elements long, and an f32 running sum would lose
-// ~log2(D) bits; in double the sum is exact to ~1e-16 relative, for one convert per element. The sums use
-// kLanes fixed accumulators (vectorizable without reassociation, same bits every run). The final scaling
-// (multiply by 1/sum, or subtract log(sum)) is done in double and rounded once to the element type.
+// exponential is exp_nonpositive() of vec_math.h (max error < 1 ulp on [-87, 0], measured against double exp),
+// written as plain arithmetic so the loops around it vectorize (a call to expf blocks vectorization: this is the
+// op's cost); for f64 it is std::exp. The row sums (sum of exp for the forward, sum(g*y) or sum(g) for the
+// backward) accumulate in DOUBLE even for f32: a row may be thousands of elements long, and an f32 running sum
+// would lose ~log2(D) bits; in double the sum is exact to ~1e-16 relative, for one convert per element. The sums
+// use kLanes fixed accumulators (lane_sum.h: vectorizable without reassociation, same bits every run). The final
+// scaling (multiply by 1/sum, or subtract log(sum)) is done in double and rounded once to the element type.
 // Every row/column is computed by one thread in a fixed order: results do not depend on the thread count.
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 
 #include "engine/ops/softmax_norm.h"
+#include "kernels/cpu/lane_sum.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace wsdol::cpu {
 namespace {
 
 constexpr int64_t kChunk = 128;  // inner columns per work item when the softmax dim is not the last
-constexpr int kLanes = 8;
-
-// exp(x) in float for the x <= 0 of a max-shifted softmax (accurate up to x = 88 too). Cody-Waite reduction
-// x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in a 9-bit head, exact in the product, and a tail), Cephes' expf
-// polynomial for exp(r), and 2^n built in the exponent bits. Below -87 the result is 0 (exp underflows to
-// denormals there; -inf masks give exactly 0); NaN propagates through the polynomial. Both range selects are
-// bitwise, so the loops using this have no branches and vectorize.
-inline float exp_nonpositive(float x) {
-    const int32_t keep = -static_cast<int32_t>(!(x < -87.0f));  // all ones, or 0 below the range
-    const float xc = std::bit_cast<float>((std::bit_cast<int32_t>(x) & keep) | (std::bit_cast<int32_t>(-87.0f) & ~keep));
-    const float magic = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to the nearest integer
-    const float n = (xc * 1.44269504088896341f + magic) - magic;
-    const float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-    return std::bit_cast<float>(std::bit_cast<int32_t>(p * two_n) & keep);
-}
 
 template <typename T>
 inline T exp_of(T x) {
     if constexpr (std::is_same_v<T, float>) return exp_nonpositive(x);
     else return std::exp(x);
-}
-
-inline double combine_lanes(const double* acc) {
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 template <typename T>
@@ -74,26 +48,6 @@ T row_max(const T* x, int64_t n) {  // NaNs are skipped here; they still poison 
 }
 
 template <typename T>
-double row_sum(const T* p, int64_t n) {  // in double, kLanes fixed accumulators
-    double acc[kLanes] = {};
-    int64_t j = 0;
-    for (; j + kLanes <= n; j += kLanes)
-        for (int k = 0; k < kLanes; ++k) acc[k] += static_cast<double>(p[j + k]);
-    for (int k = 0; j < n; ++j, ++k) acc[k] += static_cast<double>(p[j]);
-    return combine_lanes(acc);
-}
-
-template <typename T>
-double row_dot(const T* a, const T* b, int64_t n) {
-    double acc[kLanes] = {};
-    int64_t j = 0;
-    for (; j + kLanes <= n; j += kLanes)
-        for (int k = 0; k < kLanes; ++k) acc[k] += static_cast<double>(a[j + k]) * static_cast<double>(b[j + k]);
-    for (int k = 0; j < n; ++j, ++k) acc[k] += static_cast<double>(a[j]) * static_cast<double>(b[j]);
-    return combine_lanes(acc);
-}
-
-template <typename T>
 void softmax_forward_cpu(const TensorView& yv, const TensorView& xv, int64_t outer, int64_t D, int64_t inner, bool log) {
     const T* x = xv.ptr<T>();
     T* y = yv.ptr<T>();
@@ -104,7 +58,7 @@ void softmax_forward_cpu(const TensorView& yv, const TensorView& xv, int64_t out
                 T* yr = y + r * D;
                 const T m = row_max(xr, D);
                 for (int64_t j = 0; j < D; ++j) yr[j] = exp_of<T>(xr[j] - m);  // log_softmax: scratch for the sum
-                const double sum = row_sum(yr, D);
+                const double sum = lane_sum(yr, D);
                 if (!log) {
                     const double inv = 1.0 / sum;
                     for (int64_t j = 0; j < D; ++j) yr[j] = static_cast<T>(static_cast<double>(yr[j]) * inv);
@@ -166,11 +120,11 @@ void softmax_backward_cpu(const TensorView& gxv, const TensorView& gv, const Ten
                 const T* yr = y + r * D;
                 T* out = gx + r * D;
                 if (!log) {
-                    const double s = row_dot(gr, yr, D);
+                    const double s = lane_dot(gr, yr, D);
                     for (int64_t j = 0; j < D; ++j)
                         out[j] = static_cast<T>(static_cast<double>(yr[j]) * (static_cast<double>(gr[j]) - s));
                 } else {
-                    const double s = row_sum(gr, D);
+                    const double s = lane_sum(gr, D);
                     for (int64_t j = 0; j < D; ++j)
                         out[j] = static_cast<T>(static_cast<double>(gr[j]) - static_cast<double>(exp_of<T>(yr[j])) * s);
                 }

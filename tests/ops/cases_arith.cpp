@@ -10,17 +10,6 @@ namespace wsdol::test {
 namespace {
 
 using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
-using RunFn = std::function<TensorList(const TensorList&)>;
-
-OpCase make_case(const std::string& op, const std::string& label, TensorList inputs, RunFn run, RunFn reference) {
-    OpCase c;
-    c.op = op;
-    c.label = label;
-    c.inputs = std::move(inputs);
-    c.run = std::move(run);
-    c.reference = std::move(reference);
-    return c;
-}
 
 // out = f(a, b) with NumPy broadcasting, computed on host values; result in `dtype`.
 TensorList binary_ref(const Tensor& a, const Tensor& b, const std::function<double(double, double)>& f,

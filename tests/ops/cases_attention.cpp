@@ -9,20 +9,6 @@
 namespace wsdol::test {
 namespace {
 
-// An OpCase from its main parts (named fields keep -Wmissing-field-initializers quiet).
-OpCase make_case(const std::string& op, const std::string& label, TensorList inputs,
-                 std::function<TensorList(const TensorList&)> run, std::function<TensorList(const TensorList&)> ref,
-                 bool check_grad = true) {
-    OpCase c;
-    c.op = op;
-    c.label = label;
-    c.inputs = std::move(inputs);
-    c.run = std::move(run);
-    c.reference = std::move(ref);
-    c.check_grad = check_grad;
-    return c;
-}
-
 // q (B, H, Tq, D), k (B, H, Tk, D), v (B, H, Tk, Dv), mask broadcastable to (B, H, Tq, Tk) or undefined.
 // Returns {out (B, H, Tq, Dv), probs (B, H, Tq, Tk)}, in double.
 TensorList attention_ref(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask, double scale) {

@@ -12,18 +12,6 @@
 namespace wsdol::test {
 namespace {
 
-using Fn = std::function<TensorList(const TensorList&)>;
-
-OpCase make_case(const std::string& op, const std::string& label, TensorList inputs, Fn run, Fn reference) {
-    OpCase c;
-    c.op = op;
-    c.label = label;
-    c.inputs = std::move(inputs);
-    c.run = std::move(run);
-    c.reference = std::move(reference);
-    return c;
-}
-
 // ---- conv2d ----
 struct ConvArgs {
     Int2 stride{1, 1}, padding{0, 0}, dilation{1, 1};
@@ -248,7 +236,7 @@ WSDOL_OP_CASES(conv_pool) {
     {
         // Budget of 2 images' columns (2 * 2*3*3 * 25): chunks of 2 + 1 images; weight grads accumulate over chunks.
         OpCase c = conv_case("chunked columns (2+1 images)", {3, 2, 5, 5}, {3, 2, 3, 3}, true, {{1, 1}, {1, 1}, {1, 1}, 1}, 210);
-        Fn inner = c.run;
+        CaseFn inner = c.run;
         c.run = [inner](const TensorList& t) -> TensorList {
             ColumnBudget budget(2 * 2 * 9 * 25);
             return inner(t);

@@ -13,22 +13,11 @@
 namespace wsdol::test {
 namespace {
 
-using RunFn = std::function<TensorList(const TensorList&)>;
 using UnaryFn = std::function<Tensor(const Tensor&)>;
 using RealFn = std::function<double(double)>;
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 const double kInf = std::numeric_limits<double>::infinity();
-
-OpCase make_case(const std::string& op, const std::string& label, TensorList inputs, RunFn run, RunFn reference) {
-    OpCase c;
-    c.op = op;
-    c.label = label;
-    c.inputs = std::move(inputs);
-    c.run = std::move(run);
-    c.reference = std::move(reference);
-    return c;
-}
 
 TensorList unary_ref(const Tensor& x, const RealFn& f, DType dtype) {
     Host h(x);

@@ -5,18 +5,6 @@
 namespace wsdol::test {
 namespace {
 
-// An OpCase from its five essential fields (the remaining members keep their defaults).
-OpCase make_case(std::string op, std::string label, TensorList inputs, std::function<TensorList(const TensorList&)> run,
-                 std::function<TensorList(const TensorList&)> reference) {
-    OpCase c;
-    c.op = std::move(op);
-    c.label = std::move(label);
-    c.inputs = std::move(inputs);
-    c.run = std::move(run);
-    c.reference = std::move(reference);
-    return c;
-}
-
 using Index = std::vector<int64_t>;
 
 // Concatenation along dim of host arrays (members of shape [0] are skipped, PyTorch's legacy rule).

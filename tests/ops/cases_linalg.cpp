@@ -27,19 +27,6 @@ Tensor matmul_ref(const Tensor& a, const Tensor& b) {
     return out.tensor();
 }
 
-// Builds a case field by field (aggregate initialization would leave later fields implicitly defaulted, which
-// -Wextra reports).
-OpCase make_case(std::string op, std::string label, TensorList inputs, std::function<TensorList(const TensorList&)> run,
-                 std::function<TensorList(const TensorList&)> reference) {
-    OpCase c;
-    c.op = std::move(op);
-    c.label = std::move(label);
-    c.inputs = std::move(inputs);
-    c.run = std::move(run);
-    c.reference = std::move(reference);
-    return c;
-}
-
 }  // namespace
 
 WSDOL_OP_CASES(linalg) {

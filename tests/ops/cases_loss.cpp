@@ -8,20 +8,6 @@
 namespace wsdol::test {
 namespace {
 
-// An OpCase from its main parts (named fields keep -Wmissing-field-initializers quiet).
-OpCase make_case(const std::string& op, const std::string& label, TensorList inputs,
-                 std::function<TensorList(const TensorList&)> run, std::function<TensorList(const TensorList&)> ref,
-                 bool check_grad = true) {
-    OpCase c;
-    c.op = op;
-    c.label = label;
-    c.inputs = std::move(inputs);
-    c.run = std::move(run);
-    c.reference = std::move(ref);
-    c.check_grad = check_grad;
-    return c;
-}
-
 Tensor i64(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(v, s, DType::i64); }
 Tensor f64(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(v, s, DType::f64); }
 Tensor scalar_out(double v) { return Tensor::scalar(v, DType::f64); }

@@ -11,18 +11,6 @@
 namespace wsdol::test {
 namespace {
 
-using Run = std::function<TensorList(const TensorList&)>;
-
-OpCase make_case(const std::string& op, const std::string& label, TensorList inputs, Run run, Run reference) {
-    OpCase c;
-    c.op = op;
-    c.label = label;
-    c.inputs = std::move(inputs);
-    c.run = std::move(run);
-    c.reference = std::move(reference);
-    return c;
-}
-
 // Applies `fn` to the values of each reduced sub-block of x (row-major order within the sub-block). dims empty =
 // all; keepdim layout, then squeezed unless keepdim. The result has dtype `dtype`.
 Tensor group_ref(const Tensor& x, std::vector<int> dims, bool keepdim,

@@ -12,18 +12,6 @@
 namespace wsdol::test {
 namespace {
 
-using Fn = std::function<TensorList(const TensorList&)>;
-
-OpCase make_case(const std::string& op, const std::string& label, TensorList inputs, Fn run, Fn reference) {
-    OpCase c;
-    c.op = op;
-    c.label = label;
-    c.inputs = std::move(inputs);
-    c.run = std::move(run);
-    c.reference = std::move(reference);
-    return c;
-}
-
 struct InterpArgs {
     int64_t out_h = 0, out_w = 0;  // 0: from the scale factors
     InterpMode mode = InterpMode::nearest;

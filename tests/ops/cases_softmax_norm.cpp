@@ -12,18 +12,6 @@
 namespace wsdol::test {
 namespace {
 
-using Run = std::function<TensorList(const TensorList&)>;
-
-OpCase make_case(const std::string& op, const std::string& label, TensorList inputs, Run run, Run reference) {
-    OpCase c;
-    c.op = op;
-    c.label = label;
-    c.inputs = std::move(inputs);
-    c.run = std::move(run);
-    c.reference = std::move(reference);
-    return c;
-}
-
 Tensor values(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(v, s, DType::f64); }
 
 // base + k/16 for random k in [0, 80]: large values that f32 represents exactly (ulp(1000) = 2^-14), so the f32

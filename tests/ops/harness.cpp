@@ -28,6 +28,17 @@ const std::vector<OpCase>& all_cases() {
     return cases;
 }
 
+OpCase make_case(std::string op, std::string label, TensorList inputs, CaseFn run, CaseFn reference, bool check_grad) {
+    OpCase c;
+    c.op = std::move(op);
+    c.label = std::move(label);
+    c.inputs = std::move(inputs);
+    c.run = std::move(run);
+    c.reference = std::move(reference);
+    c.check_grad = check_grad;
+    return c;
+}
+
 Tensor rand_input(const Shape& shape, uint64_t seed, double low, double high) {
     Generator g(seed);
     return Tensor::uniform(shape, low, high, DType::f64, &g);

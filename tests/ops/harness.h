@@ -38,6 +38,12 @@ struct OpCase {
 };
 
 using CaseFactory = std::function<std::vector<OpCase>()>;
+using CaseFn = std::function<TensorList(const TensorList&)>;  // the type of OpCase::run and OpCase::reference
+
+// An OpCase from its main parts; the remaining members keep their defaults (set them on the result). Built field by
+// field: aggregate initialization would leave later members implicitly defaulted, which -Wextra reports.
+OpCase make_case(std::string op, std::string label, TensorList inputs, CaseFn run, CaseFn reference,
+                 bool check_grad = true);
 bool register_cases(const std::string& family, CaseFactory factory);
 const std::vector<OpCase>& all_cases();  // built once, on first use
 

@@ -198,8 +198,9 @@ TEST(OpRegistry, EveryOpHasCases) {
     std::string listing;
     for (const OpSpec& op : op_registry()) {
         EXPECT_GT(cases[op.name], 0) << "op '" << op.name << "' (" << op.family << ") has no test case";
-        if (op.differentiable)
+        if (op.differentiable) {
             EXPECT_GT(grad_cases[op.name], 0) << "differentiable op '" << op.name << "' has no gradient-checked case";
+        }
         listing += "  " + op.family + "/" + op.name + ": " + std::to_string(cases[op.name]) + " cases, " +
                    std::to_string(grad_cases[op.name]) + " gradient-checked\n";
     }
