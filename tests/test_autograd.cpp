@@ -136,5 +136,28 @@ TEST(Autograd, ViewsPropagateGradients) {
     EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{0, 4, 6, 0, 10, 12}));
 }
 
+TEST(Autograd, FrozenOperandsGetNoGradientAndOthersAreUnchanged) {
+    Generator gen(5);
+    Tensor x = Tensor::randn({3, 4}, DType::f64, &gen), w = Tensor::randn({2, 4}, DType::f64, &gen);
+    Tensor b = Tensor::randn({2}, DType::f64, &gen);
+    // reference: everything trainable
+    Tensor x1 = x.clone().set_requires_grad(true), w1 = w.clone().set_requires_grad(true);
+    Tensor b1 = b.clone().set_requires_grad(true);
+    sum(mul(linear(x1, w1, b1), linear(x1, w1, b1))).backward();
+    sum(matmul(x1, w1.t())).backward();
+    // frozen weight and bias (a frozen backbone): x's gradient is the same, the frozen ones get none
+    Tensor x2 = x.clone().set_requires_grad(true);
+    sum(mul(linear(x2, w, b), linear(x2, w, b))).backward();
+    sum(matmul(x2, w.t())).backward();
+    EXPECT_EQ(x2.grad().to_vector(), x1.grad().to_vector());
+    EXPECT_FALSE(w.grad().defined());
+    // frozen input: the weight still learns
+    Tensor w3 = w.clone().set_requires_grad(true);
+    sum(matmul(x, w3.t())).backward();
+    sum(mul(linear(x, w3, b), linear(x, w3, b))).backward();
+    ASSERT_TRUE(w3.grad().defined());
+    EXPECT_EQ(w3.grad().to_vector(), w1.grad().to_vector());
+}
+
 }  // namespace
 }  // namespace wsdol

@@ -112,12 +112,15 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
             out = batched_product(a3, b3).view(so);
         }
     }
-    record("matmul", {a_in, b_in}, {out}, [sa = saved(a_in), sb = saved(b_in)](const TensorList& g) -> TensorList {
-        Tensor ga, gb;
-        ga = sum_to(matmul(g[0], sb.transpose(-1, -2)), sa.shape());
-        gb = sum_to(matmul(sa.transpose(-1, -2), g[0]), sb.shape());
-        return {ga, gb};
-    });
+    // Each product is computed only for an operand that needs its gradient (a frozen weight costs nothing).
+    record("matmul", {a_in, b_in}, {out},
+           [sa = saved(a_in), sb = saved(b_in), need_a = a_in.requires_grad(),
+            need_b = b_in.requires_grad()](const TensorList& g) -> TensorList {
+               Tensor ga, gb;
+               if (need_a) ga = sum_to(matmul(g[0], sb.transpose(-1, -2)), sa.shape());
+               if (need_b) gb = sum_to(matmul(sa.transpose(-1, -2), g[0]), sb.shape());
+               return {ga, gb};
+           });
     return out;
 }
 
@@ -150,13 +153,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
         if (bias.defined()) y = add(y, bias);
         y = y.view(out_shape);
     }
+    // Only the gradients some input needs are computed (frozen backbones skip the weight products).
     record("linear", {x, weight, bias}, {y},
-           [sx = saved(x), sw = saved(weight), in, out_f](const TensorList& g) -> TensorList {
+           [sx = saved(x), sw = saved(weight), in, out_f, need_x = x.requires_grad(), need_w = weight.requires_grad(),
+            need_b = bias.defined() && bias.requires_grad()](const TensorList& g) -> TensorList {
                const int64_t rows = sx.numel() / std::max<int64_t>(in, 1);
                Tensor g2 = g[0].reshape({rows, out_f});
-               Tensor gx = matmul(g2, sw).view(sx.shape());                  // (rows, in)
-               Tensor gw = matmul(g2.t(), sx.reshape({rows, in}));           // (out, in)
-               Tensor gb = sum(g2, {0});                                     // (out)
+               Tensor gx, gw, gb;
+               if (need_x) gx = matmul(g2, sw).view(sx.shape());               // (rows, in)
+               if (need_w) gw = matmul(g2.t(), sx.reshape({rows, in}));        // (out, in)
+               if (need_b) gb = sum(g2, {0});                                  // (out)
                return {gx, gw, gb};
            });
     return y;
