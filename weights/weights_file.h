@@ -1,0 +1,39 @@
+// weights_file.h — read any supported weight file into named tensors, and write PyTorch-readable files.
+//
+// Formats (detected from the bytes, never from the extension, in PyTorch's order: zip → tar → pickle stream):
+//   safetensors                      (engine/io/safetensors.h does the parsing)
+//   PyTorch zip (.pt/.pth, torch.save since 1.6) through the restricted unpickler (weights/pickle.h)
+//   TorchScript archive (OpenAI CLIP releases): tensors recovered by attribute path from the module tree
+//   legacy pickle stream (torch.save(..., _use_new_zipfile_serialization=False))
+//   legacy tar (PyTorch <= 0.3): refused with a message saying how to convert
+// Every tensor keeps the dtype its storage says (f16 stays f16); Module::load_state_dict converts on copy.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/tensor/tensor.h"
+
+namespace wsdol::weights {
+
+enum class Format { safetensors, torch_zip, torchscript, torch_legacy_pickle, torch_legacy_tar };
+const char* format_name(Format format);
+
+struct WeightsFile {
+    std::string path;
+    Format format = Format::safetensors;
+    NamedTensors tensors;               // in file order; the state_dict chosen as described below
+    std::string state_dict_key;         // "" for a top-level state_dict, else "model" / "state_dict" / ...
+    bool stripped_module_prefix = false;  // a DataParallel "module." prefix was removed from every name
+    std::vector<std::string> skipped;   // non-tensor entries left out (e.g. "args: argparse.Namespace (unsupported)")
+};
+
+// Reads `path`; throws wsdol::Error naming the file and what is wrong (truncated, corrupt, unsupported global...).
+// The state_dict is the top object if it maps names to tensors, else obj["model"] / obj["state_dict"] /
+// obj["model_state_dict"]; a "module." prefix on every name is stripped.
+WeightsFile read_weights(const std::string& path);
+
+// Writes a PyTorch zip checkpoint that torch.load (weights_only=True) opens as an OrderedDict of tensors.
+// Written atomically (temp file + rename).
+void write_torch_zip(const std::string& path, const NamedTensors& tensors);
+
+}  // namespace wsdol::weights
