@@ -31,9 +31,19 @@ struct WeightsFile {
 // The state_dict is the top object if it maps names to tensors, else obj["model"] / obj["state_dict"] /
 // obj["model_state_dict"]; a "module." prefix on every name is stripped.
 WeightsFile read_weights(const std::string& path);
+// The same over bytes in memory (tests, fuzzing); `label` names them in errors.
+WeightsFile read_weights_from_bytes(std::string bytes, const std::string& label = "<memory>");
 
 // Writes a PyTorch zip checkpoint that torch.load (weights_only=True) opens as an OrderedDict of tensors.
 // Written atomically (temp file + rename).
 void write_torch_zip(const std::string& path, const NamedTensors& tensors);
+
+struct TorchZipOptions {
+    std::string archive_name;   // the records' top folder; "" = the file's stem (as torch.save), "archive" in memory
+    bool force_zip64 = false;   // ZIP64 extra fields on every record (tests: readers must handle both layouts)
+};
+void write_torch_zip(const std::string& path, const NamedTensors& tensors, const TorchZipOptions& options);
+// The same file as bytes in memory.
+std::string torch_zip_bytes(const NamedTensors& tensors, const TorchZipOptions& options = {});
 
 }  // namespace wsdol::weights
