@@ -16,7 +16,7 @@ std::string lower_extension(const std::string& path) {
 }
 
 int run_convert(const std::vector<std::string>& args) {
-    wsdol::cli::Args a("convert", args, {"format", "dtype"}, {});
+    wsdol::cli::Args a("convert", args, {"format", "dtype"}, {"zip64"});
     WSDOL_CHECK(a.positional().size() == 2, "convert: expected IN and OUT (see wsdol convert --help)");
     const std::string& in = a.positional()[0];
     const std::string& out = a.positional()[1];
@@ -45,7 +45,11 @@ int run_convert(const std::vector<std::string>& args) {
             if (wsdol::is_floating(t.dtype()) && t.dtype() != target) t = t.to(target);
     }
     if (format == "safetensors") wsdol::io::save_safetensors(out, w.tensors, {{"format", "pt"}});
-    else wsdol::weights::write_torch_zip(out, w.tensors);
+    else {
+        wsdol::weights::TorchZipOptions options;
+        options.force_zip64 = a.flag("zip64");
+        wsdol::weights::write_torch_zip(out, w.tensors, options);
+    }
     std::printf("wrote %s: %zu tensors (%s) from %s (%s%s)\n", out.c_str(), w.tensors.size(),
                 format == "torch" ? "PyTorch zip" : "safetensors", in.c_str(), wsdol::weights::format_name(w.format),
                 w.state_dict_key.empty() ? "" : (", state_dict ['" + w.state_dict_key + "']").c_str());
@@ -59,7 +63,8 @@ WSDOL_COMMAND({"convert", "convert a weights file to safetensors or a PyTorch ch
                "  --format  safetensors, or torch (a torch.save-compatible zip, torch.load(weights_only=True)\n"
                "            opens it); default from OUT's extension: .safetensors, or .pt / .pth / .bin\n"
                "  --dtype   f32 or f16 converts every floating tensor; keep (default) leaves dtypes alone.\n"
-               "            Integer and bool tensors always keep their dtype.",
+               "            Integer and bool tensors always keep their dtype.\n"
+               "  --zip64   (torch only) ZIP64 extra fields on every record even when not needed (testing readers)",
                run_convert});
 
 }  // namespace

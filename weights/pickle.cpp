@@ -545,9 +545,13 @@ Value* Machine::call(Value* callable, Value* args, int depth) {
             if (depth > 4) error(str(callable->text, ": nested too deeply"));
             return call(a[0], a[2], depth + 1);
         }
-        case GlobalKind::torch_size:
-            if (a.size() != 1 || !a[0]->is_tuple()) error("torch.Size: expected one tuple argument");
-            return a[0];
+        case GlobalKind::torch_size: {
+            if (a.size() != 1 || (!a[0]->is_tuple() && a[0]->kind != Kind::list))
+                error("torch.Size: expected one tuple or list argument");
+            Value* t = make(Kind::tuple);
+            t->items = a[0]->items;
+            return t;
+        }
         case GlobalKind::device: {
             if (a.empty() || !a[0]->is_str() || a.size() > 2 || (a.size() == 2 && !a[1]->is_int()))
                 error("torch.device: expected (str[, int]) arguments");
