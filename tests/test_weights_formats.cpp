@@ -199,15 +199,15 @@ TEST(WeightsFormats, ScriptClassParser) {
         "    return self.weight\n"
         "class Helper(object):\n"
         "  __parameters__ = []\n";
-    weights::ScriptClassInfo info;
-    ASSERT_TRUE(weights::parse_script_class(code, "Block", &info));
-    EXPECT_TRUE(info.is_module);
-    EXPECT_EQ(info.parameters, (std::vector<std::string>{"weight", "bias"}));
-    EXPECT_EQ(info.buffers, (std::vector<std::string>{"running_mean", "running_var"}));
-    ASSERT_TRUE(weights::parse_script_class(code, "Helper", &info));
-    EXPECT_FALSE(info.is_module);
-    EXPECT_FALSE(weights::parse_script_class(code, "Missing", &info));
-    EXPECT_FALSE(weights::parse_script_class(code, "lock", &info));  // whole names only
+    const auto classes = weights::parse_script_classes(code);
+    ASSERT_EQ(classes.size(), 2u);
+    const weights::ScriptClassInfo& block = classes.at("Block");
+    EXPECT_TRUE(block.is_module);
+    EXPECT_EQ(block.parameters, (std::vector<std::string>{"weight", "bias"}));
+    EXPECT_EQ(block.buffers, (std::vector<std::string>{"running_mean", "running_var"}));
+    EXPECT_FALSE(classes.at("Helper").is_module);
+    EXPECT_TRUE(classes.at("Helper").parameters.empty());
+    EXPECT_TRUE(weights::parse_script_classes("class Broken(\n  __parameters__ = [\"x\"\n").empty());
 }
 
 // ---------------------------------------------------------------- safetensors through read_weights

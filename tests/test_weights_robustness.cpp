@@ -155,10 +155,10 @@ TEST(WeightsRobustness, StorageTooSmallAndViewsOutOfRange) {
     expect_error([&] { read_weights_from_bytes(make(2, 1, 2, 1, eight), "off.pt"); },
                  {"off.pt", "tensor 't'", "reaches past the end"});
     expect_error([&] { read_weights_from_bytes(make(2, 0, 2, -1, eight), "neg.pt"); }, {"negative size or stride"});
-    // stride 0 over one element: a legal expanded view, unless it would copy out more than 1 GiB.
+    // stride 0 over one element: a legal expanded view, unless it would copy out more than 256 MiB.
     EXPECT_EQ(try_read(make(2, 0, 1000, 0, eight), "expand.pt"), "");
     expect_error([&] { read_weights_from_bytes(make(2, 0, int64_t(1) << 40, 0, eight), "huge.pt"); },
-                 {"huge.pt", "more than 1 GiB"});
+                 {"huge.pt", "more than 256 MiB"});
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // torch_state_dict.cpp — state_dict selection for torch.save pickles and the TorchScript module-tree walk.
 #include "weights/torch_state_dict.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "engine/core/error.h"
 
@@ -98,55 +100,51 @@ SelectedTensors select_state_dict(const Value* root, const std::string& label) {
 
 // ---------------------------------------------------------------- TorchScript
 
-bool parse_script_class(const std::string& code, const std::string& class_name, ScriptClassInfo* info) {
-    const std::string head = "class " + class_name + "(";
-    size_t pos = 0;
-    while (true) {
-        pos = code.find(head, pos);
-        if (pos == std::string::npos) return false;
-        if (pos == 0 || code[pos - 1] == '\n') break;
-        pos += head.size();
-    }
-    const size_t base_begin = pos + head.size();
-    const size_t base_end = code.find(')', base_begin);
-    const size_t line_end = code.find('\n', base_begin);
-    if (base_end == std::string::npos || (line_end != std::string::npos && base_end > line_end)) return false;
-    *info = ScriptClassInfo();
-    info->is_module = code.compare(base_begin, base_end - base_begin, "Module") == 0;
-
-    // The class body: the following lines that are indented (or blank).
-    size_t p = line_end == std::string::npos ? code.size() : line_end + 1;
+std::map<std::string, ScriptClassInfo> parse_script_classes(const std::string& code) {
+    // `class Name(Base):` at column 0 opens a class; its body is the following indented (or blank) lines, among
+    // them `__parameters__ = ["a", "b", ]` and `__buffers__ = [...]` (a list may span lines).
+    std::map<std::string, ScriptClassInfo> classes;
+    ScriptClassInfo* current = nullptr;
+    size_t p = 0;
     while (p < code.size()) {
         size_t e = code.find('\n', p);
         if (e == std::string::npos) e = code.size();
-        if (e > p && code[p] != ' ' && code[p] != '\t') break;  // next top-level statement
-        size_t q = p;
-        while (q < e && (code[q] == ' ' || code[q] == '\t')) ++q;
-        std::vector<std::string>* list = nullptr;
-        if (code.compare(q, 14, "__parameters__") == 0) list = &info->parameters;
-        else if (code.compare(q, 11, "__buffers__") == 0) list = &info->buffers;
-        if (list) {
-            // ["name", "name", ] — string literals up to the closing bracket (may span lines).
-            size_t r = code.find('[', q);
-            if (r == std::string::npos) return false;
-            ++r;
-            while (r < code.size() && code[r] != ']') {
-                if (code[r] == '"' || code[r] == '\'') {
-                    const char quote = code[r];
-                    const size_t close = code.find(quote, r + 1);
-                    if (close == std::string::npos) return false;
-                    list->push_back(code.substr(r + 1, close - r - 1));
-                    r = close + 1;
-                } else {
-                    ++r;
+        if (e > p && code[p] != ' ' && code[p] != '\t') {  // a top-level statement
+            current = nullptr;
+            if (code.compare(p, 6, "class ") == 0) {
+                const size_t open = code.find('(', p);
+                const size_t close = open == std::string::npos ? open : code.find(')', open);
+                if (close != std::string::npos && close < e) {
+                    current = &classes[code.substr(p + 6, open - p - 6)];
+                    *current = ScriptClassInfo();
+                    current->is_module = code.compare(open + 1, close - open - 1, "Module") == 0;
                 }
             }
-            e = code.find('\n', r);
-            if (e == std::string::npos) e = code.size();
+        } else if (current) {
+            size_t q = p;
+            while (q < e && (code[q] == ' ' || code[q] == '\t')) ++q;
+            std::vector<std::string>* list = nullptr;
+            if (code.compare(q, 14, "__parameters__") == 0) list = &current->parameters;
+            else if (code.compare(q, 11, "__buffers__") == 0) list = &current->buffers;
+            const size_t bracket = list ? code.find('[', q) : std::string::npos;
+            if (bracket != std::string::npos) {
+                size_t r = bracket + 1;
+                while (r < code.size() && code[r] != ']') {
+                    if (code[r] == '"' || code[r] == '\'') {
+                        const size_t close = code.find(code[r], r + 1);
+                        if (close == std::string::npos) break;
+                        list->push_back(code.substr(r + 1, close - r - 1));
+                        r = close + 1;
+                    } else {
+                        ++r;
+                    }
+                }
+                e = std::min(code.find('\n', r), code.size());
+            }
         }
         p = e + 1;
     }
-    return true;
+    return classes;
 }
 
 namespace {
@@ -166,12 +164,16 @@ public:
             return;
         }
         const ScriptClassInfo* info = class_info(obj->text);
+        std::map<std::string_view, const Value*> attributes;
+        for (const auto& [k, v] : obj->entries)
+            if (k->is_str()) attributes[k->text] = v;
         std::set<std::string> state_names;
         if (info) {
             auto take = [&](const std::vector<std::string>& names) {
                 for (const std::string& n : names) {
                     state_names.insert(n);
-                    const Value* v = attribute(obj, n);
+                    auto found = attributes.find(n);
+                    const Value* v = found == attributes.end() ? nullptr : found->second;
                     if (!v || v->kind == Kind::none) continue;  // e.g. bias=None
                     if (tensorish(v)) emit(prefix + n, v);
                     else out.skipped.push_back(prefix + n + ": " + pickle::describe(v) + " (declared state, not a tensor)");
@@ -200,46 +202,34 @@ public:
     SelectedTensors out;
 
 private:
-    static const Value* attribute(const Value* obj, const std::string& name) {
-        for (const auto& [k, v] : obj->entries)
-            if (k->is_str() && k->text == name) return v;
-        return nullptr;
-    }
-
     void emit(const std::string& name, const Value* v) {
         check_loadable(v, name, label_);
         out.tensors.emplace_back(name, v);
     }
 
-    // The class's parameter/buffer lists, or null when its code cannot be read.
+    // The class's parameter/buffer lists, or null when its code cannot be read. Each module's code is read and
+    // parsed once.
     const ScriptClassInfo* class_info(const std::string& qualified) {
-        auto cached = classes_.find(qualified);
-        if (cached != classes_.end()) return cached->second ? &*cached->second : nullptr;
-        std::optional<ScriptClassInfo> result;
         const size_t dot = qualified.rfind('.');
-        if (dot != std::string::npos) {
-            const std::string module = qualified.substr(0, dot), cls = qualified.substr(dot + 1);
-            auto code = codes_.find(module);
-            if (code == codes_.end()) {
-                std::optional<std::string> text;
-                try {
-                    text = read_code_(module);
-                } catch (const Error&) {
-                    text.reset();  // unreadable code (e.g. deflate unavailable): fall back to all tensors
-                }
-                code = codes_.emplace(module, std::move(text)).first;
+        if (dot == std::string::npos) return nullptr;
+        const std::string module = qualified.substr(0, dot);
+        auto code = modules_.find(module);
+        if (code == modules_.end()) {
+            std::map<std::string, ScriptClassInfo> classes;
+            try {
+                if (std::optional<std::string> text = read_code_(module)) classes = parse_script_classes(*text);
+            } catch (const Error&) {
+                // unreadable code (e.g. deflate unavailable): fall back to all tensors
             }
-            ScriptClassInfo info;
-            if (code->second && parse_script_class(*code->second, cls, &info)) result = std::move(info);
+            code = modules_.emplace(module, std::move(classes)).first;
         }
-        auto it = classes_.emplace(qualified, std::move(result)).first;
-        return it->second ? &*it->second : nullptr;
+        auto it = code->second.find(qualified.substr(dot + 1));
+        return it == code->second.end() ? nullptr : &it->second;
     }
 
     const CodeReader& read_code_;
     const std::string& label_;
-    std::map<std::string, std::optional<std::string>> codes_;
-    std::map<std::string, std::optional<ScriptClassInfo>> classes_;
+    std::map<std::string, std::map<std::string, ScriptClassInfo>> modules_;
     std::set<std::string> noted_;
     size_t visits_ = 0;
 };

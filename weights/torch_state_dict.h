@@ -22,6 +22,7 @@
 // buffers, deleted by clip.py's build_model) are dropped and listed in `skipped`.
 #pragma once
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -45,11 +46,11 @@ using CodeReader = std::function<std::optional<std::string>(const std::string& m
 
 SelectedTensors collect_torchscript(const pickle::Value* root, const CodeReader& read_code, const std::string& label);
 
-// The parameter and buffer names of `class_name` in TorchScript source `code`; false when the class is absent.
+// The parameter and buffer names of the classes in TorchScript source `code` (one pass over the text).
 struct ScriptClassInfo {
     std::vector<std::string> parameters, buffers;
     bool is_module = false;  // declared `class Name(Module):`
 };
-bool parse_script_class(const std::string& code, const std::string& class_name, ScriptClassInfo* info);
+std::map<std::string, ScriptClassInfo> parse_script_classes(const std::string& code);
 
 }  // namespace wsdol::weights

@@ -127,11 +127,12 @@ Tensor materialize_tensor(const pickle::TensorRef& ref, StorageBytes& bytes, con
     }
     if (numel == 0) return Tensor::empty(shape, target);
     // An expanded (stride 0) or overlapping view has more elements than its storage; copying it out multiplies
-    // the file's bytes. Legitimate ones are small (a broadcast mask); a corrupt size could ask for terabytes.
-    constexpr int64_t kMaxRepeatedViewBytes = int64_t(1) << 30;
+    // the file's bytes. Legitimate ones are small (a broadcast mask); a corrupt size could ask for terabytes, so
+    // such views are refused above 256 MiB once copied.
+    constexpr int64_t kMaxRepeatedViewBytes = int64_t(256) << 20;
     if (numel > window_bytes / elem && (numel > kMaxRepeatedViewBytes / static_cast<int64_t>(dtype_size(target))))
         tensor_error(label, name, str("an expanded or overlapping view of ", numel, " elements over a storage of ",
-                                      window_bytes / elem, " would take more than 1 GiB once copied (corrupt?)"));
+                                      window_bytes / elem, " would take more than 256 MiB once copied (corrupt?)"));
 
     const uint8_t* window = bytes.data + window_begin;
     const bool widened = target == DType::i32 ? ref.dtype != TorchDType::i32

@@ -11,6 +11,7 @@
 // size and writable (a private mapping) shares one Storage per record with every other view of that record,
 // exactly as PyTorch shares storages. Non-contiguous views (a transposed tensor saved as is, expanded strides),
 // misaligned bytes, big-endian data (byte-swapped) and widened dtypes are copied into fresh contiguous tensors.
+// A view with more elements than its storage (expanded / overlapping strides) is refused above 256 MiB copied.
 #pragma once
 #include <cstdint>
 #include <memory>
