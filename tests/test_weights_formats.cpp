@@ -7,6 +7,7 @@
 #include <random>
 
 #include "tests/weights_test_util.h"
+#include "weights/pickle.h"
 #include "weights/torch_state_dict.h"
 #include "weights/zip_archive.h"
 
@@ -155,6 +156,89 @@ TEST(WeightsFormats, WholePickledModuleIsRefusedNamingItsClass) {
 TEST(WeightsFormats, LegacyTarIsRefusedWithAConversionRecipe) {
     expect_error([] { read_weights(format_fixture("legacy_tar.pth")); },
                  {"legacy_tar.pth", "legacy tar", "torch.save(torch.load("});
+}
+
+// A legacy stream (magic, 1001, sys_info, object, keys, storages) built by hand: old PyTorch wrote storage views as
+// 6-tuple persistent ids ('storage', type, root_key, location, root_numel, (view_key, offset, size)).
+std::string legacy_stream(bool little_endian, int64_t stored_count) {
+    using weights::pickle::Pickler;
+    std::string out("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e", 15);
+    Pickler proto;
+    proto.integer(1001);
+    proto.stop();
+    out += proto.bytes();
+    Pickler sys;
+    sys.bytes() += '}';
+    sys.mark();
+    sys.string("little_endian");
+    sys.boolean(little_endian);
+    sys.setitems();
+    sys.stop();
+    out += sys.bytes();
+    Pickler obj;
+    obj.bytes() += '}';
+    obj.mark();
+    auto tensor = [&](const std::string& name, bool view, int64_t offset, int64_t size, int64_t stride) {
+        obj.string(name);
+        obj.global("torch._utils", "_rebuild_tensor_v2");
+        obj.mark();
+        obj.mark();
+        obj.string("storage");
+        obj.global("torch", "FloatStorage");
+        obj.string("root");
+        obj.string("cpu");
+        obj.integer(6);
+        if (view) {
+            obj.mark();
+            obj.string("view1");
+            obj.integer(2);
+            obj.integer(3);
+            obj.tuple_from_mark();
+        } else {
+            obj.none();
+        }
+        obj.tuple_from_mark();
+        obj.binpersid();
+        obj.integer(offset);
+        obj.int_tuple({size});
+        obj.int_tuple({stride});
+        obj.boolean(false);
+        obj.global("collections", "OrderedDict");
+        obj.empty_tuple();
+        obj.reduce();
+        obj.tuple_from_mark();
+        obj.reduce();
+    };
+    tensor("view", true, 1, 2, 1);     // elements 1..2 of the view [2, 5) of root: root[3], root[4]
+    tensor("whole", false, 1, 3, 2);   // root[1], root[3], root[5]
+    obj.setitems();
+    obj.stop();
+    out += obj.bytes();
+    Pickler keys;
+    keys.bytes() += ']';
+    keys.mark();
+    keys.string("root");
+    keys.bytes() += 'e';
+    keys.stop();
+    out += keys.bytes();
+    out.append(reinterpret_cast<const char*>(&stored_count), 8);
+    for (int i = 0; i < 6; ++i) {
+        const float v = static_cast<float>(i * 10);
+        out.append(reinterpret_cast<const char*>(&v), 4);
+    }
+    return out;
+}
+
+TEST(WeightsFormats, LegacyStreamStorageViews) {
+    const WeightsFile w = weights::read_weights_from_bytes(legacy_stream(true, 6), "views.pt");
+    EXPECT_EQ(w.format, Format::torch_legacy_pickle);
+    ASSERT_EQ(w.tensors.size(), 2u);
+    EXPECT_EQ(find(w, "view").to_vector(), (std::vector<double>{30, 40}));
+    EXPECT_EQ(find(w, "whole").to_vector(), (std::vector<double>{10, 30, 50}));
+    expect_error([] { weights::read_weights_from_bytes(legacy_stream(false, 6), "be.pt"); },
+                 {"be.pt", "big-endian legacy"});
+    expect_error([] { weights::read_weights_from_bytes(legacy_stream(true, 5), "count.pt"); },
+                 {"count.pt", "storage 'root'", "holds 5 elements but the pickle says 6"});
 }
 
 // ---------------------------------------------------------------- TorchScript

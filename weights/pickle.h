@@ -141,7 +141,7 @@ private:
 struct Limits {
     size_t max_stack = size_t(1) << 20;    // stack entries (including marks)
     size_t max_memo = size_t(1) << 22;     // distinct memo slots
-    size_t max_values = size_t(1) << 24;   // values in the arena
+    size_t max_values = size_t(1) << 22;   // values in the arena (a big TorchScript data.pkl has ~10^5)
     size_t max_line = 4096;                // GLOBAL / PUT / GET / PERSID text lines
 };
 
