@@ -10,10 +10,12 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <sstream>
 
 #include "apps/cli.h"
+#include "apps/progress.h"
 #include "engine/data/image_io.h"
 #include "engine/data/npy.h"
 #include "engine/eval/boxes.h"
@@ -61,6 +63,17 @@ ScoreArray load_scores(const std::string& path, int dims) {
 
 std::string hxw(int64_t h, int64_t w) { return std::to_string(h) + "x" + std::to_string(w); }
 
+// A progress line on stderr for the text report (none with --json, whose output is one JSON object).
+struct MaybeProgress {
+    std::unique_ptr<cli::Progress> bar;
+    MaybeProgress(bool as_json, const std::string& label, size_t total) {
+        if (!as_json) bar = std::make_unique<cli::Progress>(label, static_cast<int64_t>(total), "img");
+    }
+    void update(size_t done) {
+        if (bar) bar->update(static_cast<int64_t>(done));
+    }
+};
+
 // ---------------------------------------------------------------------------------------------------------------
 // seg
 
@@ -104,7 +117,10 @@ int run_seg(const cli::Args& a, bool as_json) {
     ThresholdSweep sweeper(num_classes, thresholds);
     ConfusionMatrix confusion(num_classes);
 
+    MaybeProgress progress(as_json, "eval seg", ids.size());
+    size_t done = 0;
     for (const std::string& id : ids) {
+        progress.update(done++);
         const std::string gt_path = gt_dir + "/" + id + ".png";
         WSDOL_CHECK(file_exists(gt_path), gt_path, ": ground truth missing for id ", id);
         const data::Image gt = data::read_label_png(gt_path);
@@ -146,6 +162,7 @@ int run_seg(const cli::Args& a, bool as_json) {
             sweeper.add(gt.pixels.data(), cam.ddata(), num_classes - 1, gt.height, gt.width, classes);
         }
     }
+    progress.update(done);
 
     Value out = Value::object();
     out.set("task", "seg");
@@ -262,7 +279,10 @@ int run_box(const cli::Args& a, bool as_json) {
         const auto thresholds = wsol_thresholds(a.get_double("interval", 0.01));
         const auto ious = parse_iou_list(a.get_or("iou", "30,50,70"));
         BoxAccumulator acc(thresholds, ious);
+        MaybeProgress progress(as_json, "eval box", meta.image_ids.size());
+        size_t done = 0;
         for (const std::string& id : meta.image_ids) {
+            progress.update(done++);
             const auto [w, h] = size_of(id);
             std::vector<Box> gt;
             for (const Box& b : meta.boxes.at(id)) gt.push_back(wsol_resize_box(b, w, h, size, size));
@@ -271,6 +291,7 @@ int run_box(const cli::Args& a, bool as_json) {
             const auto u8 = m.f32() ? heatmap_u8(m.fdata(), size * size) : heatmap_u8(m.ddata(), size * size);
             acc.add(u8.data(), size, size, gt);
         }
+        progress.update(done);
         const BoxAccResult v1 = acc.compute(false), v2 = acc.compute(true);
         Value per = Value::object(), per_v1 = Value::object(), best = Value::object();
         for (size_t d = 0; d < ious.size(); ++d) {
@@ -312,7 +333,10 @@ int run_box(const cli::Args& a, bool as_json) {
         WSDOL_CHECK(!meta.class_labels.empty(), meta.dir, "/class_labels.txt: missing (needed with --topk)");
     }
     LocAccumulator acc(p);
+    MaybeProgress progress(as_json, "eval box", meta.image_ids.size());
+    size_t done = 0;
     for (const std::string& id : meta.image_ids) {
+        progress.update(done++);
         const auto [w, h] = size_of(id);
         const auto& boxes = meta.boxes.at(id);
         const std::string path = score_map_path(pred_dir, id);
@@ -346,6 +370,7 @@ int run_box(const cli::Args& a, bool as_json) {
         }
         acc.add(gt_class, classes, iou);
     }
+    progress.update(done);
     const LocResult r = acc.compute();
     out.set("theta", theta);
     out.set("gt_known_loc", r.gt_known_loc);
@@ -378,7 +403,10 @@ int run_mask(const cli::Args& a, bool as_json) {
     const auto thresholds = wsol_thresholds(a.get_double("interval", 0.01));
     PxapAccumulator acc(thresholds);
     int64_t ignored = 0;
+    MaybeProgress progress(as_json, "eval mask", meta.image_ids.size());
+    size_t done = 0;
     for (const std::string& id : meta.image_ids) {
+        progress.update(done++);
         std::vector<std::string> masks;
         for (const std::string& m : meta.mask_paths.at(id)) masks.push_back(mask_root + "/" + m);
         const std::string& ig = meta.ignore_paths.at(id);
@@ -391,6 +419,7 @@ int run_mask(const cli::Args& a, bool as_json) {
             acc.add(m.ddata(), gt.labels.data(), size * size);
         }
     }
+    progress.update(done);
     const PxapResult r = acc.compute();
     Value out = Value::object();
     out.set("task", "mask");

@@ -55,19 +55,25 @@ void BoxAccumulator::sweep(const uint8_t* u8, int64_t height, int64_t width, con
             for (const Box& g : gt) best = std::max(best, iou_wsol(b, g));
         return best;
     };
-    // T_k = int(tau_k * max) takes at most 256 distinct values: one contour search per distinct T.
-    int64_t last_t = -1;
-    double last_largest = 0.0, last_all = 0.0;
+    // T_k = int(tau_k * max) takes at most 256 distinct values: one contour search per distinct T. (Sequential:
+    // spreading the searches of one image over threads did not pay on the shared 2-core machine; images are
+    // independent if a parallel loop is wanted later.)
+    std::vector<int64_t> t_of(thresholds_.size()), distinct;
     for (size_t k = 0; k < thresholds_.size(); ++k) {
-        const int64_t t = heatmap_threshold(thresholds_[k], mx);
-        if (k == 0 || t != last_t) {
-            const auto contours = threshold_contours(u8, height, width, t);
-            last_largest = best_iou(wsol_boxes(contours, height, width, false));
-            last_all = best_iou(wsol_boxes(contours, height, width, true));
-            last_t = t;
-        }
-        best_largest[k] = last_largest;
-        best_all[k] = last_all;
+        t_of[k] = heatmap_threshold(thresholds_[k], mx);
+        if (distinct.empty() || distinct.back() != t_of[k]) distinct.push_back(t_of[k]);
+    }
+    std::vector<double> d_largest(distinct.size()), d_all(distinct.size());
+    for (size_t i = 0; i < distinct.size(); ++i) {
+        const auto contours = threshold_contours(u8, height, width, distinct[i]);
+        d_largest[i] = best_iou(wsol_boxes(contours, height, width, false));
+        d_all[i] = best_iou(wsol_boxes(contours, height, width, true));
+    }
+    size_t j = 0;
+    for (size_t k = 0; k < thresholds_.size(); ++k) {
+        if (t_of[k] != distinct[j]) ++j;
+        best_largest[k] = d_largest[j];
+        best_all[k] = d_all[j];
     }
 }
 
