@@ -79,7 +79,10 @@ struct MaybeProgress {
 
 int run_seg(const cli::Args& a, bool as_json) {
     const std::string data_dir = *a.get("data"), pred_dir = *a.get("pred");
-    const int num_classes = static_cast<int>(a.get_int("classes", 21));
+    // Default: the classes listed in DIR/classes.txt ("k name" lines, as `wsdol synth` writes), else VOC's 21.
+    const std::string class_file = data_dir + "/classes.txt";
+    const int default_classes = file_exists(class_file) ? static_cast<int>(read_text_lines(class_file).size()) : 21;
+    const int num_classes = static_cast<int>(a.get_int("classes", default_classes));
     WSDOL_CHECK(num_classes >= 2 && num_classes <= 255, "--classes must be in 2..255, got ", num_classes);
     const MiouRule rule = miou_rule_from_name(a.get_or("miou-rule", "toco"));
 
@@ -476,7 +479,8 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "  (channel k = class k+1) with --threshold T (background where the best image-class CAM <= T) or --sweep\n"
     "  (MCTformer: T = 0.00, 0.01, ... until the mIoU stops rising; --sweep-start 0 --sweep-end 60 in hundredths).\n"
     "  Image classes from --labels FILE ('id c1 c2 ...'), else the classes present in the GT mask.\n"
-    "  --classes 21, --miou-rule toco (mean over classes with GT pixels) | mctformer (all classes, absent = 0),\n"
+    "  --classes C (default: the number of lines of DIR/classes.txt when present, as `wsdol synth` writes, else 21),\n"
+    "  --miou-rule toco (mean over classes with GT pixels) | mctformer (all classes, absent = 0),\n"
     "  --pred-type png|npy|auto. Prints mIoU, per-class IoU, pixel and mean accuracy (percent).\n"
     "--task box: wsolevaluation metadata DIR (localization.txt id,x0,y0,x1,y1; image_sizes.txt; image_ids.txt;\n"
     "  class_labels.txt). Predictions PRED/<image_id>.npy: 2-D float score maps in [0,1] of --size x --size (224).\n"

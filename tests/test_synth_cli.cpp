@@ -4,9 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "engine/data/image_io.h"
+#include "engine/data/png_write.h"
 #include "tests/cli_test_util.h"
 #include "tests/io_test_util.h"
 
@@ -83,6 +85,46 @@ TEST(SynthCli, BadArgumentsFailBeforeWriting) {
     const auto r = test::run_wsdol("synth --images 3");
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.output.find("--out"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace wsdol
+
+namespace wsdol {
+namespace {
+
+// Issue acceptance: synth then eval — ground truth as the prediction gives mIoU 100, an all-background
+// prediction gives exactly IoU_bg / (number of classes present) under the default (ToCo) rule.
+TEST(SynthCli, EvalOfGroundTruthAndOfAllBackground) {
+    test::ScratchDir dir;
+    const std::string data_dir = dir.file("syn"), bg_dir = dir.file("bg");
+    ASSERT_EQ(test::run_wsdol("synth --quiet --out '" + data_dir + "' --images 40 --size 64 --seed 9").code, 0);
+    const std::string list = data_dir + "/ImageSets/Segmentation/train.txt";
+    const auto gt = test::run_wsdol("eval --task seg --json --data '" + data_dir + "' --pred '" + data_dir +
+                                    "/SegmentationClass' --list '" + list + "'");
+    ASSERT_EQ(gt.code, 0) << gt.output;
+    EXPECT_NE(gt.output.find("\"mIoU\":100,"), std::string::npos) << gt.output;
+    EXPECT_NE(gt.output.find("\"classes\":7,"), std::string::npos) << gt.output;  // from classes.txt
+
+    fs::create_directories(bg_dir);
+    int64_t background = 0, valid = 0;
+    std::set<int> present;
+    std::ifstream ids(list);
+    for (std::string id; std::getline(ids, id);) {
+        data::Image mask = data::read_label_png(data_dir + "/SegmentationClass/" + id + ".png");
+        for (uint8_t& v : mask.pixels) {
+            if (v != 255) ++valid, background += v == 0, present.insert(v);
+            v = 0;
+        }
+        data::write_palette_png(bg_dir + "/" + id + ".png", mask);
+    }
+    const auto bg = test::run_wsdol("eval --task seg --json --data '" + data_dir + "' --pred '" + bg_dir +
+                                    "' --list '" + list + "'");
+    ASSERT_EQ(bg.code, 0) << bg.output;
+    const double expected = 100.0 * double(background) / double(valid) / double(present.size());
+    const size_t at = bg.output.find("\"mIoU\":");
+    ASSERT_NE(at, std::string::npos) << bg.output;
+    EXPECT_DOUBLE_EQ(std::stod(bg.output.substr(at + 7)), expected) << bg.output;
 }
 
 }  // namespace
