@@ -262,6 +262,19 @@ int run_report(const cli::Args& a, const std::vector<std::string>& method_args,
         if (!quiet) progress.update(int64_t(i + 1));
     }
 
+    // Methods whose shown predictions are all label maps get no map column (their cells would only say so).
+    for (size_t k = methods.size(); k-- > 0;) {
+        const size_t map_cell = 2 + 2 * k;
+        bool any_scores = false;
+        for (const auto& row : page.rows) any_scores |= !row.cells[map_cell].png.empty();
+        page.mask_only.insert(page.mask_only.begin(), !any_scores);
+        if (any_scores) continue;
+        for (auto& row : page.rows) {
+            row.cells.erase(row.cells.begin() + std::ptrdiff_t(map_cell));
+            row.cells[map_cell].kind = "mask mask-only";
+        }
+    }
+
     // Computed metrics: one row per method, mIoU over the classes with GT pixels (the ToCo rule of wsdol eval).
     if (!methods.empty()) {
         eval::ReportTable t;
@@ -327,7 +340,7 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "                         mask = argmax class where its CAM > T, else background (wsdol eval's rule)\n"
     "  (H,W) float score map  map = the min-max normalised map; mask = score > T labelled with the image's\n"
     "                         lowest GT class, and the box of its largest region drawn in yellow\n"
-    "  label PNG              mask only\n"
+    "  label PNG              mask only (a method with nothing but label maps gets no map column)\n"
     "Thresholds apply to the stored scores (not the normalised display), default T = 0.5: a fixed, documented\n"
     "value rather than a per-method sweep, so that the masks shown are the masks counted. To report the best\n"
     "threshold of a sweep, run `wsdol eval --task seg --sweep --json > m.json`, pass --metrics m.json and\n"

@@ -74,11 +74,14 @@ TEST(ReportCli, HtmlHasOneRowPerImageAndOneOverlayPerMethod) {
     EXPECT_NE(html.find("<h1>Test &lt;report&gt;</h1>"), std::string::npos);
     EXPECT_EQ(count(html, "<tr class=\"image-row\""), 4);
     for (const auto& id : f.ids) EXPECT_NE(html.find("id=\"img-" + id + "\""), std::string::npos) << id;
-    EXPECT_EQ(count(html, "<td class=\"map\">"), 4 * 2);
-    EXPECT_EQ(count(html, "<td class=\"mask\">"), 4 * 2);
+    // gt: label maps only, so a mask column and no map column; cam: heat maps and masks.
+    EXPECT_EQ(count(html, "<td class=\"map\">"), 4);
+    EXPECT_EQ(count(html, "<td class=\"mask\">"), 4);
+    EXPECT_EQ(count(html, "<td class=\"mask mask-only\">"), 4);
     EXPECT_EQ(count(html, "<td class=\"gt\">"), 4);
-    // gt: label maps, no heat map; cam: heat maps.
-    EXPECT_EQ(count(html, "label map \\(no scores\\)"), 4);
+    EXPECT_EQ(count(html, "<th class=\"map\" colspan=\"1\">gt</th>"), 1);
+    EXPECT_EQ(count(html, "<th class=\"map\" colspan=\"2\">cam</th>"), 1);
+    EXPECT_EQ(count(html, "label map \\(no scores\\)"), 0);
     EXPECT_EQ(count(html, "<img alt=\"map\""), 4);
     // Metric tables: computed (both methods 100 mIoU: masks equal the GT) and the JSON file's.
     EXPECT_EQ(count(html, "<table class=\"metrics\">"), 2);
@@ -101,6 +104,19 @@ TEST(ReportCli, HtmlHasOneRowPerImageAndOneOverlayPerMethod) {
     }
     EXPECT_EQ(pictures, 1 + 4 * (2 + 1 + 2));  // colour bar; per row input, gt, gt-mask, cam map, cam mask
     EXPECT_EQ(count(html, "<img "), pictures);
+
+    // A method mixing score maps and label maps keeps its map column; label-map rows say so.
+    const std::string mixed = f.dir.file("pred_mixed");
+    fs::create_directories(mixed);
+    for (size_t i = 0; i < f.ids.size(); ++i)
+        fs::copy_file(i < 2 ? f.cam_pred + "/" + f.ids[i] + ".npy" : f.gt_pred + "/" + f.ids[i] + ".png",
+                      mixed + "/" + f.ids[i] + (i < 2 ? ".npy" : ".png"));
+    const auto r1 = run_wsdol("report --quiet --data " + q(f.data) + " --method mixed=" + q(mixed) + " --out " + q(out));
+    ASSERT_EQ(r1.code, 0) << r1.output;
+    const std::string html1 = data::read_file_bytes(out);
+    EXPECT_EQ(count(html1, "<td class=\"map\">"), 4);
+    EXPECT_EQ(count(html1, "<img alt=\"map\""), 2);
+    EXPECT_EQ(count(html1, "label map \\(no scores\\)"), 2);
 
     // --max-images limits the rows, not the metrics.
     const auto r2 = run_wsdol("report --quiet --data " + q(f.data) + " --method cam=" + q(f.cam_pred) +

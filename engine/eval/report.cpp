@@ -289,7 +289,8 @@ table.images td.id { text-align: left; font-family: ui-monospace, Menlo, Consola
 table.images td.id span { display: block; color: #666; font-family: system-ui, sans-serif; margin-top: 4px; }
 table.images img { display: block; margin: 0 auto; image-rendering: auto; }
 div.cap { font-size: 11px; color: #555; margin-top: 2px; }
-td.map, th.map { border-left: 2px solid #999 !important; }
+td.map div.cap:only-child { min-width: 64px; margin-top: 40px; }
+td.map, th.map, td.mask-only { border-left: 2px solid #999 !important; }
 div.legend { display: flex; flex-wrap: wrap; gap: 10px; font-size: 12px; margin: 6px 0; align-items: center; }
 div.legend span.sw { display: inline-block; width: 14px; height: 14px; border: 1px solid #888; vertical-align: middle;
   margin-right: 4px; }
@@ -350,9 +351,13 @@ std::string render_html(const ReportPage& page) {
     }
     out += "<table class=\"images\">\n<thead><tr><th rowspan=\"2\">id</th><th rowspan=\"2\">input</th>"
            "<th rowspan=\"2\">ground truth</th>";
-    for (const auto& m : page.methods) out += "<th class=\"map\" colspan=\"2\">" + html_escape(m) + "</th>";
+    auto mask_only = [&](size_t k) { return k < page.mask_only.size() && page.mask_only[k]; };
+    for (size_t k = 0; k < page.methods.size(); ++k)
+        out += "<th class=\"map\" colspan=\"" + std::string(mask_only(k) ? "1" : "2") + "\">" +
+               html_escape(page.methods[k]) + "</th>";
     out += "</tr>\n<tr>";
-    for (size_t i = 0; i < page.methods.size(); ++i) out += "<th class=\"map\">map</th><th>mask</th>";
+    for (size_t k = 0; k < page.methods.size(); ++k)
+        out += mask_only(k) ? "<th class=\"map\">mask</th>" : "<th class=\"map\">map</th><th>mask</th>";
     out += "</tr></thead>\n<tbody>\n";
     for (const auto& row : page.rows) {
         out += "<tr class=\"image-row\" id=\"img-" + html_escape(row.id) + "\"><td class=\"id\">" + html_escape(row.id);

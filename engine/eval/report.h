@@ -6,7 +6,8 @@
 // src is a data:image/png;base64 URI (RFC 4648 base64, '=' padded). Structure (what the tests look for):
 //   <table class="metrics">  one per metric table (computed mIoU table, then one per --metrics JSON file)
 //   <table class="images">   one <tr class="image-row" id="img-<id>"> per shown image; per method one
-//                            <td class="map"> (heat-map overlay) and one <td class="mask"> (thresholded mask).
+//                            <td class="map"> (heat-map overlay) and one <td class="mask"> (thresholded mask);
+//                            a method whose shown predictions are all label maps gets the mask cell only.
 // Text is HTML-escaped (& < > " ').
 //
 // Predictions (PRED_DIR/<id>.npy, else PRED_DIR/<id>.png):
@@ -87,7 +88,8 @@ struct ReportPage {
     std::string title;
     std::vector<std::string> summary;  // lines under the title
     std::vector<ReportTable> tables;
-    std::vector<std::string> methods;  // column groups after input and ground truth (two cells each)
+    std::vector<std::string> methods;  // column groups after input and ground truth (two cells each: map, mask)
+    std::vector<bool> mask_only;       // per method (empty: none): one cell (mask) per row, no map column
     std::vector<ReportRow> rows;
     std::vector<std::pair<int, std::string>> legend;  // class index and name (palette swatches)
 };
