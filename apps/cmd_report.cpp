@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "apps/cli.h"
 #include "apps/progress.h"
@@ -96,28 +97,30 @@ int run_overlay(const cli::Args& a) {
                 shape_str(t.shape()));
     const int64_t mh = t.size(t.dim() - 2), mw = t.size(t.dim() - 1), hw = mh * mw;
     WSDOL_CHECK(hw > 0, *map_path, ": empty map, shape ", shape_str(t.shape()));
-    std::vector<uint8_t> heat(size_t(hw), 0);
+    std::optional<data::Image> mask;
+    if (const auto mask_path = a.get("mask")) {
+        mask = data::read_label_png(*mask_path);
+        WSDOL_CHECK(mask->height == image.height && mask->width == image.width, *mask_path, ": mask is ", mask->height,
+                    "x", mask->width, " (HxW), image ", *image_path, " is ", image.height, "x", image.width);
+    }
+    std::vector<uint8_t> heat;
     if (t.dim() == 2) {
         heat = data::normalize_map(t.data<double>(), hw, *map_path);
     } else {
-        // --class K (1-based, channel K-1) or the max over every channel's normalised map.
+        // Channel K-1 for --class K; else the mask's classes (when given) as in the report; else the max over all.
         const int64_t k = t.size(0), cls = a.get_int("class", 0);
         WSDOL_CHECK(cls >= 0 && cls <= k, "--class must be in 1..", k, " for ", *map_path, " (0 = max over classes), got ",
                     cls);
-        for (int64_t c = (cls ? cls - 1 : 0); c < (cls ? cls : k); ++c) {
-            const auto u8 = data::normalize_map(t.data<double>() + c * hw, hw, str(*map_path, " channel ", c));
-            for (int64_t i = 0; i < hw; ++i) heat[size_t(i)] = std::max(heat[size_t(i)], u8[size_t(i)]);
-        }
+        std::vector<int> classes;
+        if (cls > 0) classes = {int(cls)};
+        else if (mask)
+            for (int c : eval::gt_classes(*mask, int(k) + 1)) classes.push_back(c);
+        heat = eval::heat_from_cams(t.data<double>(), k, mh, mw, classes, *map_path);
     }
     heat = resize_heat(heat, mh, mw, image.height, image.width);
     const double alpha = a.get_double("alpha", 0.5);
     data::Image rgb = data::heat_overlay(image, heat, alpha);
-    if (const auto mask_path = a.get("mask")) {
-        const data::Image mask = data::read_label_png(*mask_path);
-        WSDOL_CHECK(mask.height == image.height && mask.width == image.width, *mask_path, ": mask is ", mask.height, "x",
-                    mask.width, " (HxW), image ", *image_path, " is ", image.height, "x", image.width);
-        draw_outline(rgb, mask);
-    }
+    if (mask) draw_outline(rgb, *mask);
     io::write_file_atomic(*out, data::encode_png(rgb));
     std::printf("wrote %s (%lldx%lld)\n", out->c_str(), (long long)rgb.width, (long long)rgb.height);
     return 0;
@@ -336,7 +339,8 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "files). DIR has the VOC layout: JPEGImages/<id>.jpg, SegmentationClassAug/ or SegmentationClass/<id>.png\n"
     "(or --gt-dir NAME), ids from --list (default DIR/ImageSets/Segmentation/val.txt), class names from\n"
     "DIR/classes.txt ('k name' lines; else --classes, default 21). Per method, PRED_DIR/<id>.npy or <id>.png:\n"
-    "  (C-1,H,W) float CAMs   map = each GT class's map min-max normalised, max over the GT classes;\n"
+    "  (C-1,H,W) float CAMs   map = each GT class's map min-max normalised, max over the GT classes\n"
+    "                         (no GT class: the max over all channels, normalised once);\n"
     "                         mask = argmax class where its CAM > T, else background (wsdol eval's rule)\n"
     "  (H,W) float score map  map = the min-max normalised map; mask = score > T labelled with the image's\n"
     "                         lowest GT class, and the box of its largest region drawn in yellow\n"
@@ -352,7 +356,8 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "first --max-images ids (default 24). --metrics adds a table per JSON file (e.g. `wsdol eval --json` output),\n"
     "named NAME or the file's stem. A progress bar (rate, ETA) runs on stderr unless --quiet.\n"
     "\n"
-    "Overlay: IMG with MAP as a heat-map overlay, written as an RGB PNG of IMG's size. MAP (H,W) or (K,H,W)\n"
-    "(channel K-1 with --class K, else the max over channels), min-max normalised, resized to IMG (bilinear) if\n"
-    "smaller; --mask draws the GT regions' outline in white.",
+    "Overlay: IMG with MAP as a heat-map overlay, written as an RGB PNG of IMG's size. MAP (H,W) or (K,H,W),\n"
+    "min-max normalised, resized to IMG (bilinear) if smaller. For (K,H,W): channel K-1 with --class K; else, with\n"
+    "--mask, each of the mask's classes normalised and the max taken (as in the report); else the max of the raw\n"
+    "scores over channels, normalised once. --mask also draws the GT regions' outline in white.",
     run});

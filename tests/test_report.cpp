@@ -169,6 +169,19 @@ TEST(ReportMethodView, CamsNpyGivesHeatAndThresholdedMask) {
     EXPECT_EQ(view.mask.pixels, (std::vector<uint8_t>{0, 0, 0, 2, 2, 2}));    // 0.54, 0.72, 0.9 > 0.5
 }
 
+TEST(ReportMethodView, HeatFromCamsPerClassOrRawMax) {
+    // (2, 1, 4): channel 0 a strong ramp, channel 1 weak noise (absent class).
+    const std::vector<float> cams = {0.f, 0.4f, 0.8f, 0.2f, 0.01f, 0.02f, 0.f, 0.03f};
+    // Per class: channel 1 stretched to 0..255 on its own.
+    EXPECT_EQ(eval::heat_from_cams(cams.data(), 2, 1, 4, {2}, "m"), (std::vector<uint8_t>{85, 170, 0, 255}));
+    EXPECT_EQ(eval::heat_from_cams(cams.data(), 2, 1, 4, {1}, "m"), (std::vector<uint8_t>{0, 128, 255, 64}));
+    // No classes: raw max (0.01, 0.4, 0.8, 0.2) normalised once, so the weak channel stays low:
+    // (0.4 - 0.01) / 0.79 * 255 = 125.9 -> 126, (0.2 - 0.01) / 0.79 * 255 = 61.3 -> 61.
+    EXPECT_EQ(eval::heat_from_cams(cams.data(), 2, 1, 4, {}, "m"), (std::vector<uint8_t>{0, 126, 255, 61}));
+    expect_error([&] { eval::heat_from_cams(cams.data(), 2, 1, 4, {3}, "cams/a.npy"); },
+                 {"cams/a.npy", "class 3 has no channel"});
+}
+
 TEST(ReportMethodView, ScoreMap2dGetsLowestGtClassAndBox) {
     test::ScratchDir dir;
     const Image gt = labels_of(3, 3, {0, 0, 0, 0, 3, 1, 0, 0, 0});

@@ -133,17 +133,31 @@ std::vector<int> gt_classes(const data::Image& gt, int num_classes) {
 namespace {
 
 template <typename T>
+std::vector<uint8_t> heat_from_cams_impl(const T* cams, int64_t k, int64_t h, int64_t w, const std::vector<int>& classes,
+                                         const std::string& what) {
+    const int64_t hw = h * w;
+    if (classes.empty()) {
+        std::vector<T> top(size_t(hw), T(0));
+        for (int64_t i = 0; i < hw; ++i) {
+            T best = cams[i];
+            for (int64_t c = 1; c < k; ++c) best = std::max(best, cams[c * hw + i]);
+            top[size_t(i)] = k > 0 ? best : T(0);
+        }
+        return data::normalize_map(top.data(), hw, what);
+    }
+    std::vector<uint8_t> heat(size_t(hw), 0);
+    for (int c : classes) {
+        WSDOL_CHECK(c >= 1 && c <= k, what, ": class ", c, " has no channel (", k, " channels)");
+        const auto u8 = data::normalize_map(cams + (c - 1) * hw, hw, str(what, " channel ", c - 1));
+        for (int64_t i = 0; i < hw; ++i) heat[size_t(i)] = std::max(heat[size_t(i)], u8[size_t(i)]);
+    }
+    return heat;
+}
+
+template <typename T>
 void view_from_cams(MethodView& v, const T* cams, int64_t k, int64_t h, int64_t w, const std::vector<int>& classes,
                     double threshold) {
-    const int64_t hw = h * w;
-    v.heat.assign(size_t(hw), 0);
-    std::vector<int> shown = classes;
-    if (shown.empty())
-        for (int c = 1; c <= k; ++c) shown.push_back(c);
-    for (int c : shown) {
-        const auto u8 = data::normalize_map(cams + (c - 1) * hw, hw, str(v.path, " channel ", c - 1));
-        for (int64_t i = 0; i < hw; ++i) v.heat[size_t(i)] = std::max(v.heat[size_t(i)], u8[size_t(i)]);
-    }
+    v.heat = heat_from_cams_impl(cams, k, h, w, classes, v.path);
     cams_to_labels(cams, k, h, w, classes, threshold, v.mask.pixels.data());
 }
 
@@ -169,6 +183,15 @@ void view_from_map(MethodView& v, const T* map, int64_t h, int64_t w, const std:
 }
 
 }  // namespace
+
+std::vector<uint8_t> heat_from_cams(const float* cams, int64_t k, int64_t h, int64_t w, const std::vector<int>& classes,
+                                    const std::string& what) {
+    return heat_from_cams_impl(cams, k, h, w, classes, what);
+}
+std::vector<uint8_t> heat_from_cams(const double* cams, int64_t k, int64_t h, int64_t w,
+                                    const std::vector<int>& classes, const std::string& what) {
+    return heat_from_cams_impl(cams, k, h, w, classes, what);
+}
 
 MethodView load_method_view(const std::string& pred_dir, const std::string& id, const data::Image& gt, int num_classes,
                             double threshold) {

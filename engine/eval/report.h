@@ -11,8 +11,7 @@
 // Text is HTML-escaped (& < > " ').
 //
 // Predictions (PRED_DIR/<id>.npy, else PRED_DIR/<id>.png):
-//   (C-1, H, W) float CAMs: heat map = per-class min-max normalised map (engine/data/overlay.h), max over the
-//       image's GT foreground classes (all classes when the GT has none); mask = cams_to_labels at the threshold
+//   (C-1, H, W) float CAMs: heat map = heat_from_cams over the image's GT foreground classes; mask = cams_to_labels at the threshold
 //       on the stored scores, exactly what `wsdol eval --task seg --threshold T` evaluates.
 //   (H, W) float score map (class-agnostic, wsolevaluation style): heat map = the min-max normalised map; mask =
 //       score > threshold labelled with the image's lowest GT foreground class (its box: the largest contour's).
@@ -59,6 +58,15 @@ struct MethodView {
 // gt: (H, W, 1) labels; num_classes C (background included). Errors name the missing or malformed file.
 MethodView load_method_view(const std::string& pred_dir, const std::string& id, const data::Image& gt, int num_classes,
                             double threshold);
+
+// cams: (K, H, W) -> (H, W) heat values 0..255. With classes (1..K, channel c-1): each class's map min-max
+// normalised (engine/data/overlay.h), then the max over those classes. Without: the max of the raw scores over all
+// channels, normalised once (normalising every channel alone would stretch the noise of absent classes to full
+// scale). `what` names the map in errors.
+std::vector<uint8_t> heat_from_cams(const float* cams, int64_t k, int64_t h, int64_t w, const std::vector<int>& classes,
+                                    const std::string& what);
+std::vector<uint8_t> heat_from_cams(const double* cams, int64_t k, int64_t h, int64_t w,
+                                    const std::vector<int>& classes, const std::string& what);
 
 // The image's GT foreground classes (1..C-1 present in gt), ascending.
 std::vector<int> gt_classes(const data::Image& gt, int num_classes);
