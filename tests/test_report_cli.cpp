@@ -4,6 +4,7 @@
 // constant map; and the errors for missing predictions, bad --method syntax and bad --metrics files.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -12,6 +13,7 @@
 #include "engine/data/npy.h"
 #include "engine/eval/eval_data.h"
 #include "engine/eval/report.h"
+#include "engine/io/json.h"
 #include "tests/cli_test_util.h"
 #include "tests/io_test_util.h"
 
@@ -117,6 +119,29 @@ TEST(ReportCli, HtmlHasOneRowPerImageAndOneOverlayPerMethod) {
     EXPECT_EQ(count(html1, "<td class=\"map\">"), 4);
     EXPECT_EQ(count(html1, "<img alt=\"map\""), 2);
     EXPECT_EQ(count(html1, "label map \\(no scores\\)"), 2);
+
+    // The computed table agrees with `wsdol eval` on a non-trivial case: CAMs that miss every third GT pixel.
+    const std::string partial = f.dir.file("pred_partial");
+    fs::create_directories(partial);
+    for (const auto& id : f.ids) {
+        const data::Image gt = data::read_label_png(f.data + "/SegmentationClass/" + id + ".png");
+        std::vector<double> cams(size_t(6 * gt.height * gt.width), 0.1);
+        for (int64_t i = 0; i < gt.height * gt.width; ++i)
+            if (gt.pixels[size_t(i)] >= 1 && gt.pixels[size_t(i)] <= 6 && i % 3 != 0)
+                cams[size_t((gt.pixels[size_t(i)] - 1) * gt.height * gt.width + i)] = 0.9;
+        data::write_npy(partial + "/" + id + ".npy", Tensor::from_vector(cams, {6, gt.height, gt.width}, DType::f32));
+    }
+    const auto ev = run_wsdol("eval --task seg --data " + q(f.data) + " --pred " + q(partial) +
+                              " --threshold 0.4 --json 2>/dev/null");
+    ASSERT_EQ(ev.code, 0) << ev.output;
+    const double miou = json::parse(ev.output).at("mIoU").as_double();
+    EXPECT_LT(miou, 95.0);
+    const auto rp = run_wsdol("report --quiet --data " + q(f.data) + " --method p=" + q(partial) +
+                              " --threshold 0.4 --out " + q(out));
+    ASSERT_EQ(rp.code, 0) << rp.output;
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "<tr><td>p</td><td>%.1f</td>", miou);
+    EXPECT_NE(data::read_file_bytes(out).find(expected), std::string::npos) << expected;
 
     // --max-images limits the rows, not the metrics.
     const auto r2 = run_wsdol("report --quiet --data " + q(f.data) + " --method cam=" + q(f.cam_pred) +
