@@ -29,8 +29,9 @@ using weights::Architecture;
 constexpr int64_t kFixtureHeadWidth = 16;
 
 // Forward tolerances: the same f32 math as PyTorch in a different summation order (GEMM blocking, attention,
-// LayerNorm in double lanes), on values of order 1 through 2 blocks; observed differences are ~1e-6.
-constexpr double kAtol = 2e-5, kRtol = 2e-5;
+// LayerNorm in double lanes), on values of order 1 through 2 blocks; the largest observed difference is 1.3e-6
+// (text features). Logits are 100 x a cosine, so their absolute error is 100 x larger (observed 1.4e-5).
+constexpr double kAtol = 1e-5, kRtol = 1e-5, kLogitAtol = 1e-4;
 
 std::shared_ptr<Clip> clip_from(const NamedTensors& sd) {
     return std::make_shared<Clip>(models::clip_config_from_state_dict(sd, kFixtureHeadWidth));
@@ -150,8 +151,7 @@ void check_openai_forward(const std::string& tag, Architecture arch) {
     const models::ClipOutput out = model->forward(tensor_named(ref, "images"), tensor_named(ref, "text"));
     expect_close(out.image_features, tensor_named(ref, "image_features"), kAtol, kRtol, tag + " image_features");
     expect_close(out.text_features, tensor_named(ref, "text_features"), kAtol, kRtol, tag + " text_features");
-    // logits are ~100 x cosine: the same relative tolerance, a proportionally larger absolute one
-    expect_close(out.logits_per_image, tensor_named(ref, "logits_per_image"), 100 * kAtol, kRtol, tag + " logits");
+    expect_close(out.logits_per_image, tensor_named(ref, "logits_per_image"), kLogitAtol, kRtol, tag + " logits");
     EXPECT_EQ(out.logits_per_text.shape(), (Shape{3, 2}));
     // encode_text accepts the int32 ids clip.tokenize returns (torch >= 1.8)
     expect_close(model->encode_text(tensor_named(ref, "text").to(DType::i32)), out.text_features, 0, 0, "int32 ids");
@@ -225,7 +225,7 @@ TEST(ModelsClip, HFCLIPForwardMatchesTransformers) {
     // HF returns the normalized embeddings
     expect_close(normalize(out.image_features, 2.0, 1), tensor_named(ref, "image_embeds"), kAtol, kRtol, "image_embeds");
     expect_close(normalize(out.text_features, 2.0, 1), tensor_named(ref, "text_embeds"), kAtol, kRtol, "text_embeds");
-    expect_close(out.logits_per_image, tensor_named(ref, "logits_per_image"), 100 * kAtol, kRtol, "logits_per_image");
+    expect_close(out.logits_per_image, tensor_named(ref, "logits_per_image"), kLogitAtol, kRtol, "logits_per_image");
 }
 
 // ---------------------------------------------------------------- timm's CLIP image tower through the name map
