@@ -37,6 +37,9 @@ Outputs (next to this script):
                                   num_batches_tracked counters, like the 2017 torchvision files
   resnet_forward.safetensors      images and eval-mode logits
 
+Re-running reproduces every tensor value (seeded) and every file byte for byte except resnet_legacy.pth, whose
+legacy storage keys are object ids chosen by torch at save time (the tensors are the same).
+
 Run:  python tests/reference/models/gen_model_checkpoints.py   (torch, timm, transformers, torchvision, safetensors)
 """
 import copy
