@@ -1,11 +1,13 @@
 // cmd_inspect.cpp — `wsdol inspect FILE [--json] [--all]`: what a weights file holds (format, tensors with dtype and
-// shape, element and byte totals, which state_dict was taken and what was skipped, the architecture it matches).
+// shape, element and byte totals, which state_dict was taken and what was skipped, the architecture it matches
+// according to weights::detect_architecture and that architecture's parameter count).
 #include <algorithm>
 #include <cstdio>
 #include <map>
 
 #include "apps/cli.h"
 #include "engine/io/json.h"
+#include "weights/architecture.h"
 #include "weights/weights_file.h"
 
 namespace {
@@ -34,9 +36,7 @@ int run_inspect(const std::vector<std::string>& args) {
         bytes += static_cast<uint64_t>(t.numel()) * wsdol::dtype_size(t.dtype());
         ++per_dtype[wsdol::dtype_name(t.dtype())];
     }
-    // TODO(lead): print wsdol::weights::detect_architecture(w.tensors) (weights/architecture.h) here once
-    // weights/architecture.cpp lands in main; inspect does not implement detection itself.
-    const std::string architecture = "(not detected: architecture detection is not built yet)";
+    const wsdol::weights::DetectedArchitecture arch = wsdol::weights::detect_architecture(w.tensors);
 
     if (a.flag("json")) {
         using wsdol::json::Value;
@@ -48,7 +48,11 @@ int run_inspect(const std::vector<std::string>& args) {
         root.add_member("num_tensors", Value(static_cast<uint64_t>(w.tensors.size())));
         root.add_member("num_elements", Value(elements));
         root.add_member("num_bytes", Value(bytes));
-        root.add_member("architecture", Value(nullptr));
+        Value a_json = Value::object();
+        a_json.add_member("name", Value(wsdol::weights::architecture_name(arch.arch)));
+        a_json.add_member("description", Value(arch.description));
+        a_json.add_member("parameter_count", Value(arch.parameter_count));
+        root.add_member("architecture", std::move(a_json));
         Value list = Value::array();
         for (const auto& [name, t] : w.tensors) {
             Value e = Value::object();
@@ -77,7 +81,10 @@ int run_inspect(const std::vector<std::string>& args) {
     std::printf("tensors:       %zu (%s)\n", w.tensors.size(), dtypes.empty() ? "none" : dtypes.c_str());
     std::printf("elements:      %s\n", thousands(elements).c_str());
     std::printf("bytes:         %s (%.1f MiB)\n", thousands(bytes).c_str(), bytes / 1048576.0);
-    std::printf("architecture:  %s\n", architecture.c_str());
+    std::printf("architecture:  %s\n", arch.description.c_str());
+    if (arch.arch != wsdol::weights::Architecture::unknown)
+        std::printf("parameters:    %s (floating tensors; BN statistics and counters excluded)\n",
+                    thousands(static_cast<uint64_t>(arch.parameter_count)).c_str());
 
     const bool all = a.flag("all") || w.tensors.size() <= kShownByDefault;
     size_t width = 4;
@@ -106,7 +113,8 @@ WSDOL_COMMAND({"inspect", "list the tensors of a weights file (safetensors, PyTo
                "pickle-stream files, through a restricted unpickler that never executes anything) and prints its\n"
                "format, the state_dict it holds (a training checkpoint's ['model'] / ['state_dict'] / ...; a\n"
                "DataParallel \"module.\" prefix is stripped), each tensor's name, dtype and shape, the element and\n"
-               "byte totals, and the entries left out.\n\n"
+               "byte totals, the architecture recognised from the names and shapes (with its parameter count),\n"
+               "and the entries left out.\n\n"
                "  --json   one JSON object instead of text (every tensor listed)\n"
                "  --all    list every tensor (default: the first 30 and the last 10 when there are more than 40)",
                run_inspect});

@@ -64,6 +64,17 @@ TEST(WeightsCli, InspectJson) {
     EXPECT_EQ(v.at("tensors").items()[1].at("dtype").as_string(), "float16");
     EXPECT_EQ(v.at("tensors").items()[0].at("shape").items()[1].as_int64(), 8);
     EXPECT_EQ(v.at("skipped").items().size(), 2u);
+    EXPECT_TRUE(v.at("architecture").at("name").is_string());
+    EXPECT_TRUE(v.at("architecture").at("description").is_string());
+}
+
+TEST(WeightsCli, InspectNamesTheArchitecture) {
+    // A reduced OpenAI CLIP TorchScript release from the models fixtures: detect_architecture's verdict is shown.
+    const RunResult r = run_wsdol("inspect " + quoted(std::string(WSDOL_SOURCE_DIR) +
+                                                      "/tests/reference/models/clip_vit_fp16.pt"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("architecture:  OpenAI CLIP ViT"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("parameters:    61,569"), std::string::npos) << r.output;
 }
 
 TEST(WeightsCli, ErrorsAreOneLineWithExitCodeOne) {
