@@ -12,8 +12,9 @@
 //   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DWSDOL_FUZZ=ON -DWSDOL_BUILD_TESTS=OFF -DWSDOL_CUDA=OFF
 //   cmake --build build-fuzz --target fuzz_pickle
 // or by hand, with every library source (clang++ 14):
-//   clang++-14 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp \
-//     -I. fuzz/fuzz_pickle.cpp $(ls engine/*/*.cpp kernels/cpu/*.cpp weights/*.cpp tokenizer/*.cpp) -o fuzz_pickle
+//   clang++-14 -std=c++20 -march=native -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp \
+//     -I. fuzz/fuzz_pickle.cpp $(find engine kernels/cpu tokenizer weights models -name '*.cpp') \
+//     -o fuzz_pickle
 // Seeds: the fixtures with a selector byte in front (2 for whole files; 0 for data.pkl records):
 //   mkdir -p /tmp/corpus/pickle && for f in tests/reference/formats/*.pt*; do
 //     (printf '\x02'; cat "$f") > /tmp/corpus/pickle/$(basename "$f"); done

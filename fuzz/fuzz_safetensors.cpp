@@ -7,8 +7,9 @@
 //   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DWSDOL_FUZZ=ON -DWSDOL_BUILD_TESTS=OFF -DWSDOL_CUDA=OFF
 //   cmake --build build-fuzz --target fuzz_safetensors
 // or by hand, with every library source (clang++ 14):
-//   clang++-14 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp \
-//     -I. fuzz/fuzz_safetensors.cpp $(ls engine/*/*.cpp kernels/cpu/*.cpp weights/*.cpp) -o fuzz_safetensors
+//   clang++-14 -std=c++20 -march=native -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp \
+//     -I. fuzz/fuzz_safetensors.cpp $(find engine kernels/cpu tokenizer weights models -name '*.cpp') \
+//     -o fuzz_safetensors
 // Run (seeds: any .safetensors files, e.g. tests/reference/safetensors and tests/reference/formats):
 //   mkdir -p /tmp/corpus/safetensors && cp tests/reference/*/*.safetensors /tmp/corpus/safetensors/
 //   ./build-fuzz/fuzz_safetensors -max_total_time=600 /tmp/corpus/safetensors
