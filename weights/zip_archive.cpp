@@ -21,7 +21,7 @@
 
 #include "engine/core/error.h"
 
-// stb_image's raw-deflate decoder (tokenizer/stb_image_impl.cpp compiles stb_image). Declared weak so that this
+// stb_image's raw-deflate decoder (engine/data/stb_image_impl.cpp compiles stb_image). Declared weak so that this
 // file links, and deflate is simply unavailable, in a program without stb_image. The signature is stb_image's
 // public STBIDEF declaration: returns the number of bytes written into obuffer, or -1 on malformed data or when
 // the output would exceed olen.

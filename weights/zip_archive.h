@@ -9,7 +9,7 @@
 // descriptors. Every offset and size is checked against the file size; any inconsistency is an error naming the
 // file and the record. Stored (method 0) records are returned without a copy (a pointer into the mapping);
 // deflated (method 8) records are inflated with stb_image's zlib decoder when it is linked into the program
-// (tokenizer/stb_image_impl.cpp), and refused with a clear message otherwise. The CRC-32 of a record is checked
+// (engine/data/stb_image_impl.cpp), and refused with a clear message otherwise. The CRC-32 of a record is checked
 // the first time its bytes are requested. Encrypted, multi-disk and other compression methods are refused.
 //
 // WRITER (ZipWriter): stored records only, each record's data 64-byte aligned through an "FB" padding extra
