@@ -191,6 +191,39 @@ TEST(Transforms, RescaleAndPadCropBoxFormulas) {
     }
 }
 
+// The windowed resize path equals resize -> flip -> pad/crop, for both filters and both of Pillow's pass orders.
+TEST(Transforms, WindowedRescaleFlipPadCropEqualsFullPath) {
+    const Image in = to_image(get("case2.input"));  // 90 x 120
+    int checked = 0;
+    for (uint64_t i = 0; i < 60; ++i) {
+        data::SampleRng rng(11, 0, i);
+        // ratios from 0.2 (vertical-first cases appear with the anisotropic ones below) to 2.5
+        const double ratio = rng.uniform(0.2, 2.5);
+        const bool flip = rng.bernoulli(0.5);
+        const int64_t crop = 16 + rng.below(120);
+        const auto filter = i % 2 ? data::PilFilter::bicubic : data::PilFilter::bilinear;
+        const auto [h, w] = data::rescaled_size(in.height, in.width, ratio);
+        if (h < 1 || w < 1) continue;
+        const auto p = data::random_pad_crop_params(h, w, crop, rng);
+        Image full = data::rescale(in, ratio, filter);
+        if (flip) full = data::hflip(full);
+        EXPECT_EQ(data::rescale_flip_pad_crop(in, ratio, flip, p, filter, 0).pixels, data::pad_crop(full, p, 0).pixels)
+            << "ratio " << ratio << " crop " << crop;
+        ++checked;
+    }
+    EXPECT_GT(checked, 50);
+    // Vertical-first (height shrinks much more than width) and unchanged-axis windows of pil_resize_window.
+    for (const auto& [oh, ow] : std::vector<std::pair<int64_t, int64_t>>{{20, 118}, {30, 120}, {90, 200}, {40, 60}}) {
+        const auto full = data::pil_resize(in.pixels.data(), 90, 120, 3, oh, ow, data::PilFilter::bicubic);
+        const int64_t top = oh / 3, left = ow / 4, hh = oh / 2, ww = ow / 2;
+        const auto win = data::pil_resize_window(in.pixels.data(), 90, 120, 3, oh, ow, data::PilFilter::bicubic, top,
+                                                 left, hh, ww);
+        for (int64_t y = 0; y < hh; ++y)
+            for (int64_t x = 0; x < ww * 3; ++x)
+                ASSERT_EQ(win[y * ww * 3 + x], full[((top + y) * ow + left) * 3 + x]) << oh << "x" << ow;
+    }
+}
+
 TEST(Transforms, ResizeShorterCenterCropResizeLongAndFlip) {
     Image img;
     img.height = 375;
@@ -261,6 +294,8 @@ TEST(SampleRng, DeterministicAndDistinctPerSample) {
     std::sort(p.begin(), p.end());
     for (int i = 0; i < 10; ++i) EXPECT_EQ(p[i], i);
 }
+
+TEST(Transforms, HueTablesEqualPillowFormulaOnAllColours) { EXPECT_TRUE(data::hsv_tables_match_direct_conversion()); }
 
 TEST(Transforms, BadInputsNameTheOp) {
     Image grey;

@@ -253,6 +253,36 @@ Image pad_crop(const Image& image, const PadCrop& p, uint8_t fill) {
     return crop(image, p.crop_top - p.pad_top, p.crop_left - p.pad_left, p.crop, p.crop, fill);
 }
 
+Image rescale_flip_pad_crop(const Image& image, double ratio, bool flip, const PadCrop& p, PilFilter filter,
+                            uint8_t fill) {
+    const auto [h, w] = rescaled_size(image.height, image.width, ratio);
+    WSDOL_CHECK(h > 0 && w > 0, "rescale: ratio ", ratio, " gives an empty image from ", image.height, "x",
+                image.width);
+    Image out;
+    out.height = out.width = p.crop;
+    out.channels = image.channels;
+    out.pixels.assign(p.crop * p.crop * image.channels, fill);
+    // The crop's top-left corner in (flipped) rescaled-image coordinates, and the visible part of the image.
+    const int64_t oy = p.crop_top - p.pad_top, ox = p.crop_left - p.pad_left;
+    const int64_t y0 = std::max<int64_t>(oy, 0), y1 = std::min<int64_t>(oy + p.crop, h);
+    const int64_t x0 = std::max<int64_t>(ox, 0), x1 = std::min<int64_t>(ox + p.crop, w);
+    if (y1 <= y0 || x1 <= x0) return out;
+    // Columns [x0, x1) of the flipped image are columns [w - x1, w - x0) of the unflipped one, mirrored.
+    const int64_t ux0 = flip ? w - x1 : x0;
+    Image window;
+    window.height = y1 - y0;
+    window.width = x1 - x0;
+    window.channels = image.channels;
+    window.pixels = pil_resize_window(image.pixels.data(), image.height, image.width, image.channels, h, w, filter,
+                                      y0, ux0, y1 - y0, x1 - x0);
+    if (flip) window = hflip(window);
+    const int64_t C = image.channels;
+    for (int64_t y = 0; y < window.height; ++y)
+        std::memcpy(&out.pixels[((y0 - oy + y) * p.crop + (x0 - ox)) * C], &window.pixels[y * window.width * C],
+                    window.width * C);
+    return out;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Normalisation, f32 as torchvision: ToTensor divides by 255 in f32, Normalize subtracts then divides in f32.
 

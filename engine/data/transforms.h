@@ -94,6 +94,11 @@ PadCrop pad_crop_params(int64_t h, int64_t w, int64_t crop, int64_t pad_top, int
                         int64_t crop_left);  // fills img_box
 Image pad_crop(const Image& image, const PadCrop& p, uint8_t fill);  // fill 0 for images, 255 for label maps
 
+// pad_crop(flip ? hflip(rescale(image, ratio)) : rescale(image, ratio), p, fill), bit for bit, resizing only the
+// part of the image that lands in the crop (pil_resize_window). p is for the rescaled size.
+Image rescale_flip_pad_crop(const Image& image, double ratio, bool flip, const PadCrop& p, PilFilter filter,
+                            uint8_t fill);
+
 // ---------------------------------------------------------------------------------------------------------------
 // Normalisation: torchvision ToTensor (v / 255 in f32) then Normalize ((x - mean) / std in f32).
 

@@ -60,13 +60,21 @@ inline void rgb_to_hsv(const uint8_t* in, uint8_t* out) {
             h = static_cast<float>(2.0 + rc - bc);  // double arithmetic, stored in a float
         else
             h = static_cast<float>(4.0 + gc - rc);
-        h = static_cast<float>(std::fmod(h / 6.0 + 1.0, 1.0));
+        // fmod(y, 1.0) for y = h / 6 + 1 in [0.8, 1.9): y - 1 when y >= 1 is exact (Sterbenz), so this is fmod.
+        const double y = h / 6.0 + 1.0;
+        h = static_cast<float>(y >= 1.0 ? y - 1.0 : y);
         uh = clip8(static_cast<int>(h * 255.0));
         us = clip8(static_cast<int>(s * 255.0));
     }
     out[0] = uh;
     out[1] = us;
     out[2] = maxc;
+}
+
+// C round() (half away from zero) for x >= 0, without the libm call: x - floor(x) is exact.
+inline int round_nonneg(double x) {
+    const double f = std::floor(x);
+    return static_cast<int>(x - f >= 0.5 ? f + 1.0 : f);
 }
 
 // Pillow Convert.c hsv2rgb.
@@ -79,9 +87,9 @@ inline void hsv_to_rgb(const uint8_t* in, uint8_t* out) {
     const int i = static_cast<int>(std::floor(static_cast<float>(h) * 6.0 / 255.0));
     const float f = static_cast<float>(static_cast<float>(h) * 6.0 / 255.0 - static_cast<float>(i));
     const float fs = static_cast<float>(static_cast<float>(s) / 255.0);
-    const int p = static_cast<int>(std::round(static_cast<float>(v) * (1.0 - fs)));
-    const int q = static_cast<int>(std::round(static_cast<float>(v) * (1.0 - fs * f)));
-    const int t = static_cast<int>(std::round(static_cast<float>(v) * (1.0 - fs * (1.0 - f))));
+    const int p = round_nonneg(static_cast<float>(v) * (1.0 - fs));
+    const int q = round_nonneg(static_cast<float>(v) * (1.0 - fs * f));
+    const int t = round_nonneg(static_cast<float>(v) * (1.0 - fs * (1.0 - f)));
     const uint8_t up = clip8(p), uq = clip8(q), ut = clip8(t);
     switch (i % 6) {
         case 0: out[0] = v; out[1] = ut; out[2] = up; break;
@@ -93,7 +101,69 @@ inline void hsv_to_rgb(const uint8_t* in, uint8_t* out) {
     }
 }
 
+// rgb_to_hsv through tables, exactly equal to the function above (tested exhaustively): the hue depends only on
+// which channel is the maximum and on the two differences max - other (Pillow's rc/gc/bc), the saturation only on
+// (max - min, max). hue[case][d1][d2] holds uh for case 0 (r max; d1 = max-g, d2 = max-b), 1 (g max; max-r, max-b),
+// 2 (b max; max-r, max-g); sat[cr][max] holds us.
+struct HsvTables {
+    std::vector<uint8_t> hue = std::vector<uint8_t>(3 * 256 * 256), sat = std::vector<uint8_t>(256 * 256);
+    HsvTables() {
+        uint8_t hsv[3];
+        for (int d1 = 0; d1 < 256; ++d1)
+            for (int d2 = 0; d2 < 256; ++d2) {
+                const uint8_t c0[3] = {255, uint8_t(255 - d1), uint8_t(255 - d2)};
+                const uint8_t c1[3] = {uint8_t(255 - d1), 255, uint8_t(255 - d2)};
+                const uint8_t c2[3] = {uint8_t(255 - d1), uint8_t(255 - d2), 255};
+                rgb_to_hsv(c0, hsv);
+                hue[(0 * 256 + d1) * 256 + d2] = hsv[0];
+                rgb_to_hsv(c1, hsv);
+                hue[(1 * 256 + d1) * 256 + d2] = hsv[0];
+                rgb_to_hsv(c2, hsv);
+                hue[(2 * 256 + d1) * 256 + d2] = hsv[0];
+            }
+        for (int mx = 1; mx < 256; ++mx)
+            for (int cr = 1; cr <= mx; ++cr) {
+                const uint8_t c[3] = {uint8_t(mx), uint8_t(mx - cr), uint8_t(mx - cr)};
+                rgb_to_hsv(c, hsv);
+                sat[cr * 256 + mx] = hsv[1];
+            }
+    }
+};
+
+const HsvTables& hsv_tables() {
+    static const HsvTables tables;
+    return tables;
+}
+
+inline void rgb_to_hsv_fast(const HsvTables& t, const uint8_t* in, uint8_t* out) {
+    const uint8_t r = in[0], g = in[1], b = in[2];
+    const uint8_t maxc = std::max(r, std::max(g, b)), minc = std::min(r, std::min(g, b));
+    out[2] = maxc;
+    if (minc == maxc) {
+        out[0] = out[1] = 0;
+        return;
+    }
+    const int cs = r == maxc ? 0 : g == maxc ? 1 : 2;
+    const int d1 = maxc - (cs == 0 ? g : r), d2 = maxc - (cs == 2 ? g : b);
+    out[0] = t.hue[(cs * 256 + d1) * 256 + d2];
+    out[1] = t.sat[(maxc - minc) * 256 + maxc];
+}
+
 }  // namespace
+
+bool hsv_tables_match_direct_conversion() {
+    const HsvTables& t = hsv_tables();
+    for (int r = 0; r < 256; ++r)
+        for (int g = 0; g < 256; ++g)
+            for (int b = 0; b < 256; ++b) {
+                const uint8_t c[3] = {uint8_t(r), uint8_t(g), uint8_t(b)};
+                uint8_t x[3], y[3];
+                rgb_to_hsv(c, x);
+                rgb_to_hsv_fast(t, c, y);
+                if (x[0] != y[0] || x[1] != y[1] || x[2] != y[2]) return false;
+            }
+    return true;
+}
 
 Image to_grayscale(const Image& image, int out_channels) {
     check_8bit(image, "to_grayscale");
@@ -110,6 +180,24 @@ Image to_grayscale(const Image& image, int out_channels) {
     }
     return out;
 }
+
+namespace {
+// One Blend.c value: inside [0, 1] the float result is cast (truncated) directly; outside it is clipped first.
+inline uint8_t blend_value(int x, int y, float alpha) {
+    const float t = static_cast<float>(x) + alpha * static_cast<float>(y - x);
+    if (alpha >= 0.0f && alpha <= 1.0f) return static_cast<uint8_t>(t);
+    return t <= 0.0f ? 0 : t >= 255.0f ? 255 : static_cast<uint8_t>(t);
+}
+
+// blend(flat image of value `x`, image, alpha) is a per-value lookup table.
+Image blend_flat(uint8_t x, const Image& image, float alpha) {
+    std::array<uint8_t, 256> lut;
+    for (int v = 0; v < 256; ++v) lut[v] = blend_value(x, v, alpha);
+    Image out = image;
+    for (auto& v : out.pixels) v = lut[v];
+    return out;
+}
+}  // namespace
 
 // Pillow Blend.c: inside [0, 1] the float result is cast (truncated) directly; outside it is clipped first.
 Image blend(const Image& a, const Image& b, float alpha) {
@@ -135,31 +223,43 @@ Image blend(const Image& a, const Image& b, float alpha) {
 // ImageEnhance.Brightness: degenerate = black.
 Image adjust_brightness(const Image& image, double factor) {
     check_8bit(image, "adjust_brightness");
-    Image black = image;
-    std::fill(black.pixels.begin(), black.pixels.end(), 0);
-    return blend(black, image, static_cast<float>(factor));
+    return blend_flat(0, image, static_cast<float>(factor));  // blend(black, image)
 }
 
 // ImageEnhance.Contrast: degenerate = a flat grey of int(mean(L) + 0.5), the mean as ImageStat computes it
 // (sum of i * histogram[i] / count, in double).
 Image adjust_contrast(const Image& image, double factor) {
     check_8bit(image, "adjust_contrast");
-    const Image grey = image.channels == 1 ? image : to_grayscale(image, 1);
+    std::array<int64_t, 256> h{};
+    const int64_t n = image.height * image.width;
+    if (image.channels == 1)
+        for (int64_t i = 0; i < n; ++i) ++h[image.pixels[i]];
+    else
+        for (int64_t i = 0; i < n; ++i) ++h[luma(&image.pixels[i * 3])];
     double sum = 0;
-    const auto h = histograms(grey)[0];
     for (int i = 0; i < 256; ++i) sum += double(i) * double(h[i]);
-    const double count = double(grey.numel());
-    const int mean = static_cast<int>(sum / count + 0.5);
-    Image flat = image;
-    std::fill(flat.pixels.begin(), flat.pixels.end(), static_cast<uint8_t>(mean));
-    return blend(flat, image, static_cast<float>(factor));
+    const int mean = static_cast<int>(sum / double(n) + 0.5);
+    return blend_flat(static_cast<uint8_t>(mean), image, static_cast<float>(factor));  // blend(flat grey, image)
 }
 
 // ImageEnhance.Color: degenerate = convert("L").convert("RGB").
 Image adjust_saturation(const Image& image, double factor) {
     check_8bit(image, "adjust_saturation");
     if (image.channels == 1) return blend(image, image, static_cast<float>(factor));
-    return blend(to_grayscale(image, 3), image, static_cast<float>(factor));
+    // blend(grey RGB, image): a 256 x 256 table of (grey, value) -> result, cheaper than 3 float ops per value.
+    std::vector<uint8_t> lut(256 * 256);
+    const float alpha = static_cast<float>(factor);
+    for (int x = 0; x < 256; ++x)
+        for (int y = 0; y < 256; ++y) lut[x * 256 + y] = blend_value(x, y, alpha);
+    Image out = image;
+    for (int64_t i = 0; i < image.height * image.width; ++i) {
+        uint8_t* p = &out.pixels[i * 3];
+        const uint8_t* row = &lut[luma(p) * 256];
+        p[0] = row[p[0]];
+        p[1] = row[p[1]];
+        p[2] = row[p[2]];
+    }
+    return out;
 }
 
 // ImageEnhance.Sharpness: degenerate = filter(SMOOTH), the 3x3 kernel [1 1 1; 1 5 1; 1 1 1] / 13 (Filter.c:
@@ -192,9 +292,10 @@ Image adjust_hue(const Image& image, double hue_factor) {
     check_8bit(image, "adjust_hue");
     const uint8_t shift = static_cast<uint8_t>(static_cast<int32_t>(hue_factor * 255.0) & 0xFF);
     Image out = image;
+    const HsvTables& tables = hsv_tables();
     for (int64_t i = 0; i < image.height * image.width; ++i) {
         uint8_t hsv[3];
-        rgb_to_hsv(&image.pixels[i * 3], hsv);
+        rgb_to_hsv_fast(tables, &image.pixels[i * 3], hsv);
         hsv[0] = static_cast<uint8_t>(hsv[0] + shift);
         hsv_to_rgb(hsv, &out.pixels[i * 3]);
     }

@@ -29,6 +29,9 @@ Image adjust_sharpness(const Image& image, double factor);
 // torchvision F_pil.adjust_hue: PIL HSV conversion, H += uint8(hue_factor * 255) (wrapping), back to RGB.
 Image adjust_hue(const Image& image, double hue_factor);
 
+// Self-check used by the tests: the table-driven RGB -> HSV conversion equals Pillow's formula on all 2^24 colours.
+bool hsv_tables_match_direct_conversion();
+
 // ImageOps (timm's auto-augment ops call these).
 Image solarize(const Image& image, int threshold = 128);  // v < threshold ? v : 255 - v
 Image posterize(const Image& image, int bits);            // v & ~(2^(8-bits) - 1)

@@ -46,10 +46,11 @@ Image photometric_views(const Image& image, SampleRng& rng, const TocoOptions& o
 TocoSample toco_main_view(const Image& image, SampleRng& rng, const TocoOptions& o, float* out) {
     WSDOL_CHECK(image.channels == 3, "toco_main_view: expected an RGB image, got ", image.channels, " channels");
     const double ratio = rng.uniform(o.scale_lo, o.scale_hi);
-    Image img = rescale(image, ratio, PilFilter::bilinear);
-    if (rng.bernoulli(0.5)) img = hflip(img);
-    const PadCrop pc = random_pad_crop_params(img.height, img.width, o.crop, rng);
-    img = pad_crop(img, pc, 0);
+    const bool flip = rng.bernoulli(0.5);
+    const auto [h, w] = rescaled_size(image.height, image.width, ratio);
+    const PadCrop pc = random_pad_crop_params(h, w, o.crop, rng);
+    // = pad_crop(maybe-flipped rescale(image)), resizing only what the crop keeps.
+    Image img = rescale_flip_pad_crop(image, ratio, flip, pc, PilFilter::bilinear, 0);
     if (o.second_flip && rng.bernoulli(0.5)) img = hflip(img);  // img_box is not mirrored (ToCo quirk)
     img = photometric_views(img, rng, o);
     normalize_into(img, o.mean, o.std, out);
