@@ -74,7 +74,7 @@ inline void rgb_to_hsv(const uint8_t* in, uint8_t* out) {
 // C round() (half away from zero) for x >= 0, without the libm call: x - floor(x) is exact.
 inline int round_nonneg(double x) {
     const double f = std::floor(x);
-    return static_cast<int>(x - f >= 0.5 ? f + 1.0 : f);
+    return static_cast<int>(f) + static_cast<int>(x - f >= 0.5);  // branch-free: the branch mispredicts
 }
 
 // Pillow Convert.c hsv2rgb.
@@ -149,6 +149,50 @@ inline void rgb_to_hsv_fast(const HsvTables& t, const uint8_t* in, uint8_t* out)
     out[1] = t.sat[(maxc - minc) * 256 + maxc];
 }
 
+// hsv_to_rgb with its per-h and per-s quantities tabulated (they are pure functions of h or s, so the values
+// are identical; this removes the three divisions per pixel): i and f from h, fs from s, and p = round(v * (1 -
+// fs)) from (s, v). q and t still multiply per pixel, exactly as Pillow.
+struct HsvToRgbTables {
+    int i6[256];     // floor(h * 6 / 255) % 6
+    float f[256];    // h * 6 / 255 - i
+    float fs[256];   // s / 255
+    std::vector<uint8_t> p = std::vector<uint8_t>(256 * 256);  // [s][v]
+    HsvToRgbTables() {
+        for (int h = 0; h < 256; ++h) {
+            const int i = static_cast<int>(std::floor(static_cast<float>(h) * 6.0 / 255.0));
+            i6[h] = i % 6;
+            f[h] = static_cast<float>(static_cast<float>(h) * 6.0 / 255.0 - static_cast<float>(i));
+        }
+        for (int s = 0; s < 256; ++s) {
+            fs[s] = static_cast<float>(static_cast<float>(s) / 255.0);
+            for (int v = 0; v < 256; ++v) p[s * 256 + v] = clip8(round_nonneg(static_cast<float>(v) * (1.0 - fs[s])));
+        }
+    }
+};
+
+const HsvToRgbTables& hsv_to_rgb_tables() {
+    static const HsvToRgbTables tables;
+    return tables;
+}
+
+inline void hsv_to_rgb_fast(const HsvToRgbTables& t, const uint8_t* in, uint8_t* out) {
+    const uint8_t h = in[0], s = in[1], v = in[2];
+    if (s == 0) {
+        out[0] = out[1] = out[2] = v;
+        return;
+    }
+    const float f = t.f[h], fs = t.fs[s];
+    // Branch-free output selection (the sector i is unpredictable on natural images): vals = {v, p, q, t}.
+    const uint8_t vals[4] = {v, t.p[s * 256 + v], clip8(round_nonneg(static_cast<float>(v) * (1.0 - fs * f))),
+                             clip8(round_nonneg(static_cast<float>(v) * (1.0 - fs * (1.0 - f))))};
+    // Pillow's sectors: 0 (v, t, p), 1 (q, v, p), 2 (p, v, t), 3 (p, q, v), 4 (t, p, v), 5 (v, p, q).
+    static constexpr uint8_t kPick[6][3] = {{0, 3, 1}, {2, 0, 1}, {1, 0, 3}, {1, 2, 0}, {3, 1, 0}, {0, 1, 2}};
+    const uint8_t* pick = kPick[t.i6[h]];
+    out[0] = vals[pick[0]];
+    out[1] = vals[pick[1]];
+    out[2] = vals[pick[2]];
+}
+
 }  // namespace
 
 bool hsv_tables_match_direct_conversion() {
@@ -160,6 +204,10 @@ bool hsv_tables_match_direct_conversion() {
                 uint8_t x[3], y[3];
                 rgb_to_hsv(c, x);
                 rgb_to_hsv_fast(t, c, y);
+                if (x[0] != y[0] || x[1] != y[1] || x[2] != y[2]) return false;
+                // and the tabulated HSV -> RGB equals the direct one, reading (r, g, b) as (h, s, v)
+                hsv_to_rgb(c, x);
+                hsv_to_rgb_fast(hsv_to_rgb_tables(), c, y);
                 if (x[0] != y[0] || x[1] != y[1] || x[2] != y[2]) return false;
             }
     return true;
@@ -189,13 +237,11 @@ inline uint8_t blend_value(int x, int y, float alpha) {
     return t <= 0.0f ? 0 : t >= 255.0f ? 255 : static_cast<uint8_t>(t);
 }
 
-// blend(flat image of value `x`, image, alpha) is a per-value lookup table.
-Image blend_flat(uint8_t x, const Image& image, float alpha) {
+// blend(flat image of value `x`, image, alpha) is a per-value lookup table (applied in place).
+void blend_flat_inplace(uint8_t x, Image& image, float alpha) {
     std::array<uint8_t, 256> lut;
     for (int v = 0; v < 256; ++v) lut[v] = blend_value(x, v, alpha);
-    Image out = image;
-    for (auto& v : out.pixels) v = lut[v];
-    return out;
+    for (auto& v : image.pixels) v = lut[v];
 }
 }  // namespace
 
@@ -221,15 +267,20 @@ Image blend(const Image& a, const Image& b, float alpha) {
 }
 
 // ImageEnhance.Brightness: degenerate = black.
+static void brightness_inplace(Image& image, double factor) {
+    blend_flat_inplace(0, image, static_cast<float>(factor));  // blend(black, image)
+}
+
 Image adjust_brightness(const Image& image, double factor) {
     check_8bit(image, "adjust_brightness");
-    return blend_flat(0, image, static_cast<float>(factor));  // blend(black, image)
+    Image out = image;
+    brightness_inplace(out, factor);
+    return out;
 }
 
 // ImageEnhance.Contrast: degenerate = a flat grey of int(mean(L) + 0.5), the mean as ImageStat computes it
 // (sum of i * histogram[i] / count, in double).
-Image adjust_contrast(const Image& image, double factor) {
-    check_8bit(image, "adjust_contrast");
+static void contrast_inplace(Image& image, double factor) {
     std::array<int64_t, 256> h{};
     const int64_t n = image.height * image.width;
     if (image.channels == 1)
@@ -239,26 +290,37 @@ Image adjust_contrast(const Image& image, double factor) {
     double sum = 0;
     for (int i = 0; i < 256; ++i) sum += double(i) * double(h[i]);
     const int mean = static_cast<int>(sum / double(n) + 0.5);
-    return blend_flat(static_cast<uint8_t>(mean), image, static_cast<float>(factor));  // blend(flat grey, image)
+    blend_flat_inplace(static_cast<uint8_t>(mean), image, static_cast<float>(factor));  // blend(flat grey, image)
+}
+
+Image adjust_contrast(const Image& image, double factor) {
+    check_8bit(image, "adjust_contrast");
+    Image out = image;
+    contrast_inplace(out, factor);
+    return out;
 }
 
 // ImageEnhance.Color: degenerate = convert("L").convert("RGB").
-Image adjust_saturation(const Image& image, double factor) {
-    check_8bit(image, "adjust_saturation");
-    if (image.channels == 1) return blend(image, image, static_cast<float>(factor));
+static void saturation_inplace(Image& image, double factor) {
+    if (image.channels == 1) return;  // degenerate = the image itself: blend(x, x) = x
     // blend(grey RGB, image): a 256 x 256 table of (grey, value) -> result, cheaper than 3 float ops per value.
     std::vector<uint8_t> lut(256 * 256);
     const float alpha = static_cast<float>(factor);
     for (int x = 0; x < 256; ++x)
         for (int y = 0; y < 256; ++y) lut[x * 256 + y] = blend_value(x, y, alpha);
-    Image out = image;
     for (int64_t i = 0; i < image.height * image.width; ++i) {
-        uint8_t* p = &out.pixels[i * 3];
+        uint8_t* p = &image.pixels[i * 3];
         const uint8_t* row = &lut[luma(p) * 256];
         p[0] = row[p[0]];
         p[1] = row[p[1]];
         p[2] = row[p[2]];
     }
+}
+
+Image adjust_saturation(const Image& image, double factor) {
+    check_8bit(image, "adjust_saturation");
+    Image out = image;
+    saturation_inplace(out, factor);
     return out;
 }
 
@@ -285,20 +347,26 @@ Image adjust_sharpness(const Image& image, double factor) {
 
 // torchvision F_pil.adjust_hue: np_h += np.int32(hue_factor * 255).astype(np.uint8), i.e. the shift truncated
 // toward zero then wrapped mod 256.
+static void hue_inplace(Image& image, double hue_factor) {
+    if (image.channels == 1) return;  // torchvision returns grey images unchanged
+    const uint8_t shift = static_cast<uint8_t>(static_cast<int32_t>(hue_factor * 255.0) & 0xFF);
+    const HsvTables& tables = hsv_tables();
+    const HsvToRgbTables& back = hsv_to_rgb_tables();
+    for (int64_t i = 0; i < image.height * image.width; ++i) {
+        uint8_t hsv[3];
+        uint8_t* px = &image.pixels[i * 3];
+        rgb_to_hsv_fast(tables, px, hsv);
+        hsv[0] = static_cast<uint8_t>(hsv[0] + shift);
+        hsv_to_rgb_fast(back, hsv, px);
+    }
+}
+
 Image adjust_hue(const Image& image, double hue_factor) {
     WSDOL_CHECK(hue_factor >= -0.5 && hue_factor <= 0.5, "adjust_hue: hue_factor ", hue_factor,
                 " is not in [-0.5, 0.5]");
-    if (image.channels == 1) return image;  // torchvision returns grey images unchanged
     check_8bit(image, "adjust_hue");
-    const uint8_t shift = static_cast<uint8_t>(static_cast<int32_t>(hue_factor * 255.0) & 0xFF);
     Image out = image;
-    const HsvTables& tables = hsv_tables();
-    for (int64_t i = 0; i < image.height * image.width; ++i) {
-        uint8_t hsv[3];
-        rgb_to_hsv_fast(tables, &image.pixels[i * 3], hsv);
-        hsv[0] = static_cast<uint8_t>(hsv[0] + shift);
-        hsv_to_rgb(hsv, &out.pixels[i * 3]);
-    }
+    hue_inplace(out, hue_factor);
     return out;
 }
 
@@ -475,18 +543,25 @@ ColorJitterParams color_jitter_params(SampleRng& rng, double brightness, double 
     return p;
 }
 
-Image color_jitter(const Image& image, const ColorJitterParams& p) {
-    Image out = image;
+void color_jitter_inplace(Image& image, const ColorJitterParams& p) {
+    check_8bit(image, "color_jitter");
+    WSDOL_CHECK(!p.enabled[3] || (p.hue >= -0.5 && p.hue <= 0.5), "color_jitter: hue ", p.hue,
+                " is not in [-0.5, 0.5]");
     for (int k = 0; k < 4; ++k) {
         const int fn = p.order[k];
         if (!p.enabled[fn]) continue;
         switch (fn) {
-            case 0: out = adjust_brightness(out, p.brightness); break;
-            case 1: out = adjust_contrast(out, p.contrast); break;
-            case 2: out = adjust_saturation(out, p.saturation); break;
-            default: out = adjust_hue(out, p.hue); break;
+            case 0: brightness_inplace(image, p.brightness); break;
+            case 1: contrast_inplace(image, p.contrast); break;
+            case 2: saturation_inplace(image, p.saturation); break;
+            default: hue_inplace(image, p.hue); break;
         }
     }
+}
+
+Image color_jitter(const Image& image, const ColorJitterParams& p) {
+    Image out = image;
+    color_jitter_inplace(out, p);
     return out;
 }
 

@@ -29,7 +29,8 @@ Image adjust_sharpness(const Image& image, double factor);
 // torchvision F_pil.adjust_hue: PIL HSV conversion, H += uint8(hue_factor * 255) (wrapping), back to RGB.
 Image adjust_hue(const Image& image, double hue_factor);
 
-// Self-check used by the tests: the table-driven RGB -> HSV conversion equals Pillow's formula on all 2^24 colours.
+// Self-check used by the tests: the table-driven RGB -> HSV and HSV -> RGB conversions equal Pillow's formulas
+// on all 2^24 inputs.
 bool hsv_tables_match_direct_conversion();
 
 // ImageOps (timm's auto-augment ops call these).
@@ -54,5 +55,6 @@ struct ColorJitterParams {
 ColorJitterParams color_jitter_params(SampleRng& rng, double brightness, double contrast, double saturation,
                                       double hue);
 Image color_jitter(const Image& image, const ColorJitterParams& p);
+void color_jitter_inplace(Image& image, const ColorJitterParams& p);  // the same, overwriting `image`
 
 }  // namespace wsdol::data

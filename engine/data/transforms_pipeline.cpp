@@ -31,11 +31,10 @@ bool random_erasing(float* chw, int64_t C, int64_t H, int64_t W, SampleRng& rng,
     return false;
 }
 
-Image photometric_views(const Image& image, SampleRng& rng, const TocoOptions& o) {
-    Image img = image;
+Image photometric_views(Image img, SampleRng& rng, const TocoOptions& o) {
     // torchvision RandomApply([ColorJitter], p): one uniform decides; the jitter draws its own parameters.
     if (o.jitter_p > 0 && rng.bernoulli(o.jitter_p))
-        img = color_jitter(img, color_jitter_params(rng, o.brightness, o.contrast, o.saturation, o.hue));
+        color_jitter_inplace(img, color_jitter_params(rng, o.brightness, o.contrast, o.saturation, o.hue));
     if (o.gray_p > 0 && rng.bernoulli(o.gray_p)) img = to_grayscale(img, 3);
     // DINO's GaussianBlur(p): radius U(0.1, 2.0), PIL ImageFilter.GaussianBlur.
     if (o.blur_p > 0 && rng.bernoulli(o.blur_p)) img = gaussian_blur(img, rng.uniform(0.1, 2.0));
@@ -52,7 +51,7 @@ TocoSample toco_main_view(const Image& image, SampleRng& rng, const TocoOptions&
     // = pad_crop(maybe-flipped rescale(image)), resizing only what the crop keeps.
     Image img = rescale_flip_pad_crop(image, ratio, flip, pc, PilFilter::bilinear, 0);
     if (o.second_flip && rng.bernoulli(0.5)) img = hflip(img);  // img_box is not mirrored (ToCo quirk)
-    img = photometric_views(img, rng, o);
+    img = photometric_views(std::move(img), rng, o);
     normalize_into(img, o.mean, o.std, out);
     TocoSample s;
     s.img_box = pc.img_box;

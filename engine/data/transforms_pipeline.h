@@ -43,7 +43,7 @@ struct TocoSample {
 TocoSample toco_main_view(const Image& image, SampleRng& rng, const TocoOptions& options, float* out);
 
 // Photometric step shared by the ToCo/DINO views: jitter (p), grayscale (p), blur (p), solarize (p).
-Image photometric_views(const Image& image, SampleRng& rng, const TocoOptions& options);
+Image photometric_views(Image image, SampleRng& rng, const TocoOptions& options);
 
 // timm create_transform(size, is_training=True) without auto-augment: RandomResizedCrop(size, (0.08, 1),
 // (3/4, 4/3), bicubic), flip p 0.5, normalise, RandomErasing. (RandAugment is not implemented yet.)
