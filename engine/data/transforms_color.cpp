@@ -136,17 +136,21 @@ const HsvTables& hsv_tables() {
 }
 
 inline void rgb_to_hsv_fast(const HsvTables& t, const uint8_t* in, uint8_t* out) {
-    const uint8_t r = in[0], g = in[1], b = in[2];
-    const uint8_t maxc = std::max(r, std::max(g, b)), minc = std::min(r, std::min(g, b));
-    out[2] = maxc;
+    // The channel case is selected without branches (they mispredict on natural images); grey pixels (Pillow's
+    // minc == maxc branch, e.g. black padding) return early, a well-predicted branch in flat regions.
+    const int r = in[0], g = in[1], b = in[2];
+    const int maxc = std::max(r, std::max(g, b)), minc = std::min(r, std::min(g, b));
     if (minc == maxc) {
         out[0] = out[1] = 0;
+        out[2] = static_cast<uint8_t>(maxc);
         return;
     }
-    const int cs = r == maxc ? 0 : g == maxc ? 1 : 2;
-    const int d1 = maxc - (cs == 0 ? g : r), d2 = maxc - (cs == 2 ? g : b);
-    out[0] = t.hue[(cs * 256 + d1) * 256 + d2];
+    const int is_r = r == maxc, is_g = (r != maxc) & (g == maxc), is_b = 1 - is_r - is_g;
+    const int cs = is_g + 2 * is_b;  // Pillow's case order: r, then g, then b
+    const int o1 = is_r ? g : r, o2 = is_b ? g : b;
+    out[0] = t.hue[(cs * 256 + (maxc - o1)) * 256 + (maxc - o2)];
     out[1] = t.sat[(maxc - minc) * 256 + maxc];
+    out[2] = static_cast<uint8_t>(maxc);
 }
 
 // hsv_to_rgb with its per-h and per-s quantities tabulated (they are pure functions of h or s, so the values
@@ -177,7 +181,7 @@ const HsvToRgbTables& hsv_to_rgb_tables() {
 
 inline void hsv_to_rgb_fast(const HsvToRgbTables& t, const uint8_t* in, uint8_t* out) {
     const uint8_t h = in[0], s = in[1], v = in[2];
-    if (s == 0) {
+    if (s == 0) {  // grey
         out[0] = out[1] = out[2] = v;
         return;
     }
