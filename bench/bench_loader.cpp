@@ -5,10 +5,12 @@
 // (Pillow + torchvision transforms, num_workers = 2) with the same pipeline and prints both rates.
 //
 // Images: every *.jpg in WSDOL_BENCH_JPEGS (default /tmp/wsdol_voc_like; loader_compare.py creates 64 500x375
-// JPEGs there from the real VOC images). Counters: images/s (items_per_second) over whole epochs.
+// JPEGs there from the real VOC images). Counters: images/s (items_per_second) over whole epochs, and
+// img_per_cpu_s (images per CPU-second of the process, all threads), which other load on the machine barely moves.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -77,6 +79,7 @@ void BM_loader_toco448(benchmark::State& state) {
         },
         o);
     int64_t epoch = 0, images = 0;
+    const std::clock_t cpu0 = std::clock();  // process CPU time, all threads
     for (auto _ : state) {
         loader->start_epoch(epoch++);
         data::Batch b;
@@ -85,7 +88,10 @@ void BM_loader_toco448(benchmark::State& state) {
             benchmark::DoNotOptimize(b.images.data<float>());
         }
     }
+    const double cpu_s = double(std::clock() - cpu0) / CLOCKS_PER_SEC;
     state.SetItemsProcessed(images);
+    // Images per CPU-second of the whole process: robust to other load on a shared machine.
+    state.counters["img_per_cpu_s"] = cpu_s > 0 ? double(images) / cpu_s : 0.0;
     state.counters["threads"] = o.workers;
     state.counters["images"] = static_cast<double>(ds.samples.size());
 }

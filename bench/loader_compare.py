@@ -75,25 +75,38 @@ class TocoDataset(torch.utils.data.Dataset):
         return self.post(img), box
 
 
+def cpu_seconds(pids):
+    """utime + stime of the given processes (from /proc), in seconds."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def torch_rate(files, epochs, workers=2):
+    """(images/s wall, images per CPU-second of the main process and its workers)."""
     loader = torch.utils.data.DataLoader(TocoDataset(files), batch_size=8, shuffle=True, num_workers=workers,
                                          persistent_workers=True, prefetch_factor=4)
     for _ in loader:  # warm-up epoch (worker start-up, file cache)
         pass
-    n, t0 = 0, time.perf_counter()
+    pids = [os.getpid()] + [w.pid for w in loader._iterator._workers]
+    n, t0, c0 = 0, time.perf_counter(), cpu_seconds(pids)
     for _ in range(epochs):
         for x, _ in loader:
             n += x.shape[0]
-    return n / (time.perf_counter() - t0)
+    wall, cpu = time.perf_counter() - t0, cpu_seconds(pids) - c0
+    return n / wall, n / cpu
 
 
 def ours_rate(bench):
     out = subprocess.run([bench, "--benchmark_filter=BM_loader_toco448", "--benchmark_min_time=6"],
                          env=dict(os.environ, WSDOL_BENCH_JPEGS=OUT, WSDOL_BENCH_THREADS="2"),
                          capture_output=True, text=True, check=True).stdout
-    m = re.search(r"items_per_second=([0-9.]+)([kM]?)/s", out)
-    scale = {"": 1, "k": 1e3, "M": 1e6}[m.group(2)]
-    return float(m.group(1)) * scale, out
+    m = re.search(r"img_per_cpu_s=([0-9.]+)([kM]?)/?s? .*items_per_second=([0-9.]+)([kM]?)/s", out)
+    scale = {"": 1, "k": 1e3, "M": 1e6}
+    return float(m.group(3)) * scale[m.group(4)], float(m.group(1)) * scale[m.group(2)], out
 
 
 def main():
@@ -105,15 +118,17 @@ def main():
     files = sorted(os.path.join(OUT, f) for f in os.listdir(OUT) if f.endswith(".jpg"))
     torch.set_num_threads(1)
     load0 = os.getloadavg()
-    ours, raw = ours_rate(a.bench)
-    theirs = torch_rate(files, a.epochs)
-    ours2, _ = ours_rate(a.bench)  # again, to see drift in machine load
+    ours, ours_cpu, raw = ours_rate(a.bench)
+    theirs, theirs_cpu = torch_rate(files, a.epochs)
+    ours2, ours_cpu2, _ = ours_rate(a.bench)  # again, to see drift in machine load
     load1 = os.getloadavg()
     print(raw.strip().splitlines()[-1])
     print(f"images: {len(files)} JPEGs 500x375, crop 448, batch 8, 2 workers each")
-    print(f"wsdol loader:        {ours:8.1f} img/s (repeat {ours2:.1f})")
-    print(f"PyTorch DataLoader:  {theirs:8.1f} img/s")
-    print(f"ratio (wsdol/torch): {min(ours, ours2) / theirs:8.2f}x (using the lower wsdol rate)")
+    print(f"wsdol loader:        {ours:8.1f} img/s wall (repeat {ours2:.1f}); "
+          f"{ours_cpu:.1f} img per CPU-s (repeat {ours_cpu2:.1f})")
+    print(f"PyTorch DataLoader:  {theirs:8.1f} img/s wall; {theirs_cpu:.1f} img per CPU-s")
+    print(f"ratio wall:          {min(ours, ours2) / theirs:8.2f}x (lower wsdol run)")
+    print(f"ratio per CPU-s:     {min(ours_cpu, ours_cpu2) / theirs_cpu:8.2f}x (lower wsdol run)")
     print(f"load average before/after: {load0[0]:.2f} / {load1[0]:.2f} on {os.cpu_count()} CPUs")
 
 
