@@ -188,5 +188,29 @@ TEST(Loader, RandomErasingBoxWithinBoundsAndNoise) {
     EXPECT_LT(erased, 140);
 }
 
+// The timm training view through the loader: fixed (3, 224, 224)-style output, reproducible for any workers.
+TEST(Loader, TimmTrainViewReproducibleAcrossWorkers) {
+    test::ScratchDir dir;
+    const data::Dataset ds = make_dataset(dir, 5);
+    std::vector<Tensor> images;
+    for (int workers : {0, 2}) {
+        data::LoaderOptions o;
+        o.batch_size = 5;
+        o.height = o.width = 32;
+        o.workers = workers;
+        o.seed = 9;
+        data::TimmTrainOptions t;
+        t.size = 32;
+        auto loader = data::make_image_loader(
+            ds, [t](const data::Image& rgb, data::SampleRng& rng, float* out, data::Example&) {
+                data::timm_train_view(rgb, rng, t, out);
+            }, o);
+        auto batches = run_epoch(*loader, 3);
+        ASSERT_EQ(batches.size(), 1u);
+        images.push_back(batches[0].images);
+    }
+    EXPECT_TRUE(test::bit_equal(images[0], images[1]));
+}
+
 }  // namespace
 }  // namespace wsdol

@@ -63,6 +63,7 @@ void timm_train_view(const Image& image, SampleRng& rng, const TimmTrainOptions&
     const CropBox box = random_resized_crop_params(image.height, image.width, rng, o.scale);
     Image img = resized_crop(image, box, o.size, PilFilter::bicubic);
     if (rng.bernoulli(o.flip_p)) img = hflip(img);
+    if (o.rand_augment) img = rand_augment(img, rng, o.rand_augment_options);
     normalize_into(img, o.mean, o.std, out);
     random_erasing(out, 3, o.size, o.size, rng, o.erasing);
 }

@@ -9,6 +9,7 @@
 
 #include "engine/data/transforms.h"
 #include "engine/data/transforms_color.h"
+#include "engine/data/transforms_randaugment.h"
 
 namespace wsdol::data {
 
@@ -45,12 +46,15 @@ TocoSample toco_main_view(const Image& image, SampleRng& rng, const TocoOptions&
 // Photometric step shared by the ToCo/DINO views: jitter (p), grayscale (p), blur (p), solarize (p).
 Image photometric_views(Image image, SampleRng& rng, const TocoOptions& options);
 
-// timm create_transform(size, is_training=True) without auto-augment: RandomResizedCrop(size, (0.08, 1),
-// (3/4, 4/3), bicubic), flip p 0.5, normalise, RandomErasing. (RandAugment is not implemented yet.)
+// timm create_transform(size, is_training=True, auto_augment='rand-m9-mstd0.5-inc1'): RandomResizedCrop(size,
+// (0.08, 1), (3/4, 4/3), bicubic), flip p 0.5, RandAugment (transforms_randaugment.h), normalise,
+// RandomErasing(0.25, 'pixel').
 struct TimmTrainOptions {
     int64_t size = 224;
     std::array<double, 2> scale = {0.08, 1.0};
     double flip_p = 0.5;
+    bool rand_augment = true;
+    RandAugmentOptions rand_augment_options;
     RandomErasingOptions erasing;
     std::array<float, 3> mean = kImageNetMean, std = kImageNetStd;
 };
