@@ -226,6 +226,65 @@ def line_mojibake():
         return mojibake_of(" ".join(src), "cp1252")
 
 
+def high_chars():
+    """Every character a byte 0x80..0xFF decodes to in ftfy's single-byte encodings (mojibake material)."""
+    out = set()
+    for e in ["latin-1", "sloppy-windows-1252", "sloppy-windows-1251", "sloppy-windows-1250", "sloppy-windows-1253",
+              "sloppy-windows-1254", "sloppy-windows-1257", "iso-8859-2", "macroman", "cp437"]:
+        out.update(bytes(range(0x80, 0x100)).decode(e))
+    return sorted(out)
+
+
+HIGH = high_chars()
+
+
+def line_mojibake_soup():
+    """Random mixes of mojibake characters, ASCII and spaces: stresses ftfy's badness rules and encodings."""
+    r = R.random()
+    if r < 0.5:
+        pool = HIGH + list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,?!'") + ["\ufffd", "?", "\xa0"]
+        return "".join(pick(pool) for _ in range(R.randint(2, 24)))
+    if r < 0.7:  # random bytes that happen to be UTF-8 lead/continuation bytes, read in one encoding
+        enc = pick(["latin-1", "sloppy-windows-1252", "sloppy-windows-1251", "sloppy-windows-1250", "macroman",
+                    "cp437", "iso-8859-2", "sloppy-windows-1253"])
+        bs = bytearray()
+        for _ in range(R.randint(1, 8)):
+            k = R.random()
+            if k < 0.3:
+                bs += bytes([R.randint(0xC2, 0xDF), R.randint(0x80, 0xBF)])
+            elif k < 0.55:
+                bs += bytes([R.randint(0xE0, 0xEF), R.randint(0x80, 0xBF), R.randint(0x80, 0xBF)])
+            elif k < 0.7:
+                bs += bytes([0xF0, R.randint(0x90, 0xBF), R.randint(0x80, 0xBF), R.randint(0x80, 0xBF)])
+            elif k < 0.85:
+                bs += pick([b" ", b"a", b"?", b"\x1a", b"e ", b"\xa0", b"\xed", b"\xc0\x80", b"\xc3 "])
+            else:
+                bs += bytes([R.randint(0x80, 0xFF)])
+        return bs.decode(enc)
+    if r < 0.8:  # CESU-8 (surrogate pairs encoded separately) and Java's 0xC0 0x80, read as latin-1 / cp1252
+        emo = pick(EMOJI[:10]) + pick(["", " ok", "\x00"])
+        b = bytearray()
+        for ch in emo:
+            if ord(ch) >= 0x10000:
+                v = ord(ch) - 0x10000
+                for u in (0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF)):
+                    b += chr(u).encode("utf-8", errors="surrogatepass")
+            elif ch == "\x00":
+                b += b"\xc0\x80"
+            else:
+                b += ch.encode("utf-8")
+        return b.decode(pick(["latin-1", "sloppy-windows-1252"]))
+    if r < 0.9:  # lossy: undefined cp1252 bytes lost as U+FFFD or '?'
+        t = pick(MOJI_SOURCES) + " " + pick(MOJI_SOURCES)
+        b = t.encode("utf-8")
+        s = b.decode("windows-1252", errors="replace")
+        return s if R.random() < 0.5 else s.replace("\ufffd", "?")
+    # a-grave / NBSP-as-space cases around restore_byte_a0
+    return pick(["Ã quele", "Ã quela coisa", "Ã quilo", "Ã s vezes", "Ã  la", "fÃ cil", "Ã la", "Ã© Ã ",
+                 "Â bientôt", "cafÃ\xa0", "Ã\xa0", "â€ ", "â€ œ", "ð Ÿ˜€", "ðŸ ˜€", "ðŸ˜ ", "Ã", "Â", "Ã ",
+                 "x Ã", "Ã  ", " Ã "]) + pick(["", " ok", ".", " " + pick(NOUNS)])
+
+
 def line_long():
     k = R.randint(60, 140)
     r = R.random()
@@ -375,7 +434,7 @@ def main():
     gens = [(caption, 800), (prose, 400), (line_accented, 300), (line_script, 500), (line_emoji, 300),
             (line_entities, 500), (line_mojibake, 700), (line_long, 200), (line_whitespace, 300),
             (line_controls, 300), (line_width, 300), (line_digits, 200), (line_special, 120),
-            (line_contractions, 150), (line_random_unicode, 450)]
+            (line_contractions, 150), (line_random_unicode, 450), (line_mojibake_soup, 1200)]
     for fn, count in gens:
         for _ in range(count):
             s = fn()
