@@ -330,3 +330,20 @@ TEST(Tokenizer, BadVocabFilesAreErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Tokenizer, EncodeRowsIsIdenticalForAnyThreadCount) {
+    ClipTokenizer& t = tokenizer();
+    std::vector<std::string> texts;
+    for (const Vector& v : vectors()) texts.push_back(v.input);
+    for (int i = 0; i < 300; ++i) texts.push_back("a photo of " + std::to_string(i) + " caf\xc3\x83\xc2\xa9s &amp; dogs");
+    std::vector<Ids> want;
+    for (const std::string& s : texts) want.push_back(t.encode_row(s, 77, true, true));
+    for (int threads : {1, 2, 3}) EXPECT_EQ(t.encode_rows(texts, 77, true, true, threads), want) << threads;
+    std::string long_text;
+    for (int i = 0; i < 100; ++i) long_text += "word ";
+    wsdol::test::expect_error([&] { t.encode_rows({"short", long_text}, 77, false, false, 2); }, {"too long"});
+}
+
+}  // namespace

@@ -7,6 +7,8 @@
 #include <functional>
 #include <queue>
 
+#include <omp.h>
+
 #include "engine/core/error.h"
 #include "tokenizer/ftfy.h"
 #include "tokenizer/gzip.h"
@@ -415,7 +417,8 @@ std::vector<int32_t> ClipTokenizer::bpe(std::string_view word_utf8) const {
 
 // ---------------------------------------------------------------- encoding
 
-void ClipTokenizer::encode_cleaned(std::u32string_view cleaned, size_t max_ids, std::vector<int32_t>& out) {
+void ClipTokenizer::encode_cleaned(std::u32string_view cleaned, size_t max_ids, Cache& cache,
+                                   std::vector<int32_t>& out) const {
     const std::vector<PreToken> pre = pre_tokenize(cleaned);
     std::string word;
     for (const PreToken& p : pre) {
@@ -426,16 +429,16 @@ void ClipTokenizer::encode_cleaned(std::u32string_view cleaned, size_t max_ids, 
         }
         word.clear();
         for (size_t k = p.begin; k < p.end; ++k) append_utf8(cleaned[k], word);
-        auto it = cache_.find(word);
-        if (it != cache_.end()) {
+        auto it = cache.find(word);
+        if (it != cache.end()) {
             out.insert(out.end(), it->second.begin(), it->second.end());
             continue;
         }
         std::vector<int32_t> ids;
         bpe_ids(word, ids);
         out.insert(out.end(), ids.begin(), ids.end());
-        if (cache_.size() >= kCacheLimit) cache_.clear();
-        cache_.emplace(word, std::move(ids));
+        if (cache.size() >= kCacheLimit) cache.clear();
+        cache.emplace(word, std::move(ids));
     }
     if (max_ids && out.size() > max_ids) out.resize(max_ids);
 }
@@ -444,15 +447,47 @@ std::vector<int32_t> ClipTokenizer::encode(std::string_view utf8, size_t max_ids
     std::u32string cleaned;
     clean(utf8, cleaned);
     std::vector<int32_t> out;
-    encode_cleaned(cleaned, max_ids, out);
+    encode_cleaned(cleaned, max_ids, cache_, out);
     return out;
 }
 
 std::vector<int32_t> ClipTokenizer::encode_row(std::string_view utf8, int context, bool truncate, bool pad) {
+    return row_of(utf8, context, truncate, pad, cache_);
+}
+
+std::vector<std::vector<int32_t>> ClipTokenizer::encode_rows(const std::vector<std::string>& texts, int context,
+                                                             bool truncate, bool pad, int threads) const {
+    std::vector<std::vector<int32_t>> rows(texts.size());
+    const int64_t n = static_cast<int64_t>(texts.size());
+    const int team = threads > 0 ? threads : omp_get_max_threads();
+    // Errors (a too-long text with truncate=false) are collected and rethrown for the first failing text.
+    std::vector<std::string> errors(texts.size());
+#pragma omp parallel num_threads(team)
+    {
+        Cache cache;
+        cache.reserve(1024);
+#pragma omp for schedule(dynamic, 64)
+        for (int64_t i = 0; i < n; ++i) {
+            try {
+                rows[i] = row_of(texts[i], context, truncate, pad, cache);
+            } catch (const Error& e) {
+                errors[i] = e.what();
+            }
+        }
+    }
+    for (const std::string& e : errors) WSDOL_CHECK(e.empty(), e);
+    return rows;
+}
+
+std::vector<int32_t> ClipTokenizer::row_of(std::string_view utf8, int context, bool truncate, bool pad,
+                                           Cache& cache) const {
     WSDOL_CHECK(context >= 1, "tokenizer: context length must be at least 1, got ", context);
     // Content ids up to context - 1 are enough to know whether [sot] + ids + [eot] exceeds the context.
     std::vector<int32_t> row{sot_};
-    std::vector<int32_t> ids = encode(utf8, static_cast<size_t>(context));
+    std::u32string cleaned;
+    clean(utf8, cleaned);
+    std::vector<int32_t> ids;
+    encode_cleaned(cleaned, static_cast<size_t>(context), cache, ids);
     row.insert(row.end(), ids.begin(), ids.end());
     row.push_back(eot_);
     if (row.size() > size_t(context)) {

@@ -75,14 +75,20 @@ public:
     // last (truncate) or a wsdol::Error (!truncate); pad -> zeros up to the context.
     std::vector<int32_t> encode_row(std::string_view utf8, int context = kClipContext, bool truncate = true,
                                     bool pad = false);
+    // encode_row for many texts on `threads` OpenMP threads (0: the OpenMP default), each thread with its own BPE
+    // cache; the rows are the same as one encode_row call per text, for any thread count.
+    std::vector<std::vector<int32_t>> encode_rows(const std::vector<std::string>& texts, int context = kClipContext,
+                                                  bool truncate = true, bool pad = false, int threads = 0) const;
     // simple_tokenizer.decode: symbols concatenated, mapped back to bytes, decoded as UTF-8 with replacement,
     // "</w>" -> " ". Special tokens decode to their text. Unknown ids are an error.
     std::string decode(std::span<const int32_t> ids) const;
 
     // Testing hook: force the heap-based BPE for every word (normally used only for long words).
     void set_always_heap_bpe(bool on) { always_heap_ = on; }
+    void clear_cache() { cache_.clear(); }
 
 private:
+    using Cache = std::unordered_map<std::string, std::vector<int32_t>>;
     struct Merge {
         int32_t rank, result;
     };
@@ -90,7 +96,8 @@ private:
     void bpe_ids(std::string_view word_utf8, std::vector<int32_t>& out) const;
     void bpe_linear(std::vector<int32_t>& symbols) const;
     void bpe_heap(std::vector<int32_t>& symbols) const;
-    void encode_cleaned(std::u32string_view cleaned, size_t max_ids, std::vector<int32_t>& out);
+    void encode_cleaned(std::u32string_view cleaned, size_t max_ids, Cache& cache, std::vector<int32_t>& out) const;
+    std::vector<int32_t> row_of(std::string_view utf8, int context, bool truncate, bool pad, Cache& cache) const;
 
     std::vector<std::string> vocab_;         // id -> symbol string (UTF-8)
     std::vector<std::string> decoded_;       // id -> bytes it stands for ("</w>" kept as text)
@@ -105,7 +112,7 @@ private:
     size_t num_merges_ = 0;
     int32_t sot_ = -1, eot_ = -1;
     bool always_heap_ = false;
-    std::unordered_map<std::string, std::vector<int32_t>> cache_;
+    Cache cache_;
 };
 
 // GPT-2's byte-to-unicode table: the code point standing for each byte, and the vocabulary order of the bytes
