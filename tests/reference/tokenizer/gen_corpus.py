@@ -425,7 +425,17 @@ def multiline_inputs():
         "a\u2028b\u2029c\x85d",
         "cafÃ© À\n",
         "text\x1b[31m\nred\x1b[0m",
-    ]
+    ] + [random_multiline() for _ in range(200)]
+
+
+def random_multiline():
+    """Several lines joined by '\\n' (or CR / CRLF / U+2028 / U+0085, which ftfy does not split on)."""
+    parts = []
+    for _ in range(R.randint(2, 5)):
+        parts.append(pick([line_entities, line_mojibake, caption, line_controls, line_whitespace,
+                           line_mojibake_soup, line_random_unicode])().replace("\n", " "))
+    seps = ["\n", "\n", "\n", "\r\n", "\r", "\u2028", "\x85", "\n\n"]
+    return "".join(p + pick(seps) for p in parts[:-1]) + parts[-1]
 
 
 def main():
