@@ -11,6 +11,7 @@
 
 #include "engine/io/json.h"
 #include "tokenizer/clip_tokenizer.h"
+#include "tokenizer/unicode.h"
 
 namespace {
 
@@ -102,6 +103,25 @@ TEST(TokenizerCorpus, MultiLineInputsMatchTheReference) {
         for (const auto& x : v.at("ids").items()) want.push_back(static_cast<int32_t>(x.as_int64()));
         EXPECT_EQ(join(tokenizer().encode(text)), join(want)) << escaped(text);
     }
+}
+
+TEST(TokenizerCorpus, NfcAndLowerMatchPython) {
+    // Python's unicodedata.normalize("NFC") and str.lower on 1000 stress strings (unicode.jsonl).
+    const auto lines = read_lines(kDir + "unicode.jsonl");
+    ASSERT_GE(lines.size(), 1000u);
+    size_t ok = 0;
+    for (const std::string& line : lines) {
+        const wsdol::json::Value v = wsdol::json::parse(line);
+        const std::u32string text = wsdol::tok::decode_utf8(v.at("text").as_string());
+        std::u32string nfc, lower;
+        wsdol::tok::nfc(text, nfc);
+        wsdol::tok::to_lower(text, lower);
+        const bool good = wsdol::tok::encode_utf8(nfc) == v.at("nfc").as_string() &&
+                          wsdol::tok::encode_utf8(lower) == v.at("lower").as_string();
+        EXPECT_TRUE(good) << escaped(v.at("text").as_string());
+        ok += good;
+    }
+    std::printf("[ unicode  ] %zu/%zu NFC + lower() strings identical to Python 3.11\n", ok, lines.size());
 }
 
 TEST(TokenizerCorpus, CommandLineMatchesTheReference) {

@@ -49,7 +49,7 @@ void per_character_fixes(const std::u32string& in, std::u32string& out) {
     out.reserve(in.size());
     std::u32string a, b;
     for (char32_t c : in) {
-        if (c < 0x80) {
+        if (c < 0x80 || !(props(c) & kFtfyTouch)) {
             out.push_back(c);
             continue;
         }
@@ -116,25 +116,45 @@ void remove_escapes_and_controls(const std::u32string& in, std::u32string& out) 
         if (!removed_control(c)) out.push_back(c);
 }
 
-// One segment: repeat the pass until nothing changes (ftfy.fix_and_explain).
-void fix_segment(std::u32string_view segment, bool unescape, std::u32string& out) {
+uint16_t props_of(const std::u32string& s) {
     uint16_t any = 0;
-    for (char32_t c : segment) any |= props(c);
+    for (char32_t c : s) any |= props(c);
+    return any;
+}
+
+// One segment: repeat the pass until nothing changes (ftfy.fix_and_explain). Steps that cannot change the
+// text are skipped: unescape_html without '&'; fix_encoding without a character of ftfy's classes (pure ASCII
+// and not is_bad() both return the text as it is); the per-character fixers without a character they touch;
+// NFC without a character that can change under it.
+void fix_segment(std::u32string_view segment, bool unescape, std::u32string& out) {
     out.assign(segment);
+    uint16_t any = props_of(out);
     if (!(any & (kFtfyTouch | kFtfyClass | kNfcTrigger))) return;  // no fixer can change it
 
-    std::u32string a, b;
+    std::u32string before, a;
     while (true) {
-        const std::u32string before = out;
+        before = out;
         if (unescape && out.find(U'&') != std::u32string::npos) {
             ftfy_unescape_html(out, a);
             out.swap(a);
+            any = props_of(out);
         }
-        out = fix_encoding(out);
-        per_character_fixes(out, a);
-        fix_line_breaks(a, b);
-        remove_escapes_and_controls(b, a);
-        nfc(a, out);
+        if (any & kFtfyClass) {
+            out = fix_encoding(out);
+            any = props_of(out);
+        }
+        if (any & kFtfyTouch) {
+            per_character_fixes(out, a);
+            fix_line_breaks(a, out);
+            remove_escapes_and_controls(out, a);
+            out.swap(a);
+            any = props_of(out);
+        }
+        if (any & kNfcTrigger) {
+            nfc(out, a);
+            out.swap(a);
+            any = props_of(out);
+        }
         if (out == before) return;
     }
 }

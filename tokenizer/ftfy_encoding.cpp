@@ -486,8 +486,14 @@ bool is_bad(std::u32string_view text) {
     bool any = false;
     const std::vector<uint32_t> m = masks_of(text, &any);
     if (!any) return false;  // every alternative needs a character of one of the classes
-    for (size_t i = 0; i < text.size(); ++i)
-        if (bad_at(text, m, i)) return true;
+    // Every alternative has a badness-category character among its first three (the ones starting with an
+    // ASCII letter, punctuation or a space need one second or third), so other positions are skipped.
+    constexpr uint32_t kCategories = (1u << 14) - 1;
+    const size_t n = text.size();
+    for (size_t i = 0; i < n; ++i) {
+        const uint32_t near = (m[i] | (i + 1 < n ? m[i + 1] : 0) | (i + 2 < n ? m[i + 2] : 0)) & kCategories;
+        if (near && bad_at(text, m, i)) return true;
+    }
     return false;
 }
 

@@ -55,12 +55,17 @@ struct Tables {
         ccc = CodePointTable<uint8_t>(classes);
         std::vector<char32_t> excluded(data::composition_exclusions().begin(), data::composition_exclusions().end());
         std::sort(excluded.begin(), excluded.end());
+        // NFC quick check (UAX #15): a string of characters that are NFC_QC=Yes with class 0 is already NFC.
+        // No = the full composition exclusions: singleton decompositions and the listed exclusions (which
+        // include the non-starter decompositions); Maybe = second characters of primary composites.
         for (const auto& d : data::decompositions()) {
             decomposition[d.cp] = {d.first, d.second};
-            p[d.cp] |= kNfcTrigger;
-            if (d.second != 0 && !std::binary_search(excluded.begin(), excluded.end(), d.cp)) {
+            p[d.cp] |= kDecomposes;
+            if (d.second == 0 || std::binary_search(excluded.begin(), excluded.end(), d.cp)) {
+                p[d.cp] |= kNfcTrigger;
+            } else {
                 composition[(uint64_t(d.first) << 21) | d.second] = d.cp;
-                p[d.second] |= kNfcTrigger;  // may compose with what precedes it
+                p[d.second] |= kNfcTrigger;
             }
         }
         for (char32_t c = kVBase; c < kVBase + kVCount; ++c) p[c] |= kNfcTrigger;
@@ -108,7 +113,7 @@ const data::CaseMapping* find_mapping(std::span<const data::CaseMapping> table, 
 
 }  // namespace
 
-uint16_t props(char32_t cp) { return tables().props(cp); }
+const CodePointTable<uint16_t>& detail::prop_table() { return tables().props; }
 uint32_t ftfy_mask(char32_t cp) { return tables().ftfy(cp); }
 
 bool matches_literal(char32_t literal, char32_t cp) {
@@ -256,6 +261,12 @@ void to_lower(std::u32string_view in, std::u32string& out) {
 namespace {
 
 void decompose(const Tables& t, char32_t c, std::u32string& out) {
+    // Hangul syllables are left composed (compose_pair joins LV + T directly), which gives the same result as
+    // decomposing and recomposing them.
+    if (!(t.props(c) & kDecomposes)) {
+        out.push_back(c);
+        return;
+    }
     if (c >= kSBase && c < kSBase + kSCount) {  // Hangul syllable: algorithmic
         const int s = static_cast<int>(c - kSBase);
         out.push_back(kLBase + s / kNCount);

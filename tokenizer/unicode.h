@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "tokenizer/codepoint_table.h"
+
 namespace wsdol::tok {
 
 // Property bits of one code point (props()).
@@ -27,13 +29,21 @@ enum Prop : uint16_t {
     kCaseIgnorable = 1 << 7,  // Case_Ignorable (final-sigma rule)
     kCased = 1 << 8,          // Cased (final-sigma rule)
     kHasLower = 1 << 9,       // str.lower changes it (U+03A3 excluded: context rule)
-    kNfcTrigger = 1 << 10,    // may change under NFC: decomposes, combining class != 0, or composes with a predecessor
+    kNfcTrigger = 1 << 10,    // fails NFC's quick check: NFC_QC No (singleton, excluded or non-starter decomposition)
+                              // or Maybe (composes with a predecessor), or combining class != 0
     kFtfyTouch = 1 << 11,     // changed by one of ftfy's per-character fixers (C1, ligature, width, quotes, line
                               // breaks, ESC, removed controls) or '&' (HTML unescape)
     kFtfyClass = 1 << 12,     // in one of ftfy's badness categories or UTF-8 clue classes (ftfy_mask() != 0)
+    kDecomposes = 1 << 13,    // has a canonical decomposition (Hangul syllables excluded: algorithmic)
 };
 
-uint16_t props(char32_t cp);
+namespace detail {
+const CodePointTable<uint16_t>& prop_table();
+}
+inline uint16_t props(char32_t cp) {
+    static const CodePointTable<uint16_t>& table = detail::prop_table();
+    return table(cp);
+}
 uint32_t ftfy_mask(char32_t cp);  // ftfy badness / UTF-8 clue class bits (ftfy_classes.h), 0 outside them
 
 // Does `cp` match the literal character `literal` of the CLIP pattern under IGNORECASE? ('s' also matches U+017F.)

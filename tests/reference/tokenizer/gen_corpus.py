@@ -8,6 +8,7 @@ Writes, next to this script:
   expected.txt    per line the reference row: 49406 ... 49407, truncated to 77 with 49407 last (no padding)
   cleaned.jsonl   per line the text the pre-tokenizer sees (JSON string), for diagnosing mismatches
   multiline.jsonl inputs that contain '\\n' (ftfy's per-line rules), as JSON objects {"text", "ids"}
+  unicode.jsonl   random strings with Python's NFC and str.lower of them: {"text", "nfc", "lower"}
 
 Reference: openai/CLIP clip/simple_tokenizer.py, loaded by path (the `clip` package itself needs
 pkg_resources), with ftfy 6.3.1, regex, CPython 3.11; the row is clip.tokenize(text, truncate=True) without
@@ -19,6 +20,7 @@ import json
 import os
 import random
 import sys
+import unicodedata
 
 import ftfy
 import ftfy.bad_codecs  # noqa: F401  (registers sloppy-windows-*)
@@ -438,6 +440,27 @@ def random_multiline():
     return "".join(p + pick(seps) for p in parts[:-1]) + parts[-1]
 
 
+def unicode_inputs():
+    """Strings that stress NFC (marks in random order, jamo, exclusions, singletons) and str.lower (special
+    casing, final sigma with case-ignorable characters around it)."""
+    nfc_pool = (COMBINING + [chr(c) for c in range(0x300, 0x370)] + [chr(c) for c in range(0x1100, 0x1200)] +
+                ["가", "각", "\u0958", "\u2126", "\u212b", "\u0344", "\u0f73", "\u1e9b", "\u0340", "\u0374",
+                 "\u2adc", "\U0001d15e", "\u0b47", "\u0b3e", "\u0cc6", "\u0cd5", "\u0cc2", "\u1025", "\u102e",
+                 "\u0627", "\u0653", "\u0654", "\u0655", "\u05d0", "\u05b7", "\u05bc", "\u3099", "\u309a"] +
+                list("aeiouAEIOUnNcCsSzZyYwWhHtTxX") + ["ω", "Ω", "α", "ι", "υ", "ρ", "ε", "η", "ο", "і", "и", "у"])
+    lower_pool = (["Σ", "Σ", "Σ", "Α", "ς", "\u0345", "\u00ad", "'", ".", "\u200d", "\u0301", " ", "İ", "I", "ẞ",
+                   "Ω", "K", "Å", "ǅ", "ᾈ", "ᾼ", "Ϊ́", "\u1e9e", "Ꭰ", "ⓐ", "Ⓐ", "\U00010400", "\U0001e900",
+                   "\U00016e40", "ʰ", "ᵃ", "\u2160", "\u24b6"] + list("AbCdE"))
+    out = []
+    for _ in range(400):
+        out.append("".join(pick(nfc_pool) for _ in range(R.randint(1, 12))))
+    for _ in range(300):
+        out.append("".join(pick(lower_pool) for _ in range(R.randint(1, 10))))
+    for _ in range(300):
+        out.append("".join(random_char(UNI_BLOCKS) for _ in range(R.randint(1, 16))))
+    return out
+
+
 def main():
     mod, tok = load_reference()
     lines = []
@@ -482,6 +505,9 @@ def main():
     with open(os.path.join(HERE, "multiline.jsonl"), "w") as f:
         for s in multiline_inputs():
             f.write(json.dumps({"text": s, "ids": tok.encode(s)}) + "\n")
+    with open(os.path.join(HERE, "unicode.jsonl"), "w") as f:
+        for s in unicode_inputs():
+            f.write(json.dumps({"text": s, "nfc": unicodedata.normalize("NFC", s), "lower": s.lower()}) + "\n")
     print(f"{len(lines)} lines; ftfy {ftfy.__version__}", file=sys.stderr)
 
 
