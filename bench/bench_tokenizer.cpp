@@ -6,6 +6,8 @@
 //
 //   encode_row/corpus/warm   one thread, BPE cache warm (steady state of a long run)
 //   encode_row/corpus/cold   one thread, BPE cache cleared before every pass over the corpus
+//   encode/corpus/warm       one thread, full encode() of every line (no stop at the context: what HF's
+//                            encode_batch does before truncating), cache warm
 //   encode_rows/corpus/T     encode_rows on T OpenMP threads (per-thread caches)
 //   encode_row/captions      one thread, 10,000 ASCII captions
 //   clean/corpus             the cleaning step alone (ftfy port, html.unescape, whitespace, lower)
@@ -80,6 +82,15 @@ void encode_all(benchmark::State& state, const std::vector<std::string>& lines, 
 }
 
 void BM_encode_row_corpus_warm(benchmark::State& state) { encode_all(state, corpus(), false); }
+
+void BM_encode_corpus_full(benchmark::State& state) {
+    auto& t = tokenizer();
+    for (const auto& l : corpus()) benchmark::DoNotOptimize(t.encode(l));
+    for (auto _ : state)
+        for (const auto& l : corpus()) benchmark::DoNotOptimize(t.encode(l));
+    state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(corpus().size()));
+    state.SetBytesProcessed(state.iterations() * total_bytes(corpus()));
+}
 void BM_encode_row_corpus_cold(benchmark::State& state) { encode_all(state, corpus(), true); }
 void BM_encode_row_captions(benchmark::State& state) { encode_all(state, captions(), false); }
 
@@ -110,6 +121,7 @@ void BM_load_vocab(benchmark::State& state) {
 
 BENCHMARK(BM_encode_row_corpus_warm)->Name("encode_row/corpus/warm")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_encode_row_corpus_cold)->Name("encode_row/corpus/cold")->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_encode_corpus_full)->Name("encode/corpus/warm")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_encode_rows_corpus)->Name("encode_rows/corpus")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_encode_row_captions)->Name("encode_row/captions")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_clean_corpus)->Name("clean/corpus")->Unit(benchmark::kMillisecond);

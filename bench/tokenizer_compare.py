@@ -41,6 +41,28 @@ def load_lines():
     return lines, sum(len(b) for b in raw), expected
 
 
+def captions():
+    """The 10,000 ASCII captions of bench_tokenizer.cpp (same LCG, same templates)."""
+    nouns = ["cat", "dog", "bird", "car", "tree", "house", "boat", "horse", "person", "chair", "airplane", "truck",
+             "giraffe", "pizza", "umbrella", "laptop"]
+    adjs = ["small", "large", "red", "blue", "green", "old", "new", "striped", "wooden", "shiny", "blurry", "bright"]
+    templates = ["a photo of a %s %s.", "a bad photo of the %s %s.", "itap of a %s %s.", "A close-up photo of a %s %s",
+                 "a rendering of the %s %s."]
+    x = 1
+    out = []
+
+    def nxt(n):
+        nonlocal x
+        x = (x * 1664525 + 1013904223) & 0xFFFFFFFF
+        return (x >> 8) % n
+
+    for _ in range(10000):
+        t = templates[nxt(5)]
+        a = adjs[nxt(12)]
+        out.append(t % (a, nouns[nxt(16)]))
+    return out
+
+
 def hf_files(tmp):
     text = gzip.open(VOCAB).read().decode("utf-8").split("\n")
     merges = text[1:49152 - 256 - 2 + 1]
@@ -113,6 +135,9 @@ def main():
     oc = oct.SimpleTokenizer()
     s, rows = timed(lambda: oc(lines), args.repeat, time.process_time)
     report("open_clip SimpleTokenizer (Python)", s, n, n_bytes, [strip_pad(r.tolist()) for r in rows], expected)
+    caps = captions()
+    s, _ = timed(lambda: oc(caps), args.repeat, time.process_time)
+    report("  same, 10k ASCII captions", s, len(caps), sum(map(len, caps)), None, None)
 
     # openai reference
     spec = importlib.util.spec_from_file_location("clip_simple_tokenizer", REF)
@@ -161,6 +186,9 @@ def hf_only(repeat):
     s, enc = timed(lambda: rust.encode_batch(lines), repeat, clock)
     report(f"HF tokenizers encode_batch (Rust, {label})", s, len(lines), n_bytes, [hf_row(e.ids) for e in enc],
            expected)
+    caps = captions()
+    s, _ = timed(lambda: rust.encode_batch(caps), repeat, clock)
+    report(f"  same, 10k ASCII captions", s, len(caps), sum(map(len, caps)), None, None)
     if label == "1 thread":
         s, out = timed(lambda: fast(lines, truncation=True, max_length=77)["input_ids"], repeat, clock)
         report("HF CLIPTokenizerFast __call__ (Python API)", s, len(lines), n_bytes, out, expected)
