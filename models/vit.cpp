@@ -52,15 +52,22 @@ VisionTransformer::VisionTransformer(const ViTConfig& c, Generator* gen) : nn::M
                 " is not a multiple of patch_size ", cfg.patch_size);
     WSDOL_CHECK(cfg.embed_dim % cfg.num_heads == 0, "VisionTransformer: embed_dim ", cfg.embed_dim,
                 " is not divisible by num_heads ", cfg.num_heads);
+    WSDOL_CHECK(!cfg.distilled || cfg.num_prefix_tokens == 1, "VisionTransformer: distilled needs num_prefix_tokens 1, got ",
+                cfg.num_prefix_tokens);
     const int64_t grid = cfg.image_size / cfg.patch_size;
     const int64_t D = cfg.embed_dim;
+    const int64_t prefix_tokens = cfg.num_prefix_tokens + (cfg.distilled ? 1 : 0);
     auto patch_embed = register_module("patch_embed", std::make_shared<PatchEmbed>());
     patch_proj = patch_embed->register_module(
         "proj", std::make_shared<nn::Conv2d>(cfg.in_chans, D, cfg.patch_size, cfg.patch_size, 0, 1, 1, true, gen));
     cls_token = register_parameter("cls_token", Tensor::zeros({1, cfg.num_prefix_tokens, D}));
-    pos_embed = register_parameter("pos_embed", Tensor::zeros({1, cfg.num_prefix_tokens + grid * grid, D}));
+    pos_embed = register_parameter("pos_embed", Tensor::zeros({1, prefix_tokens + grid * grid, D}));
     nn::trunc_normal_(cls_token, 0.0, 0.02, -2.0, 2.0, gen);
     nn::trunc_normal_(pos_embed, 0.0, 0.02, -2.0, 2.0, gen);
+    if (cfg.distilled) {  // timm registers dist_token after cls_token and pos_embed
+        dist_token = register_parameter("dist_token", Tensor::zeros({1, 1, D}));
+        nn::trunc_normal_(dist_token, 0.0, 0.02, -2.0, 2.0, gen);
+    }
     pos_drop = register_module("pos_drop", std::make_shared<nn::Dropout>(cfg.drop_rate, gen));
     blocks = register_module("blocks", std::make_shared<nn::ModuleList>());
     for (int64_t i = 0; i < cfg.depth; ++i) {
@@ -72,6 +79,10 @@ VisionTransformer::VisionTransformer(const ViTConfig& c, Generator* gen) : nn::M
     if (cfg.num_classes > 0) {
         head = register_module("head", std::make_shared<nn::Linear>(D, cfg.num_classes, true, gen));
         init_linear(*head, gen);
+        if (cfg.distilled) {
+            head_dist = register_module("head_dist", std::make_shared<nn::Linear>(D, cfg.num_classes, true, gen));
+            init_linear(*head_dist, gen);
+        }
     }
 }
 
@@ -84,6 +95,7 @@ ViTOutput VisionTransformer::forward_all(const Tensor& images, bool return_atten
     Tensor x = patch_proj->forward(images);           // (B, D, g, g)
     x = x.flatten(2).transpose(1, 2);                 // (B, N, D)
     Tensor prefix = cls_token.expand({B, cfg.num_prefix_tokens, D});
+    if (cfg.distilled) prefix = cat({prefix, dist_token.expand({B, 1, D})}, 1);  // [cls, dist]
     x = cat({prefix, x}, 1);                          // (B, T, D)
     x = pos_drop->forward(add(x, pos_embed));
     ViTOutput out;
@@ -93,7 +105,14 @@ ViTOutput VisionTransformer::forward_all(const Tensor& images, bool return_atten
         if (return_attention) out.attn_probs.push_back(probs);
     }
     out.tokens = norm->forward(x);
-    if (head) out.logits = head->forward(out.tokens.select(1, 0));
+    if (head && cfg.distilled) {
+        // timm VisionTransformerDistilled.forward_head outside distillation training: the mean of both heads
+        out.cls_logits = head->forward(out.tokens.select(1, 0));
+        out.dist_logits = head_dist->forward(out.tokens.select(1, 1));
+        out.logits = div(add(out.cls_logits, out.dist_logits), 2.0);
+    } else if (head) {
+        out.logits = head->forward(out.tokens.select(1, 0));
+    }
     return out;
 }
 

@@ -4,6 +4,9 @@
 // blocks.{i}.norm1, blocks.{i}.attn.qkv, blocks.{i}.attn.proj, blocks.{i}.norm2, blocks.{i}.mlp.fc1,
 // blocks.{i}.mlp.fc2, norm, head. Pre-norm blocks: x = x + drop_path(attn(norm1(x))); x = x + drop_path(mlp(norm2(x))).
 // `num_prefix_tokens` > 1 gives MCTformer's C class tokens (all stored in cls_token).
+// `distilled` gives timm's VisionTransformerDistilled (DeiT distilled): an extra dist_token (1, 1, D) after the class
+// token (token order [cls, dist, patches], pos_embed (1, 2 + N, D)) and head_dist; the output is
+// (head(x[:, 0]) + head_dist(x[:, 1])) / 2, timm's inference (and non-distillation-training) output.
 #pragma once
 #include <memory>
 #include <vector>
@@ -32,6 +35,7 @@ struct ViTConfig {
     double attn_drop_rate = 0.0;
     double drop_path_rate = 0.0;  // stochastic depth, linear over blocks (timm)
     double norm_eps = 1e-6;       // timm ViTs use LayerNorm(eps=1e-6)
+    bool distilled = false;       // DeiT distilled: dist_token + head_dist (needs num_prefix_tokens == 1)
 };
 
 class Mlp : public nn::Module {
@@ -55,7 +59,9 @@ public:
 
 struct ViTOutput {
     Tensor tokens;                   // (B, T_prefix + N, D) after the final norm
-    Tensor logits;                   // (B, num_classes) from the first prefix token, when there is a head
+    Tensor logits;                   // (B, num_classes) from the first prefix token, when there is a head;
+                                     // distilled: (cls_logits + dist_logits) / 2
+    Tensor cls_logits, dist_logits;  // distilled only: head(x[:, 0]) and head_dist(x[:, 1])
     std::vector<Tensor> attn_probs;  // per block (B, H, T, T), when asked
 };
 
@@ -75,6 +81,8 @@ public:
     std::shared_ptr<nn::ModuleList> blocks;
     std::shared_ptr<nn::LayerNorm> norm;
     std::shared_ptr<nn::Linear> head;  // null when num_classes == 0
+    Tensor dist_token;                      // (1, 1, D), distilled only
+    std::shared_ptr<nn::Linear> head_dist;  // distilled with num_classes > 0 only
 };
 
 }  // namespace wsdol::models

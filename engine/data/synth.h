@@ -1,0 +1,55 @@
+// synth.h — the synthetic localization benchmark behind `wsdol synth` and the demo.
+//
+// Each image shows 1-3 objects of K shape classes (circle, square, triangle, star, ring, cross, diamond, hexagon,
+// heart, crescent; K <= 10) with a class-specific texture, random colour, scale, rotation and position, drawn in
+// random order so later objects occlude earlier ones, over one of six textured backgrounds (water, rails, grass,
+// sand, sky, bricks) plus distractor clutter (small strokes and blobs that belong to the background).
+// The weak-supervision trap: every class has a "home" background and the scene takes the home background of
+// its first object with a probability set by the difficulty (like trains on rails and boats on water), so a
+// classifier is rewarded for activating the background. Captions name each visible object with its colour and
+// the background ("a red star and a blue ring on water").
+//
+// Masks hold 0 for background, k for class k (1..K), and 255 (ignore, as VOC's void) for the pixels of an object
+// whose visible area is smaller than kMinVisiblePixels: such slivers are neither labelled nor captioned.
+// Deterministic: image i depends only on (seed, i, config), never on thread count or on other images.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wsdol::data {
+
+enum class SynthDifficulty { easy, medium, hard };
+SynthDifficulty parse_synth_difficulty(const std::string& name);  // "easy" | "medium" | "hard"
+const char* synth_difficulty_name(SynthDifficulty difficulty);
+
+struct SynthConfig {
+    int classes = 6;         // K, 1..10
+    int64_t images = 200;
+    int64_t size = 128;      // images are size x size
+    uint64_t seed = 0;
+    SynthDifficulty difficulty = SynthDifficulty::medium;
+    double val_fraction = 0.2;  // the last images form the val split
+};
+
+constexpr int kSynthMaxClasses = 10;
+constexpr int64_t kMinVisiblePixels = 16;
+
+struct SynthImage {
+    std::string id;                // "synth_000042"
+    int64_t size = 0;
+    std::vector<uint8_t> rgb;      // (S, S, 3), row-major
+    std::vector<uint8_t> mask;     // (S, S): 0 background, 1..K classes, 255 ignore
+    std::vector<int> labels;       // visible classes, ascending, each in 1..K
+    std::string background;        // "water", ...
+    std::string caption;
+};
+
+std::vector<std::string> synth_class_names(int classes);  // K names, class k is names[k - 1]
+std::vector<std::string> synth_background_names();
+std::string synth_image_id(int64_t index);
+
+// Renders image `index` of the dataset described by `config`.
+SynthImage synth_image(const SynthConfig& config, int64_t index);
+
+}  // namespace wsdol::data
