@@ -2,10 +2,6 @@
 // {'model': state_dict}, the legacy pickle stream, the TorchScript archive of the OpenAI release) read with
 // weights::read_weights carry exactly the tensors of their safetensors twins (same dtypes: f16 stays f16) and load
 // strictly into our models through load_into.
-//
-// read_weights lives in weights/weights_file.cpp, written on another branch. Until that branch is merged the
-// symbol does not exist; it is declared weak below so that this file links anyway, and each test then reports
-// itself skipped with "read_weights not linked". Once weights_file.cpp is in the build, the tests run.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -18,11 +14,6 @@
 #include "weights/name_maps.h"
 #include "weights/weights_file.h"
 
-namespace wsdol::weights {
-// Weak reference: null until weights/weights_file.cpp (the reader) is linked in.
-WeightsFile read_weights(const std::string& path) __attribute__((weak));
-}  // namespace wsdol::weights
-
 namespace wsdol {
 namespace {
 
@@ -30,11 +21,6 @@ using test::load_model_fixture;
 using test::model_fixture;
 using weights::Architecture;
 using weights::Format;
-
-bool reader_linked() { return &weights::read_weights != nullptr; }
-
-#define REQUIRE_READER()                                                                                  \
-    if (!reader_linked()) GTEST_SKIP() << "read_weights not linked (weights/weights_file.cpp not merged yet)"
 
 // The file's tensors equal the safetensors twin's, name for name and byte for byte, in the same dtype.
 // `extras`: names only the torch file may carry (the TorchScript release's scalars).
@@ -65,7 +51,6 @@ std::shared_ptr<models::Clip> clip_for(const NamedTensors& openai_named) {
 }
 
 TEST(ModelsTorchFormats, OpenAICLIPTorchZip) {
-    REQUIRE_READER();
     const weights::WeightsFile f = weights::read_weights(model_fixture("clip_vit.pth"));
     EXPECT_EQ(f.format, Format::torch_zip);
     EXPECT_EQ(f.state_dict_key, "");
@@ -90,17 +75,14 @@ void check_torchscript(const std::string& tag, Architecture arch) {
 }
 
 TEST(ModelsTorchFormats, OpenAICLIPViTTorchScriptRelease) {
-    REQUIRE_READER();
     check_torchscript("clip_vit", Architecture::openai_clip_vit);
 }
 
 TEST(ModelsTorchFormats, OpenAICLIPResNetTorchScriptRelease) {
-    REQUIRE_READER();
     check_torchscript("clip_rn", Architecture::openai_clip_resnet);
 }
 
 TEST(ModelsTorchFormats, HFCLIPTorchZip) {
-    REQUIRE_READER();
     const weights::WeightsFile f = weights::read_weights(model_fixture("hf_clip.pth"));
     EXPECT_EQ(f.format, Format::torch_zip);
     const NamedTensors twin = load_model_fixture("hf_clip.safetensors");
@@ -137,12 +119,10 @@ void check_deit_release(const std::string& tag, bool distilled) {
 }
 
 TEST(ModelsTorchFormats, DeiTReleaseLayout) {
-    REQUIRE_READER();
     check_deit_release("deit", false);
 }
 
 TEST(ModelsTorchFormats, DistilledDeiTReleaseLayout) {
-    REQUIRE_READER();
     check_deit_release("deit_distilled", true);
 }
 
@@ -155,7 +135,6 @@ models::ResNetConfig resnet_config() {
 }
 
 TEST(ModelsTorchFormats, TorchvisionResNetTorchZip) {
-    REQUIRE_READER();
     const weights::WeightsFile f = weights::read_weights(model_fixture("resnet.pth"));
     EXPECT_EQ(f.format, Format::torch_zip);
     const NamedTensors twin = load_model_fixture("resnet.safetensors");
@@ -168,7 +147,6 @@ TEST(ModelsTorchFormats, TorchvisionResNetTorchZip) {
 }
 
 TEST(ModelsTorchFormats, TorchvisionResNetLegacyPickleWithoutCounters) {
-    REQUIRE_READER();
     const weights::WeightsFile f = weights::read_weights(model_fixture("resnet_legacy.pth"));
     EXPECT_EQ(f.format, Format::torch_legacy_pickle);
     NamedTensors twin;

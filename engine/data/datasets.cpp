@@ -216,7 +216,9 @@ Dataset open_cub(const std::string& root, const std::string& split, const Datase
     const auto classes = read_cub_table(join(root, "image_class_labels.txt"), 1);
     const auto boxes = read_cub_table(join(root, "bounding_boxes.txt"), 4);
     const auto is_train = read_cub_table(join(root, "train_test_split.txt"), 1);
-    for (const auto& [id, f] : images) {
+    for (const auto& entry : images) {
+        const int64_t id = entry.first;  // a plain variable: clang < 16 cannot capture structured bindings
+        const std::vector<std::string>& f = entry.second;
         const auto t = is_train.find(id);
         WSDOL_CHECK(t != is_train.end(), join(root, "train_test_split.txt"), ": no entry for image id ", id);
         if ((t->second[0] == "1") != (split == "train")) continue;

@@ -23,6 +23,13 @@ enum class PilFilter { bilinear, bicubic };
 std::vector<uint8_t> pil_resize(const uint8_t* src, int64_t H, int64_t W, int64_t C, int64_t out_h, int64_t out_w,
                                 PilFilter filter);
 
+// Rows [top, top + height) and columns [left, left + width) of pil_resize(src, ..., out_h, out_w, filter), bit
+// for bit, computing only what that window needs (a random crop of an upscaled image costs the crop, not the
+// whole image). Returns (height, width, C).
+std::vector<uint8_t> pil_resize_window(const uint8_t* src, int64_t H, int64_t W, int64_t C, int64_t out_h,
+                                       int64_t out_w, PilFilter filter, int64_t top, int64_t left, int64_t height,
+                                       int64_t width);
+
 // image: (H, W, C) u8 tensor (any strides) -> (out_h, out_w, C) u8 tensor.
 Tensor pil_resize(const Tensor& image, int64_t out_h, int64_t out_w, PilFilter filter);
 

@@ -1,0 +1,137 @@
+// cmd_tokenize.cpp — `wsdol tokenize`: CLIP BPE token ids of stdin lines, decoding of id lines, and training of
+// a new BPE vocabulary (--train). See tokenizer/clip_tokenizer.h for the tokenizer itself.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "apps/cli.h"
+#include "engine/core/error.h"
+#include "tokenizer/bpe_train.h"
+#include "tokenizer/clip_tokenizer.h"
+
+namespace {
+
+const char* const kVocabName = "bpe_simple_vocab_16e6.txt.gz";
+
+// --vocab, else $WSDOL_CLIP_VOCAB, else ../shared/data/clip/<name> from the current directory, else the same
+// beside the repository that holds the executable (<repo>/build/wsdol -> <repo>/../shared/data/clip/<name>).
+std::string find_vocab(const wsdol::cli::Args& a) {
+    if (auto v = a.get("vocab")) return *v;
+    std::vector<std::string> tried;
+    if (const char* env = std::getenv("WSDOL_CLIP_VOCAB"); env && *env) {
+        if (std::filesystem::exists(env)) return env;
+        tried.push_back(std::string(env) + " ($WSDOL_CLIP_VOCAB)");
+    }
+    std::vector<std::filesystem::path> candidates{std::filesystem::path("../shared/data/clip") / kVocabName};
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        candidates.push_back(exe.parent_path().parent_path().parent_path() / "shared/data/clip" / kVocabName);
+        candidates.push_back(exe.parent_path().parent_path() / "shared/data/clip" / kVocabName);
+    }
+    for (const auto& c : candidates) {
+        if (std::filesystem::exists(c)) return c.string();
+        tried.push_back(c.string());
+    }
+    std::string list;
+    for (const auto& t : tried) list += "\n  " + t;
+    wsdol::fail("tokenize: no CLIP vocab found; pass --vocab FILE or set WSDOL_CLIP_VOCAB. Looked in:" + list);
+}
+
+bool read_line(std::string& line) {
+    return static_cast<bool>(std::getline(std::cin, line));  // a last line without '\n' still counts
+}
+
+int run_tokenize(const std::vector<std::string>& args) {
+    wsdol::cli::Args a("tokenize", args, {"vocab", "context", "vocab-size", "out", "min-count"},
+                       {"pad", "decode", "no-truncate", "train"});
+    WSDOL_CHECK(a.positional().empty(), "tokenize: unexpected argument '", a.positional().front(),
+                "' (text is read from stdin)");
+
+    if (a.flag("train")) {
+        WSDOL_CHECK(a.get("out"), "tokenize --train: --out FILE is required");
+        wsdol::tok::BpeTrainOptions o;
+        o.vocab_size = static_cast<size_t>(a.get_int("vocab-size", 1024));
+        o.min_pair_count = static_cast<size_t>(a.get_int("min-count", 2));
+        std::string corpus((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+        const wsdol::tok::BpeTrainResult r = wsdol::tok::train_bpe(corpus, o);
+        wsdol::tok::write_bpe_file(r, *a.get("out"));
+        std::fprintf(stderr, "tokenize --train: %zu merges (vocab size %zu) from %zu words (%zu distinct) -> %s\n",
+                     r.merges.size(), r.merges.size() + 514, r.occurrences, r.words, a.get("out")->c_str());
+        return 0;
+    }
+
+    std::ios::sync_with_stdio(false);
+    const std::string vocab = find_vocab(a);
+    wsdol::tok::ClipTokenizer tok = wsdol::tok::ClipTokenizer::from_file(vocab);
+    const long long context = a.get_int("context", wsdol::tok::kClipContext);
+    WSDOL_CHECK(context >= 1 && context <= 1000000, "tokenize: --context must be in 1..1000000, got ", context);
+    const bool pad = a.flag("pad"), truncate = !a.flag("no-truncate");
+
+    std::string line, out;
+    size_t line_no = 0;
+    while (read_line(line)) {
+        ++line_no;
+        out.clear();
+        if (a.flag("decode")) {
+            std::vector<int32_t> ids;
+            size_t k = 0;
+            while (k < line.size()) {
+                while (k < line.size() && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) ++k;
+                if (k >= line.size()) break;
+                size_t used = 0;
+                long long v = 0;
+                try {
+                    v = std::stoll(line.substr(k), &used);
+                } catch (...) {
+                    used = 0;
+                }
+                WSDOL_CHECK(used > 0, "tokenize --decode: line ", line_no, ": '", line.substr(k, 20),
+                            "' is not a token id");
+                ids.push_back(static_cast<int32_t>(v));
+                k += used;
+            }
+            // Trailing zeros after an end-of-text are padding (as printed by --pad), not the token '!'.
+            size_t n = ids.size();
+            while (n > 0 && ids[n - 1] == 0) --n;
+            if (n > 0 && n < ids.size() && ids[n - 1] == tok.eot()) ids.resize(n);
+            out = tok.decode(ids);
+        } else {
+            const std::vector<int32_t> row = tok.encode_row(line, static_cast<int>(context), truncate, pad);
+            for (size_t i = 0; i < row.size(); ++i) {
+                if (i) out.push_back(' ');
+                out += std::to_string(row[i]);
+            }
+        }
+        out.push_back('\n');
+        std::fwrite(out.data(), 1, out.size(), stdout);
+    }
+    std::fflush(stdout);
+    return 0;
+}
+
+}  // namespace
+
+WSDOL_COMMAND(wsdol::cli::Command{
+    "tokenize", "CLIP BPE token ids of text lines (stdin), decoding, or training a new BPE vocabulary",
+    "usage: wsdol tokenize [--vocab FILE] [--context N] [--pad] [--no-truncate] < text\n"
+    "       wsdol tokenize --decode [--vocab FILE] < ids\n"
+    "       wsdol tokenize --train --vocab-size N --out FILE [--min-count C] < corpus\n\n"
+    "Encodes each stdin line ('\\n'-separated; a '\\r' before it stays part of the line and is whitespace) with\n"
+    "OpenAI CLIP's tokenizer (ftfy + html cleaning, lower-case, BPE) and prints the ids <|startoftext|> ...\n"
+    "<|endoftext|> separated by spaces: at most N ids (default 77), the last one <|endoftext|> when the text is\n"
+    "cut; --pad appends zeros up to N; --no-truncate makes a too-long line an error. Typed <|startoftext|> and\n"
+    "<|endoftext|> are recognised as the special tokens. Invalid UTF-8 is read as Python's errors=\"replace\".\n"
+    "--decode reads lines of ids and prints the text (trailing zero padding after <|endoftext|> is dropped;\n"
+    "word ends become spaces, special tokens print as text).\n"
+    "--train learns N - 514 merges from the corpus (same cleaning and pre-tokenization; ties: higher count, then\n"
+    "smaller left symbol, then smaller right symbol in byte order) and writes FILE (gzip when it ends in .gz),\n"
+    "which --vocab accepts.\n\n"
+    "Vocab: --vocab FILE, else $WSDOL_CLIP_VOCAB, else ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz from\n"
+    "the current directory, else the same next to the repository holding the executable.",
+    run_tokenize});

@@ -1,0 +1,63 @@
+// transforms_pipeline.h — the training-time augmentation pipelines of the reference methods, composed from
+// transforms.h / transforms_color.h, plus timm's RandomErasing (which works on the normalised tensor).
+//
+// Each pipeline takes a decoded RGB image and the sample's own stream, and writes the normalised (3, H, W) f32
+// image into caller memory (a slot of the loader's batch), returning what else the sample carries.
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "engine/data/transforms.h"
+#include "engine/data/transforms_color.h"
+#include "engine/data/transforms_randaugment.h"
+
+namespace wsdol::data {
+
+// timm RandomErasing(probability, mode='pixel', max_count=1) on a normalised (C, H, W) image: with probability
+// p, up to 10 attempts to place a box of area U(min_area, max_area) * H * W and aspect exp(U(log r, -log r))
+// (h = round(sqrt(area * aspect)), w = round(sqrt(area / aspect)), accepted when w < W and h < H, top/left
+// uniform over the valid range inclusive), filled with per-pixel N(0, 1) noise. Returns whether it erased, and
+// the box as {top, left, h, w} in *box when given.
+struct RandomErasingOptions {
+    double probability = 0.25, min_area = 0.02, max_area = 1.0 / 3.0, min_aspect = 0.3;
+};
+bool random_erasing(float* chw, int64_t C, int64_t H, int64_t W, SampleRng& rng,
+                    const RandomErasingOptions& options = {}, std::array<int64_t, 4>* box = nullptr);
+
+// ToCo's main view (datasets/voc.py + transforms.py, §3.5 of methods.md): random rescale r ~ U(lo, hi) with PIL
+// BILINEAR, horizontal flip p 0.5, random crop with black padding (recording img_box), then photometric
+// augmentation — ColorJitter(b, c, s, h) with p jitter_p, grayscale p gray_p, Gaussian blur (radius U(0.1, 2))
+// with p blur_p, solarize with p solarize_p — and normalisation. ToCo's main image uses gray 0.2, blur 1.0 and
+// flips a second time after cropping without mirroring img_box (second_flip; a code quirk kept as an option).
+struct TocoOptions {
+    double scale_lo = 0.5, scale_hi = 2.0;
+    int64_t crop = 448;
+    double jitter_p = 0.8, brightness = 0.4, contrast = 0.4, saturation = 0.2, hue = 0.1;
+    double gray_p = 0.2, blur_p = 1.0, solarize_p = 0.0;
+    bool second_flip = true;
+    std::array<float, 3> mean = kImageNetMean, std = kImageNetStd;
+};
+struct TocoSample {
+    std::array<int64_t, 4> img_box{};  // [top, bottom, left, right) of the valid image inside the crop
+};
+// image: (H, W, 3) u8 -> out: (3, crop, crop) f32.
+TocoSample toco_main_view(const Image& image, SampleRng& rng, const TocoOptions& options, float* out);
+
+// Photometric step shared by the ToCo/DINO views: jitter (p), grayscale (p), blur (p), solarize (p).
+Image photometric_views(Image image, SampleRng& rng, const TocoOptions& options);
+
+// timm create_transform(size, is_training=True, auto_augment='rand-m9-mstd0.5-inc1'): RandomResizedCrop(size,
+// (0.08, 1), (3/4, 4/3), bicubic), flip p 0.5, RandAugment (transforms_randaugment.h), normalise,
+// RandomErasing(0.25, 'pixel').
+struct TimmTrainOptions {
+    int64_t size = 224;
+    std::array<double, 2> scale = {0.08, 1.0};
+    double flip_p = 0.5;
+    bool rand_augment = true;
+    RandAugmentOptions rand_augment_options;
+    RandomErasingOptions erasing;
+    std::array<float, 3> mean = kImageNetMean, std = kImageNetStd;
+};
+void timm_train_view(const Image& image, SampleRng& rng, const TimmTrainOptions& options, float* out);
+
+}  // namespace wsdol::data
