@@ -72,8 +72,11 @@ std::string gunzip(std::string_view z, const std::string& what) {
     const size_t deflate_len = n - 8 - pos;
     WSDOL_CHECK(deflate_len <= size_t(std::numeric_limits<int>::max()), "gzip: ", what, ": larger than 2 GiB");
     int out_len = 0;
-    char* raw = stbi_zlib_decode_noheader_malloc(reinterpret_cast<const char*>(p + pos), static_cast<int>(deflate_len),
-                                                 &out_len);
+    // The 8 trailer bytes are handed to stb too: its decoder looks up to 16 bits past the last code, and stb 2.27
+    // mis-decodes a raw deflate stream that ends exactly at the end of its buffer (see weights/zip_archive.cpp).
+    // Bytes after the final block are never used; the CRC-32 and size checks below catch any misreading.
+    char* raw = stbi_zlib_decode_noheader_malloc(reinterpret_cast<const char*>(p + pos),
+                                                 static_cast<int>(deflate_len + 8), &out_len);
     WSDOL_CHECK(raw != nullptr, "gzip: ", what, ": corrupt deflate data (", stbi_failure_reason(), ")");
     std::string out(raw, raw + out_len);
     std::free(raw);
