@@ -2,7 +2,6 @@
 // folder from ../shared/data/real (ground truth read in place, predictions written by the test), plus synthetic
 // CAM cases; success paths check the JSON numbers, failure paths the exit code and the file named in the message.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +15,7 @@
 #include "engine/eval/mask_gt.h"
 #include "engine/eval/seg_metrics.h"
 #include "engine/io/json.h"
+#include "tests/cli_test_util.h"
 #include "tests/io_test_util.h"
 #include "tests/test_eval_util.h"
 
@@ -25,23 +25,9 @@ namespace {
 namespace fs = std::filesystem;
 using test::ScratchDir;
 
-struct RunResult {
-    int code = -1;
-    std::string output;  // stdout and stderr
-};
+using RunResult = test::CliResult;
 
-RunResult run_eval(const std::string& args) {
-    const std::string cmd = std::string(WSDOL_BINARY) + " eval " + args + " 2>&1";
-    RunResult r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    const int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+RunResult run_eval(const std::string& args) { return test::run_wsdol("eval " + args); }
 
 json::Value run_json(const std::string& args) {
     const RunResult r = run_eval(args + " --json");

@@ -1,38 +1,18 @@
 // test_weights_cli.cpp — `wsdol inspect` and `wsdol convert`, run as the real binary (WSDOL_BINARY): output,
 // --json, exit codes and one-line errors, and conversions read back bit-exactly.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <cstdio>
 
 #include "engine/io/json.h"
+#include "tests/cli_test_util.h"
 #include "tests/weights_test_util.h"
 
 namespace wsdol::test {
 namespace {
 
-struct RunResult {
-    int code = -1;
-    std::string output;  // stdout and stderr together
-};
-
-RunResult run_wsdol(const std::string& args) {
-    RunResult r;
-    const std::string command = std::string(WSDOL_BINARY) + " " + args + " 2>&1";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return r;
-    char buffer[4096];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.output.append(buffer, n);
-    const int status = ::pclose(pipe);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 TEST(WeightsCli, InspectText) {
-    const RunResult r = run_wsdol("inspect " + quoted(format_fixture("ckpt_model_args.pt")));
+    const CliResult r = run_wsdol("inspect " + quoted(format_fixture("ckpt_model_args.pt")));
     ASSERT_EQ(r.code, 0) << r.output;
     for (const char* piece : {"format:        PyTorch zip (torch.save)", "state_dict:    ['model'] (\"module.\" prefix stripped)",
                               "tensors:       6 (1 float16, 4 float32, 1 int64)", "elements:      129",
@@ -43,17 +23,17 @@ TEST(WeightsCli, InspectText) {
 
 TEST(WeightsCli, InspectTruncatesLongListsUnlessAll) {
     const std::string file = quoted(format_fixture("sd_many_views.pt"));
-    const RunResult shortened = run_wsdol("inspect " + file);
+    const CliResult shortened = run_wsdol("inspect " + file);
     ASSERT_EQ(shortened.code, 0);
     EXPECT_NE(shortened.output.find("... 970 more (--all lists every tensor)"), std::string::npos) << shortened.output;
     EXPECT_EQ(shortened.output.find("layer.500.w"), std::string::npos);
     EXPECT_NE(shortened.output.find("layer.1009.w"), std::string::npos);
-    const RunResult all = run_wsdol("inspect --all " + file);
+    const CliResult all = run_wsdol("inspect --all " + file);
     EXPECT_NE(all.output.find("layer.500.w"), std::string::npos);
 }
 
 TEST(WeightsCli, InspectJson) {
-    const RunResult r = run_wsdol("inspect --json " + quoted(format_fixture("torchscript_traced_clip_text.pt")));
+    const CliResult r = run_wsdol("inspect --json " + quoted(format_fixture("torchscript_traced_clip_text.pt")));
     ASSERT_EQ(r.code, 0) << r.output;
     const json::Value v = json::parse(r.output);
     EXPECT_EQ(v.at("format").as_string(), "TorchScript archive");
@@ -70,7 +50,7 @@ TEST(WeightsCli, InspectJson) {
 
 TEST(WeightsCli, InspectNamesTheArchitecture) {
     // A reduced OpenAI CLIP TorchScript release from the models fixtures: detect_architecture's verdict is shown.
-    const RunResult r = run_wsdol("inspect " + quoted(std::string(WSDOL_SOURCE_DIR) +
+    const CliResult r = run_wsdol("inspect " + quoted(std::string(WSDOL_SOURCE_DIR) +
                                                       "/tests/reference/models/clip_vit_fp16.pt"));
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("architecture:  OpenAI CLIP ViT"), std::string::npos) << r.output;
@@ -78,12 +58,12 @@ TEST(WeightsCli, InspectNamesTheArchitecture) {
 }
 
 TEST(WeightsCli, ErrorsAreOneLineWithExitCodeOne) {
-    const RunResult evil = run_wsdol("inspect " + quoted(format_fixture("evil_os_system_legacy.pt")));
+    const CliResult evil = run_wsdol("inspect " + quoted(format_fixture("evil_os_system_legacy.pt")));
     EXPECT_EQ(evil.code, 1);
     EXPECT_EQ(evil.output.rfind("wsdol inspect: pickle: ", 0), 0u) << evil.output;
     EXPECT_NE(evil.output.find("global 'os.system' is not allowed"), std::string::npos);
     EXPECT_EQ(evil.output.find('\n'), evil.output.size() - 1);  // one line
-    const RunResult jpeg = run_wsdol("inspect " + quoted(format_fixture("not_weights.jpg")));
+    const CliResult jpeg = run_wsdol("inspect " + quoted(format_fixture("not_weights.jpg")));
     EXPECT_EQ(jpeg.code, 1);
     EXPECT_NE(jpeg.output.find("unrecognised format"), std::string::npos);
     EXPECT_EQ(run_wsdol("inspect").code, 1);
@@ -94,7 +74,7 @@ TEST(WeightsCli, ConvertToSafetensorsAndTorchRoundTrips) {
     ScratchDir dir;
     const std::string in = quoted(format_fixture("sd_basic_legacy.pt"));
     const std::string st = dir.file("out.safetensors"), pt = dir.file("out.pth");
-    RunResult r = run_wsdol("convert " + in + " " + quoted(st));
+    CliResult r = run_wsdol("convert " + in + " " + quoted(st));
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("wrote"), std::string::npos);
     expect_matches_expected(weights::read_weights(st).tensors, "sd_basic.expected.safetensors");
@@ -115,7 +95,7 @@ TEST(WeightsCli, ConvertToSafetensorsAndTorchRoundTrips) {
 TEST(WeightsCli, ConvertDtype) {
     ScratchDir dir;
     const std::string out = dir.file("half.safetensors");
-    const RunResult r = run_wsdol("convert " + quoted(format_fixture("sd_basic.pt")) + " " + quoted(out) + " --dtype f16");
+    const CliResult r = run_wsdol("convert " + quoted(format_fixture("sd_basic.pt")) + " " + quoted(out) + " --dtype f16");
     ASSERT_EQ(r.code, 0) << r.output;
     const weights::WeightsFile w = weights::read_weights(out);
     const weights::WeightsFile ref = weights::read_weights(format_fixture("sd_basic.pt"));
@@ -137,7 +117,7 @@ TEST(WeightsCli, ConvertDtype) {
 TEST(WeightsCli, ConvertErrors) {
     ScratchDir dir;
     const std::string in = quoted(format_fixture("sd_basic.pt"));
-    RunResult r = run_wsdol("convert " + in + " " + quoted(dir.file("x.unknown")));
+    CliResult r = run_wsdol("convert " + in + " " + quoted(dir.file("x.unknown")));
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.output.find("cannot tell the output format"), std::string::npos) << r.output;
     r = run_wsdol("convert " + in + " " + quoted(dir.file("x.pt")) + " --dtype f8");
