@@ -131,10 +131,6 @@ TEST(WeightsFormats, BigEndianRecordsAreSwapped) {
 }
 
 TEST(WeightsFormats, DeflatedRecords) {
-    if (!weights::zip_deflate_available()) {
-        expect_error([] { read_weights(format_fixture("deflated.pt")); }, {"deflated.pt", "deflate", "torch.save"});
-        GTEST_SKIP() << "no deflate decoder linked in (stb_image): refusal checked";
-    }
     const WeightsFile w = read_weights(format_fixture("deflated.pt"));
     EXPECT_EQ(w.state_dict_key, "state_dict");
     expect_matches_expected(w.tensors, "ckpt_small.expected.safetensors");
@@ -249,11 +245,6 @@ TEST(WeightsFormats, TorchScriptScriptedModule) {
     for (const char* extra : {"input_resolution: scalar buffer", "context_length: scalar buffer",
                               "vocab_size: scalar buffer"})
         EXPECT_TRUE(has_entry(w.skipped, extra)) << extra;
-    if (!weights::zip_deflate_available()) {
-        // The code records (which say what is a parameter or buffer) are deflated: every tensor attribute is kept.
-        EXPECT_TRUE(has_entry(w.skipped, "note: no TorchScript code"));
-        GTEST_SKIP() << "no deflate decoder linked in: TorchScript parameter/buffer lists unavailable";
-    }
     expect_matches_expected(w.tensors, "torchscript_scripted.expected.safetensors");
     EXPECT_TRUE(has_entry(w.skipped, "attn_mask: tensor float32 [3, 3] (attribute, not a parameter or buffer)"));
     // nn.Module.state_dict order: own parameters, own buffers, then submodules.

@@ -219,7 +219,7 @@ private:
             try {
                 if (std::optional<std::string> text = read_code_(module)) classes = parse_script_classes(*text);
             } catch (const Error&) {
-                // unreadable code (e.g. deflate unavailable): fall back to all tensors
+                // an unreadable code record (corrupt): fall back to all tensors (noted in `skipped`)
             }
             code = modules_.emplace(module, std::move(classes)).first;
         }

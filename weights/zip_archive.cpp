@@ -21,12 +21,10 @@
 
 #include "engine/core/error.h"
 
-// stb_image's raw-deflate decoder (engine/data/stb_image_impl.cpp compiles stb_image). Declared weak so that this
-// file links, and deflate is simply unavailable, in a program without stb_image. The signature is stb_image's
-// public STBIDEF declaration: returns the number of bytes written into obuffer, or -1 on malformed data or when
-// the output would exceed olen.
-extern "C" int stbi_zlib_decode_noheader_buffer(char* obuffer, int olen, const char* ibuffer, int ilen)
-    __attribute__((weak));
+// Deflated records are inflated by stb_image's raw-deflate decoder (compiled once, in
+// engine/data/stb_image_impl.cpp): stbi_zlib_decode_noheader_buffer returns the number of bytes written into
+// obuffer, or -1 on malformed data or when the output would exceed olen.
+#include <stb/stb_image.h>
 
 namespace wsdol::weights {
 
@@ -212,7 +210,6 @@ uint32_t crc32_update(uint32_t crc, const void* data, size_t size) {
     return ~c;
 }
 
-bool zip_deflate_available() { return stbi_zlib_decode_noheader_buffer != nullptr; }
 
 // ---------------------------------------------------------------- reader
 
@@ -394,9 +391,6 @@ RecordBytes ZipArchive::record(const ZipEntry& entry) const {
         r.writable = source_.writable;
         r.in_source = true;
     } else {
-        if (!zip_deflate_available())
-            record_error(entry, "is deflate-compressed, and this build has no deflate decoder (stb_image is not "
-                                "linked in); re-save the file with torch.save, which stores records uncompressed");
         if (entry.size > entry.compressed_size * kMaxDeflateRatio + 1024)
             record_error(entry, str("claims ", entry.size, " bytes from ", entry.compressed_size,
                                     " compressed bytes, more than deflate can produce (corrupt)"));

@@ -8,9 +8,8 @@
 // from the central directory: PyTorch writes zeros in the local headers and the real values in data
 // descriptors. Every offset and size is checked against the file size; any inconsistency is an error naming the
 // file and the record. Stored (method 0) records are returned without a copy (a pointer into the mapping);
-// deflated (method 8) records are inflated with stb_image's zlib decoder when it is linked into the program
-// (engine/data/stb_image_impl.cpp), and refused with a clear message otherwise. The CRC-32 of a record is checked
-// the first time its bytes are requested. Encrypted, multi-disk and other compression methods are refused.
+// deflated (method 8) records are inflated with stb_image's zlib decoder (compiled once, in
+// engine/data/stb_image_impl.cpp). The CRC-32 of a record is checked the first time its bytes are requested. Encrypted, multi-disk and other compression methods are refused.
 //
 // WRITER (ZipWriter): stored records only, each record's data 64-byte aligned through an "FB" padding extra
 // field (as PyTorch's writer does), CRC-32 and sizes in the local header (no data descriptors), ZIP64 extra
@@ -44,9 +43,6 @@ ByteSource bytes_source(std::string bytes, const std::string& label);
 
 // CRC-32 (ISO-HDLC, the zip/gzip polynomial 0xEDB88320), continued from `crc` (0 to start).
 uint32_t crc32_update(uint32_t crc, const void* data, size_t size);
-
-// True when a deflate decoder is linked in (stb_image's zlib, see above).
-bool zip_deflate_available();
 
 struct ZipEntry {
     std::string name;
