@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 
 #include "engine/data/datasets.h"
 #include "engine/data/image_io.h"
@@ -180,6 +183,46 @@ TEST(Datasets, CubOfficialFilesWithBoxes) {
     test::expect_error([&] { data::open_cub(root.string(), "val"); }, "cub:", {"train or test"});
     write_text(root / "bounding_boxes.txt", "1 2 3\n");
     test::expect_error([&] { data::open_cub(root.string(), "test"); }, {"bounding_boxes.txt:1", "expected 5 fields"});
+}
+
+TEST(Datasets, IlsvrcValBoxesThroughWsolevaluationMetadata) {
+    test::ScratchDir dir;
+    // wsolevaluation's metadata/ILSVRC/test layout, written from ../shared/data/real/ilsvrc/boxes.txt
+    // ("file class wnid orig_w orig_h stored_w stored_h x0 y0 x1 y1", one line per box).
+    std::ifstream boxes(kReal + "/ilsvrc/boxes.txt");
+    std::string localization, labels, sizes;
+    std::map<std::string, int> box_count;
+    std::set<std::string> seen;
+    for (std::string line; std::getline(boxes, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream f(line);
+        std::string file, wnid;
+        int cls = 0, ow = 0, oh = 0, sw = 0, sh = 0, x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+        f >> file >> cls >> wnid >> ow >> oh >> sw >> sh >> x0 >> y0 >> x1 >> y1;
+        const std::string id = "val/" + file;
+        localization += id + "," + std::to_string(x0) + "," + std::to_string(y0) + "," + std::to_string(x1) + "," +
+                        std::to_string(y1) + "\n";
+        ++box_count[id];
+        if (seen.insert(id).second) {
+            labels += id + "," + std::to_string(cls) + "\n";
+            sizes += id + "," + std::to_string(ow) + "," + std::to_string(oh) + "\n";
+        }
+    }
+    const fs::path meta = fs::path(dir.file("metadata/ILSVRC/test"));
+    write_text(meta / "localization.txt", localization);
+    write_text(meta / "class_labels.txt", labels);
+    write_text(meta / "image_sizes.txt", sizes);
+    const data::Dataset d = data::open_wsol(meta.string(), kReal + "/ilsvrc", "");
+    ASSERT_EQ(d.samples.size(), 20u);
+    for (const data::Sample& s : d.samples) {
+        EXPECT_EQ(s.boxes.size(), size_t(box_count[s.id])) << s.id;
+        EXPECT_EQ(s.labels.size(), 1u) << s.id;
+        EXPECT_GT(s.width, 0) << s.id;
+    }
+    // ILSVRC2012_val_00000001 is class 65 (n01751748); val_00000023 carries five boxes.
+    EXPECT_EQ(d.samples[0].id, "val/ILSVRC2012_val_00000001.JPEG");
+    EXPECT_EQ(d.samples[0].labels, std::vector<int>{65});
+    EXPECT_EQ(box_count["val/ILSVRC2012_val_00000023.JPEG"], 5);
 }
 
 TEST(Datasets, OpenImagesThroughWsolevaluationMetadata) {
