@@ -9,6 +9,7 @@
 #include "engine/data/image_io.h"
 #include "engine/data/npy.h"
 #include "engine/data/png_write.h"
+#include "engine/io/crc32.h"
 #include "tests/io_test_util.h"
 #include "tests/test_eval_util.h"
 
@@ -178,14 +179,6 @@ TEST(ImageIO, ColorConversionFollowsOpenCV) {
     EXPECT_EQ(back.pixels, px.pixels);
 }
 
-TEST(PngWrite, Crc32KnownValue) {
-    const char* s = "123456789";
-    EXPECT_EQ(png_crc32(reinterpret_cast<const uint8_t*>(s), 9), 0xCBF43926u);
-    // A running CRC over two pieces equals the CRC of the whole.
-    EXPECT_EQ(png_crc32(reinterpret_cast<const uint8_t*>(s) + 4, 5, png_crc32(reinterpret_cast<const uint8_t*>(s), 4)),
-              0xCBF43926u);
-}
-
 TEST(PngWrite, PaletteRoundTripAndStbAgrees) {
     ScratchDir dir;
     Image labels;
@@ -289,7 +282,7 @@ TEST(ImageIO, Errors) {
     plte_chunk.append(len12, 4);
     plte_chunk += "PLTE";
     plte_chunk.append(12, '\0');
-    const uint32_t crc = png_crc32(reinterpret_cast<const uint8_t*>(plte_chunk.data()) + 4, 16);
+    const uint32_t crc = io::crc32(plte_chunk.data() + 4, 16);
     for (int s = 24; s >= 0; s -= 8) plte_chunk.push_back(static_cast<char>(crc >> s));
     png = png.substr(0, plte) + plte_chunk + png.substr(plte + 12 + 768);
     expect_error([&] { decode_label_png(png, "short-palette"); }, {"short-palette", "palette index 7", "4-entry"});

@@ -142,9 +142,7 @@ TEST(TokenizerTrain, CommandLineVocabSearchErrorNamesThePlaces) {
     std::system(("rm -rf " + testing::TempDir() + "wsdol_vocab_search").c_str());
 }
 
-TEST(TokenizerGzip, Crc32AndStoredRoundTrip) {
-    EXPECT_EQ(wsdol::tok::crc32("123456789"), 0xCBF43926u);
-    EXPECT_EQ(wsdol::tok::crc32(""), 0u);
+TEST(TokenizerGzip, StoredRoundTrip) {
     std::string big;
     for (int i = 0; i < 200000; ++i) big.push_back(static_cast<char>(i * 7 + (i >> 9)));
     for (const std::string& s : {std::string(), std::string("hello\n"), big}) {

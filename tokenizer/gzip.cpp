@@ -10,20 +10,10 @@
 #include <stb/stb_image.h>
 
 #include "engine/core/error.h"
+#include "engine/io/crc32.h"
 
 namespace wsdol::tok {
 namespace {
-
-struct CrcTable {
-    uint32_t t[256];
-    CrcTable() {
-        for (uint32_t i = 0; i < 256; ++i) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[i] = c;
-        }
-    }
-};
 
 uint32_t read_le32(const unsigned char* p) {
     return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
@@ -39,13 +29,6 @@ void put_le32(std::string& out, uint32_t v) {
 }
 
 }  // namespace
-
-uint32_t crc32(std::string_view bytes, uint32_t crc) {
-    static const CrcTable table;
-    crc = ~crc;
-    for (unsigned char b : bytes) crc = table.t[(crc ^ b) & 0xFF] ^ (crc >> 8);
-    return ~crc;
-}
 
 std::string gunzip(std::string_view z, const std::string& what) {
     const auto* p = reinterpret_cast<const unsigned char*>(z.data());
@@ -81,7 +64,7 @@ std::string gunzip(std::string_view z, const std::string& what) {
     std::string out(raw, raw + out_len);
     std::free(raw);
     const uint32_t want_crc = read_le32(p + n - 8), want_size = read_le32(p + n - 4);
-    const uint32_t got_crc = crc32(out);
+    const uint32_t got_crc = io::crc32(out.data(), out.size());
     WSDOL_CHECK(got_crc == want_crc, "gzip: ", what, ": CRC-32 mismatch (trailer ", want_crc, ", data ", got_crc,
                 "); the file is corrupt or has several members");
     WSDOL_CHECK(uint32_t(out.size()) == want_size, "gzip: ", what, ": size mismatch (trailer ", want_size,
@@ -114,7 +97,7 @@ std::string gzip_stored(std::string_view bytes) {
         out.append(bytes.substr(pos, len));
         pos += len;
     } while (pos < bytes.size());
-    put_le32(out, crc32(bytes));
+    put_le32(out, io::crc32(bytes.data(), bytes.size()));
     put_le32(out, uint32_t(bytes.size()));
     return out;
 }

@@ -9,9 +9,6 @@
 
 namespace wsdol::tok {
 
-// CRC-32 (IEEE 802.3, reflected, as in gzip and zlib).
-uint32_t crc32(std::string_view bytes, uint32_t crc = 0);
-
 // Decompresses a gzip stream; `what` names the source in error messages. Throws wsdol::Error.
 std::string gunzip(std::string_view compressed, const std::string& what);
 

@@ -41,9 +41,6 @@ ByteSource map_file(const std::string& path);
 // Takes ownership of `bytes`.
 ByteSource bytes_source(std::string bytes, const std::string& label);
 
-// CRC-32 (ISO-HDLC, the zip/gzip polynomial 0xEDB88320), continued from `crc` (0 to start).
-uint32_t crc32_update(uint32_t crc, const void* data, size_t size);
-
 struct ZipEntry {
     std::string name;
     uint16_t method = 0;               // 0 stored, 8 deflate

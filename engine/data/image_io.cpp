@@ -10,7 +10,7 @@
 #include <stb/stb_image.h>
 
 #include "engine/core/error.h"
-#include "engine/data/png_write.h"  // png_crc32
+#include "engine/io/crc32.h"
 
 namespace wsdol::data {
 
@@ -117,7 +117,7 @@ PngParts parse_png_chunks(const std::string& bytes, const std::string& name, boo
         const std::string type(reinterpret_cast<const char*>(p + at + 4), 4);
         const unsigned char* data = p + at + 8;
         const uint32_t crc = get_u32_be(data + len);
-        WSDOL_CHECK(png_crc32(p + at + 4, 4 + size_t(len)) == crc, name, ": CRC mismatch in PNG chunk ", type);
+        WSDOL_CHECK(io::crc32(p + at + 4, 4 + size_t(len)) == crc, name, ": CRC mismatch in PNG chunk ", type);
         if (!seen_ihdr) {
             WSDOL_CHECK(type == "IHDR" && len == 13, name, ": PNG does not start with a 13-byte IHDR chunk");
             seen_ihdr = true;

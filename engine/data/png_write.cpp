@@ -1,10 +1,12 @@
-// png_write.cpp — the PNG writer of png_write.h: chunk framing, CRC-32, the VOC palette; zlib via stb.
+// png_write.cpp — the PNG writer of png_write.h: chunk framing (CRC-32 from engine/io/crc32.h), the VOC palette;
+// zlib via stb.
 #include "engine/data/png_write.h"
 
 #include <cstdlib>
 #include <cstring>
 
 #include "engine/core/error.h"
+#include "engine/io/crc32.h"
 #include "engine/io/atomic_file.h"
 
 // Defined by stb_image_write (compiled in stb_impl.cpp) but not declared in its public header section.
@@ -13,19 +15,6 @@ extern "C" unsigned char* stbi_zlib_compress(unsigned char* data, int data_len, 
 namespace wsdol::data {
 
 namespace {
-
-const std::array<uint32_t, 256>& crc_table() {
-    static const std::array<uint32_t, 256> table = [] {
-        std::array<uint32_t, 256> t{};
-        for (uint32_t n = 0; n < 256; ++n) {
-            uint32_t c = n;
-            for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[n] = c;
-        }
-        return t;
-    }();
-    return table;
-}
 
 void put_u32_be(std::string& out, uint32_t v) {
     out.push_back(static_cast<char>(v >> 24));
@@ -40,8 +29,7 @@ void put_chunk(std::string& out, const char type[4], const std::string& data) {
     const size_t type_at = out.size();
     out.append(type, 4);
     out += data;
-    const uint32_t crc =
-        png_crc32(reinterpret_cast<const uint8_t*>(out.data()) + type_at, 4 + data.size());
+    const uint32_t crc = io::crc32(out.data() + type_at, 4 + data.size());
     put_u32_be(out, crc);
 }
 
@@ -106,13 +94,6 @@ const Palette& voc_palette() {
         return p;
     }();
     return palette;
-}
-
-uint32_t png_crc32(const uint8_t* data, size_t n, uint32_t crc) {
-    const auto& t = crc_table();
-    uint32_t c = crc ^ 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; ++i) c = t[(c ^ data[i]) & 0xFFu] ^ (c >> 8);
-    return c ^ 0xFFFFFFFFu;
 }
 
 std::string encode_png(const Image& image) {

@@ -3,7 +3,7 @@
 //
 // stb_image_write cannot write palette PNGs, so wsdol writes the chunks itself (PNG spec, ISO/IEC 15948):
 // signature, IHDR, PLTE (palette images), one IDAT (the zlib stream of the filtered scanlines, compressed with
-// stb_image_write's stbi_zlib_compress), IEND; every chunk ends with its CRC-32 (png_crc32 below). Every scanline
+// stb_image_write's stbi_zlib_compress), IEND; every chunk ends with its CRC-32 (engine/io/crc32.h). Every scanline
 // uses filter type 0 (None): valid for any decoder, compact enough for label maps, and byte-stable.
 // Files are written atomically (engine/io/atomic_file.h).
 #pragma once
@@ -22,10 +22,6 @@ using Palette = std::array<uint8_t, 256 * 3>;  // r, g, b of entries 0..255
 // §1.1): entry i gets bit j of i's bits (0, 1, 2) placed at bit 7-j of (r, g, b), for each triple of i's bits.
 // 0 -> (0,0,0), 1 -> (128,0,0), 15 -> (192,128,128), 255 -> (224,224,192).
 const Palette& voc_palette();
-
-// PNG's CRC-32 (ISO 3309 / ITU-T V.42 polynomial 0xEDB88320, reflected, init and final xor 0xFFFFFFFF).
-// `crc` continues a running CRC (pass the previous result); start with 0.
-uint32_t png_crc32(const uint8_t* data, size_t n, uint32_t crc = 0);
 
 // image.channels 1, 2, 3 or 4 -> colour type 0, 4, 2 or 6, bit depth 8.
 std::string encode_png(const Image& image);
