@@ -3,11 +3,6 @@
 // 4.3.14-4.3.16 ZIP64 end record / locator / classic end record, 4.5.3 ZIP64 extra field).
 #include "weights/zip_archive.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
 #include <bit>
 #include <cerrno>
@@ -17,6 +12,7 @@
 
 #include "engine/core/error.h"
 #include "engine/io/crc32.h"
+#include "engine/io/mapped_file.h"
 
 // Deflated records are inflated by stb_image's raw-deflate decoder (compiled once, in
 // engine/data/stb_image_impl.cpp): stbi_zlib_decode_noheader_buffer returns the number of bytes written into
@@ -29,53 +25,14 @@ static_assert(std::endian::native == std::endian::little, "the zip reader and wr
 
 // ---------------------------------------------------------------- byte sources
 
-namespace {
-
-struct Mapping {
-    void* addr = nullptr;
-    size_t size = 0;
-    ~Mapping() {
-        if (addr) ::munmap(addr, size);
-    }
-};
-
-}  // namespace
-
 ByteSource map_file(const std::string& path) {
+    io::MappedFile mapped = io::map_file(path, "weights");
     ByteSource s;
     s.label = path;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail(str("weights: ", path, ": cannot open: ", std::strerror(errno)));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const int saved = errno;
-        ::close(fd);
-        fail(str("weights: ", path, ": cannot stat: ", std::strerror(saved)));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        fail(str("weights: ", path, ": not a regular file"));
-    }
-    s.size = static_cast<uint64_t>(st.st_size);
-    if (s.size == 0) {  // mmap refuses empty ranges; an empty file is reported by the format detection
-        ::close(fd);
-        static const uint8_t nothing = 0;
-        s.data = &nothing;
-        return s;
-    }
-    // Private and writable (copy-on-write), as the safetensors reader maps: zero-copy tensors may be written
-    // without touching the file. Where the commit limit refuses that, map read-only and copy every tensor.
-    void* addr = ::mmap(nullptr, s.size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-    s.writable = addr != MAP_FAILED;
-    if (addr == MAP_FAILED) addr = ::mmap(nullptr, s.size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int saved = errno;
-    ::close(fd);
-    if (addr == MAP_FAILED) fail(str("weights: ", path, ": cannot mmap ", s.size, " bytes: ", std::strerror(saved)));
-    auto mapping = std::make_shared<Mapping>();
-    mapping->addr = addr;
-    mapping->size = s.size;
-    s.data = static_cast<const uint8_t*>(addr);
-    s.owner = std::move(mapping);
+    s.data = mapped.data;
+    s.size = mapped.size;
+    s.writable = mapped.writable;
+    s.owner = std::move(mapped.owner);
     return s;
 }
 

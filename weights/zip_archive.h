@@ -35,7 +35,7 @@ struct ByteSource {
     bool writable = false;            // private writable mapping / owned buffer: zero-copy tensors are allowed
 };
 
-// Maps `path` privately (copy-on-write), falling back to a read-only mapping (then writable = false).
+// Maps `path` (engine/io/mapped_file.h): privately, copy-on-write, falling back to read-only (writable = false).
 // Throws wsdol::Error("weights: <path>: cannot open ...") naming the path.
 ByteSource map_file(const std::string& path);
 // Takes ownership of `bytes`.

@@ -1,11 +1,6 @@
 // safetensors.cpp — the safetensors reader (mmap, lazy, validated) and writer (reference layout, atomic).
 #include "engine/io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -16,6 +11,7 @@
 
 #include "engine/io/atomic_file.h"
 #include "engine/io/json.h"
+#include "engine/io/mapped_file.h"
 
 namespace wsdol::io {
 
@@ -78,14 +74,6 @@ const char* safetensors_dtype_name(DType dtype) {
 
 namespace {
 
-// A read-only file mapped privately (copy-on-write) so that zero-copy tensors may be written in place.
-struct Mapping {
-    void* addr = nullptr;
-    size_t size = 0;
-    ~Mapping() {
-        if (addr) ::munmap(addr, size);
-    }
-};
 
 uint64_t read_le64(const uint8_t* p) {
     uint64_t v;
@@ -105,38 +93,12 @@ void SafetensorsFile::tensor_error(const std::string& name, const std::string& w
 }
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) error(str("cannot open: ", std::strerror(errno)));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const int saved = errno;
-        ::close(fd);
-        error(str("cannot stat: ", std::strerror(saved)));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        error("not a regular file");
-    }
-    size_ = static_cast<uint64_t>(st.st_size);
-    if (size_ < 8) {
-        ::close(fd);
-        error(str("file is ", size_, " bytes, shorter than the 8-byte header length field"));
-    }
-    void* addr = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-    if (addr == MAP_FAILED) {
-        // A writable private mapping counts against the commit limit (vm.overcommit_memory = 2); a read-only one
-        // does not. Then tensors are always copied, since writing into a read-only page would fault.
-        addr = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-        read_only_ = true;
-    }
-    const int saved = errno;
-    ::close(fd);  // the mapping stays valid without the descriptor
-    if (addr == MAP_FAILED) error(str("cannot mmap ", size_, " bytes: ", std::strerror(saved)));
-    auto mapping = std::make_shared<Mapping>();
-    mapping->addr = addr;
-    mapping->size = size_;
-    data_ = static_cast<const uint8_t*>(addr);
-    owner_ = mapping;
+    io::MappedFile mapped = io::map_file(path, "safetensors");  // read-only fallback: tensors are then copied
+    data_ = mapped.data;
+    size_ = mapped.size;
+    read_only_ = !mapped.writable;
+    owner_ = std::move(mapped.owner);
+    if (size_ < 8) error(str("file is ", size_, " bytes, shorter than the 8-byte header length field"));
     parse_header();
 }
 
