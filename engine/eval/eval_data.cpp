@@ -68,45 +68,45 @@ std::vector<std::string> read_id_list(const std::string& path) {
     return ids;
 }
 
-std::map<std::string, std::vector<int>> read_image_labels(const std::string& path, int max_class) {
-    std::map<std::string, std::vector<int>> out;
-    size_t line_no = 0;
+namespace {
+
+// "id v1 v2 ..." lines (blank lines and '#' comments skipped): fn(id, integer values, line number).
+template <typename Fn>
+void for_each_id_row(const std::string& path, Fn&& fn) {
     std::ifstream f(path);
     WSDOL_CHECK(f.good(), path, ": cannot open file");
-    std::string line;
-    while (std::getline(f, line)) {
-        ++line_no;
+    std::string line, id, tok;
+    for (size_t line_no = 1; std::getline(f, line); ++line_no) {
         std::istringstream s(line);
-        std::string id, tok;
         if (!(s >> id) || id[0] == '#') continue;
+        std::vector<int64_t> values;
+        while (s >> tok) values.push_back(parse_int(tok, path, line_no));
+        fn(id, values, line_no);
+    }
+}
+
+}  // namespace
+
+std::map<std::string, std::vector<int>> read_image_labels(const std::string& path, int max_class) {
+    std::map<std::string, std::vector<int>> out;
+    for_each_id_row(path, [&](const std::string& id, const std::vector<int64_t>& values, size_t line_no) {
         std::vector<int> classes;
-        while (s >> tok) {
-            const int64_t c = parse_int(tok, path, line_no);
+        for (int64_t c : values) {
             WSDOL_CHECK(c >= 1 && c <= max_class, path, ":", line_no, ": class ", c, " outside 1..", max_class);
             classes.push_back(static_cast<int>(c));
         }
         WSDOL_CHECK(!out.count(id), path, ":", line_no, ": id ", id, " listed twice");
         out[id] = classes;
-    }
+    });
     return out;
 }
 
 std::map<std::string, std::vector<int64_t>> read_topk(const std::string& path) {
     std::map<std::string, std::vector<int64_t>> out;
-    size_t line_no = 0;
-    std::ifstream f(path);
-    WSDOL_CHECK(f.good(), path, ": cannot open file");
-    std::string line;
-    while (std::getline(f, line)) {
-        ++line_no;
-        std::istringstream s(line);
-        std::string id, tok;
-        if (!(s >> id) || id[0] == '#') continue;
-        std::vector<int64_t> classes;
-        while (s >> tok) classes.push_back(parse_int(tok, path, line_no));
-        WSDOL_CHECK(!classes.empty(), path, ":", line_no, ": no predicted classes for ", id);
-        out[id] = classes;
-    }
+    for_each_id_row(path, [&](const std::string& id, const std::vector<int64_t>& values, size_t line_no) {
+        WSDOL_CHECK(!values.empty(), path, ":", line_no, ": no predicted classes for ", id);
+        out[id] = values;
+    });
     return out;
 }
 
