@@ -62,6 +62,13 @@ int run_synth(const std::vector<std::string>& args) {
     data::synth_image(config, 0);                                    // validates --size before any file is written
 
     const fs::path root(*out_arg);
+    // Never write into someone's dataset: the lists and label files written here would replace theirs. An existing
+    // folder is reused only when it is empty or is itself a `wsdol synth` output (it has synth.json).
+    if (fs::exists(root)) {
+        WSDOL_CHECK(fs::is_directory(root), "synth: --out ", root.string(), " exists and is not a folder");
+        WSDOL_CHECK(fs::is_empty(root) || fs::exists(root / "synth.json"), "synth: --out ", root.string(),
+                    " is not empty and is not a wsdol synth dataset (no synth.json): choose another folder");
+    }
     for (const char* sub : {"JPEGImages", "SegmentationClass", "ImageSets/Segmentation"}) {
         std::error_code ec;
         fs::create_directories(root / sub, ec);
@@ -144,5 +151,6 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "co-occur with the classes, plus clutter and occluders, and writes them in the PASCAL VOC layout:\n"
     "JPEGImages/, SegmentationClass/ (palette PNGs; 255 = ignore), ImageSets/Segmentation/{train,val,trainval}.txt,\n"
     "cls_labels.txt, captions.txt, classes.txt and synth.json. The last F of the images (default 0.2) form val.\n"
-    "Defaults: K 6, N 200, S 128, seed 0, medium. The same arguments always give byte-identical files.",
+    "Defaults: K 6, N 200, S 128, seed 0, medium. The same arguments always give byte-identical files.\n"
+    "DIR must be new, empty, or an earlier `wsdol synth` output: any other folder is refused, never written into.",
     run_synth});

@@ -82,6 +82,15 @@ TEST(SynthCli, BadArgumentsFailBeforeWriting) {
         EXPECT_NE(r.output.find("synth:"), std::string::npos) << r.output;
         EXPECT_FALSE(fs::exists(out)) << bad;
     }
+    // A folder holding something else (a user's dataset) is never written into; a previous synth output is.
+    fs::create_directories(dir.file("theirs"));
+    std::ofstream(dir.file("theirs/cls_labels.txt")) << "2007_000032 1 15\n";
+    const auto theirs = test::run_wsdol("synth --quiet --images 2 --size 32 --out '" + dir.file("theirs") + "'");
+    EXPECT_NE(theirs.code, 0);
+    EXPECT_NE(theirs.output.find("not a wsdol synth dataset"), std::string::npos) << theirs.output;
+    EXPECT_EQ(slurp(fs::path(dir.file("theirs")) / "cls_labels.txt"), "2007_000032 1 15\n");
+    ASSERT_EQ(test::run_wsdol("synth --quiet --images 2 --size 32 --out '" + dir.file("again") + "'").code, 0);
+    EXPECT_EQ(test::run_wsdol("synth --quiet --images 3 --size 32 --out '" + dir.file("again") + "'").code, 0);
     const auto r = test::run_wsdol("synth --images 3");
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.output.find("--out"), std::string::npos) << r.output;
