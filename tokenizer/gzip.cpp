@@ -7,10 +7,9 @@
 #include <limits>
 #include <sstream>
 
-#include <stb/stb_image.h>
-
 #include "engine/core/error.h"
 #include "engine/io/crc32.h"
+#include "engine/io/inflate.h"
 
 namespace wsdol::tok {
 namespace {
@@ -54,15 +53,9 @@ std::string gunzip(std::string_view z, const std::string& what) {
     WSDOL_CHECK(pos + 8 <= n, "gzip: ", what, ": truncated (no room for the deflate data and the trailer)");
     const size_t deflate_len = n - 8 - pos;
     WSDOL_CHECK(deflate_len <= size_t(std::numeric_limits<int>::max()), "gzip: ", what, ": larger than 2 GiB");
-    int out_len = 0;
-    // The 8 trailer bytes are handed to stb too: its decoder looks up to 16 bits past the last code, and stb 2.27
-    // mis-decodes a raw deflate stream that ends exactly at the end of its buffer (see weights/zip_archive.cpp).
-    // Bytes after the final block are never used; the CRC-32 and size checks below catch any misreading.
-    char* raw = stbi_zlib_decode_noheader_malloc(reinterpret_cast<const char*>(p + pos),
-                                                 static_cast<int>(deflate_len + 8), &out_len);
-    WSDOL_CHECK(raw != nullptr, "gzip: ", what, ": corrupt deflate data (", stbi_failure_reason(), ")");
-    std::string out(raw, raw + out_len);
-    std::free(raw);
+    std::optional<std::string> inflated = io::inflate_raw(p + pos, deflate_len);
+    WSDOL_CHECK(inflated.has_value(), "gzip: ", what, ": corrupt deflate data");
+    const std::string out = std::move(*inflated);
     const uint32_t want_crc = read_le32(p + n - 8), want_size = read_le32(p + n - 4);
     const uint32_t got_crc = io::crc32(out.data(), out.size());
     WSDOL_CHECK(got_crc == want_crc, "gzip: ", what, ": CRC-32 mismatch (trailer ", want_crc, ", data ", got_crc,

@@ -1,7 +1,6 @@
 // gzip.h — reading gzip files (RFC 1952) such as the CLIP vocab bpe_simple_vocab_16e6.txt.gz: the header and
-// trailer are parsed here, the deflate stream is inflated by stb_image's zlib decoder (compiled once, in
-// engine/data/stb_image_impl.cpp; only the header is included here), and the CRC-32 and size
-// of the trailer are checked. Single-member files only (what gzip(1) and Python's gzip module write).
+// trailer are parsed here, the deflate stream is inflated by engine/io/inflate.h (stb_image's decoder), and the
+// CRC-32 and size of the trailer are checked. Single-member files only (what gzip(1) and Python's gzip module write).
 #pragma once
 #include <cstdint>
 #include <string>

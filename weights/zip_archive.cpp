@@ -12,12 +12,8 @@
 
 #include "engine/core/error.h"
 #include "engine/io/crc32.h"
+#include "engine/io/inflate.h"
 #include "engine/io/mapped_file.h"
-
-// Deflated records are inflated by stb_image's raw-deflate decoder (compiled once, in
-// engine/data/stb_image_impl.cpp): stbi_zlib_decode_noheader_buffer returns the number of bytes written into
-// obuffer, or -1 on malformed data or when the output would exceed olen.
-#include <stb/stb_image.h>
 
 namespace wsdol::weights {
 
@@ -244,20 +240,13 @@ RecordBytes ZipArchive::record(const ZipEntry& entry) const {
                                     " compressed bytes, more than deflate can produce (corrupt)"));
         if (entry.size > static_cast<uint64_t>(INT_MAX) || entry.compressed_size > static_cast<uint64_t>(INT_MAX))
             record_error(entry, "is a deflated record over 2 GiB (not supported; store it uncompressed)");
-        // stb_image's decoder looks ahead up to 16 bits past the last code; inside a PNG the Adler-32 trailer is
-        // there to be read, but a zip record's raw deflate stream ends at its last byte, and stb 2.27 then
-        // mis-decodes the final symbols ("bad huffman code"). So the input is copied with zero padding (bytes
-        // after the final block are never used; a stream that needs them is caught by the size and CRC checks).
-        std::vector<char> input(entry.compressed_size + 16, 0);
-        if (entry.compressed_size) std::memcpy(input.data(), source_.data + entry.data_offset, entry.compressed_size);
-        auto buffer = std::make_shared<std::vector<uint8_t>>(entry.size + 1);  // +1: never a zero-size buffer
-        const int got = stbi_zlib_decode_noheader_buffer(reinterpret_cast<char*>(buffer->data()),
-                                                         static_cast<int>(entry.size), input.data(),
-                                                         static_cast<int>(input.size()));
-        if (got < 0 || static_cast<uint64_t>(got) != entry.size)
-            record_error(entry, got < 0 ? std::string("deflate data is corrupt")
-                                        : str("inflates to ", got, " bytes, the directory says ", entry.size));
-        r.data = buffer->data();
+        std::optional<std::string> inflated =
+            io::inflate_raw(source_.data + entry.data_offset, entry.compressed_size, entry.size);
+        if (!inflated) record_error(entry, "deflate data is corrupt");
+        if (inflated->size() != entry.size)
+            record_error(entry, str("inflates to ", inflated->size(), " bytes, the directory says ", entry.size));
+        auto buffer = std::make_shared<std::string>(std::move(*inflated));
+        r.data = reinterpret_cast<const uint8_t*>(buffer->data());
         r.owner = buffer;
         r.writable = true;
         r.in_source = false;
