@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <string>
 
+#include "fuzz/fuzz_util.h"
 #include "weights/pickle.h"
 #include "weights/torch_state_dict.h"
 #include "weights/weights_file.h"
@@ -41,16 +42,6 @@ void touch(const wsdol::weights::pickle::Value* v) {
 
 }  // namespace
 
-// Reads every byte of a tensor's elements (materialized tensors are contiguous).
-static void touch_bytes(const wsdol::Tensor& t) {
-    if (t.numel() == 0) return;
-    const uint8_t* p = static_cast<const uint8_t*>(t.data_ptr());
-    const size_t n = static_cast<size_t>(t.numel()) * wsdol::dtype_size(t.dtype());
-    uint8_t x = 0;
-    for (size_t i = 0; i < n; ++i) x ^= p[i];
-    volatile uint8_t sink = x;
-    (void)sink;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 1) return 0;

@@ -17,19 +17,10 @@
 #include <cstdint>
 #include <string>
 
+#include "fuzz/fuzz_util.h"
 #include "engine/io/safetensors.h"
 #include "weights/weights_file.h"
 
-// Reads every byte of a tensor's elements (materialized tensors are contiguous).
-static void touch_bytes(const wsdol::Tensor& t) {
-    if (t.numel() == 0) return;
-    const uint8_t* p = static_cast<const uint8_t*>(t.data_ptr());
-    const size_t n = static_cast<size_t>(t.numel()) * wsdol::dtype_size(t.dtype());
-    uint8_t x = 0;
-    for (size_t i = 0; i < n; ++i) x ^= p[i];
-    volatile uint8_t sink = x;
-    (void)sink;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string bytes(reinterpret_cast<const char*>(data), size);

@@ -8,8 +8,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
+#include "engine/io/safetensors.h"
 #include "engine/tensor/tensor.h"
 #include "tests/error_matchers.h"  // expect_error
 
@@ -66,6 +68,20 @@ inline std::string st_file(const std::string& header, const std::string& data, i
     std::string out(8, '\0');
     std::memcpy(out.data(), &len, 8);
     return out + header + data;
+}
+
+// The tensors of a committed safetensors fixture, loaded once per path; `fixture_tensor` fails the test (by
+// throwing wsdol::Error) when the name is absent.
+inline const NamedTensors& fixture_tensors(const std::string& path) {
+    static std::map<std::string, NamedTensors> loaded;
+    auto it = loaded.find(path);
+    if (it == loaded.end()) it = loaded.emplace(path, io::load_safetensors(path)).first;
+    return it->second;
+}
+inline const Tensor& fixture_tensor(const std::string& path, const std::string& name) {
+    for (const auto& [n, t] : fixture_tensors(path))
+        if (n == name) return t;
+    throw Error(path + ": fixture has no tensor '" + name + "'");
 }
 
 }  // namespace wsdol::test

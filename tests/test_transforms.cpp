@@ -12,6 +12,7 @@
 #include "engine/data/transforms_color.h"
 #include "engine/io/safetensors.h"
 #include "tests/error_matchers.h"
+#include "tests/io_test_util.h"
 
 namespace wsdol {
 namespace {
@@ -39,16 +40,8 @@ int worst_diff(const Image& a, const Image& b) {
     return worst;
 }
 
-const NamedTensors& fixture() {
-    static const NamedTensors all = io::load_safetensors(kFixture);
-    return all;
-}
-
-const Tensor& get(const std::string& key) {
-    for (const auto& [n, t] : fixture())
-        if (n == key) return t;
-    throw Error("fixture has no " + key);
-}
+const NamedTensors& fixture() { return test::fixture_tensors(kFixture); }
+const Tensor& get(const std::string& key) { return test::fixture_tensor(kFixture, key); }
 
 // Runs our version of <op> with the stored params.
 Image ours(const std::string& op, const Image& in, const std::vector<double>& p) {

@@ -9,6 +9,7 @@
 #include "engine/data/transforms_randaugment.h"
 #include "engine/io/safetensors.h"
 #include "tests/error_matchers.h"
+#include "tests/io_test_util.h"
 
 namespace wsdol {
 namespace {
@@ -18,16 +19,8 @@ using data::Image;
 const std::string kFixture =
     std::string(WSDOL_SOURCE_DIR) + "/tests/reference/transforms/randaugment.safetensors";
 
-const NamedTensors& fixture() {
-    static const NamedTensors all = io::load_safetensors(kFixture);
-    return all;
-}
-
-const Tensor& get(const std::string& key) {
-    for (const auto& [n, t] : fixture())
-        if (n == key) return t;
-    throw Error("fixture has no " + key);
-}
+const NamedTensors& fixture() { return test::fixture_tensors(kFixture); }
+const Tensor& get(const std::string& key) { return test::fixture_tensor(kFixture, key); }
 
 // Every op output exactly (Pillow's integer/double arithmetic is reproduced, affine sampling included), and
 // timm's level argument for the stored magnitude and sign.
