@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "engine/core/error.h"
-#include "kernels/cpu/parallel.h"
 
 namespace wsdol::data {
 namespace {
@@ -71,62 +70,13 @@ AxisWeights axis_weights(int64_t in_size, int64_t out_size, PilFilter filter) {
 }
 
 // Fixed-point sum -> 8 bits: start at half (round half up), arithmetic shift, clamp to 0..255.
-inline uint8_t to_u8(int64_t sum) {
-    const int64_t v = sum >> kPrecisionBits;  // floor for negative sums, as Pillow's clip8 lookup index
-    return uint8_t(std::clamp<int64_t>(v, 0, 255));
-}
 inline uint8_t to_u8(int32_t sum) {  // the same for 32-bit sums
     const int32_t v = sum >> kPrecisionBits;
     return uint8_t(std::clamp<int32_t>(v, 0, 255));
 }
 
-// src (H, W, C) -> (H, out_w, C)
-std::vector<uint8_t> horizontal(const std::vector<uint8_t>& src, int64_t H, int64_t W, int64_t C, int64_t out_w,
-                                const AxisWeights& w) {
-    std::vector<uint8_t> out(H * out_w * C);
-    cpu::parallel_for(H, out_w * C * w.taps, [&](int64_t y0, int64_t y1) {
-        for (int64_t y = y0; y < y1; ++y) {
-            const uint8_t* row = src.data() + y * W * C;
-            uint8_t* dst = out.data() + y * out_w * C;
-            for (int64_t x = 0; x < out_w; ++x) {
-                const int32_t* k = w.weights.data() + x * w.taps;
-                const uint8_t* in = row + w.first[x] * C;
-                for (int64_t c = 0; c < C; ++c) {
-                    int64_t sum = int64_t(1) << (kPrecisionBits - 1);
-                    for (int64_t j = 0; j < w.count[x]; ++j) sum += int64_t(in[j * C + c]) * k[j];
-                    dst[x * C + c] = to_u8(sum);
-                }
-            }
-        }
-    });
-    return out;
-}
-
-// src (H, W, C) -> (out_h, W, C)
-std::vector<uint8_t> vertical(const std::vector<uint8_t>& src, int64_t H, int64_t W, int64_t C, int64_t out_h,
-                              const AxisWeights& w) {
-    std::vector<uint8_t> out(out_h * W * C);
-    const int64_t row_len = W * C;
-    cpu::parallel_for(out_h, W * C * w.taps, [&](int64_t y0, int64_t y1) {
-        std::vector<int64_t> sums(row_len);
-        for (int64_t y = y0; y < y1; ++y) {
-            const int32_t* k = w.weights.data() + y * w.taps;
-            std::fill(sums.begin(), sums.end(), int64_t(1) << (kPrecisionBits - 1));
-            for (int64_t j = 0; j < w.count[y]; ++j) {
-                const uint8_t* in = src.data() + (w.first[y] + j) * row_len;
-                const int64_t kj = k[j];
-                for (int64_t i = 0; i < row_len; ++i) sums[i] += int64_t(in[i]) * kj;
-            }
-            uint8_t* dst = out.data() + y * row_len;
-            for (int64_t i = 0; i < row_len; ++i) dst[i] = to_u8(sums[i]);
-        }
-    });
-    return out;
-}
-
-// Faster single-threaded passes for pil_resize_window (the loader calls it once per sample from its own
-// thread): 32-bit sums, as Pillow's own INT32 accumulators (|sum| < 2^31 for any normalised 8-bit filter), and a
-// 3-channel inner loop. Same arithmetic, so the same bytes as horizontal()/vertical().
+// The two passes, single-threaded (the loader resizes one sample per thread): 32-bit sums, as Pillow's own INT32
+// accumulators (|sum| < 2^31 for any normalised 8-bit filter), and a 3-channel inner loop.
 std::vector<uint8_t> horizontal_window(const std::vector<uint8_t>& src, int64_t H, int64_t W, int64_t C,
                                        int64_t out_w, const AxisWeights& w) {
     std::vector<uint8_t> out(H * out_w * C);
@@ -215,21 +165,7 @@ std::vector<uint8_t> pil_resize(const uint8_t* src, int64_t H, int64_t W, int64_
                                 PilFilter filter) {
     WSDOL_CHECK(H > 0 && W > 0 && C > 0, "pil_resize: empty image (", H, "x", W, "x", C, ")");
     WSDOL_CHECK(out_h > 0 && out_w > 0, "pil_resize: output size must be positive, got ", out_h, "x", out_w);
-    std::vector<uint8_t> image(src, src + H * W * C);
-    // Pillow runs a pass only when its size changes; the intermediate image is 8-bit, so the order matters.
-    // Horizontal first, except when the height shrinks by more than twice as many pixels as the width does
-    // (Pillow PR #9549, "if height is scaled down significantly more than width, resize vertically first").
-    // The exact condition was measured, not read: both orders were run against Pillow 13.0 on 300 random sizes
-    // and every switch point, and this rule picked Pillow's order every time (tests/reference/resize pins it
-    // with cases on both sides). Older Pillow releases always went horizontal first.
-    const bool vertical_first = out_h < H && (H - out_h) > 2 * (W - out_w);
-    if (vertical_first) {
-        image = vertical(image, H, W, C, out_h, axis_weights(H, out_h, filter));
-        return horizontal(image, out_h, W, C, out_w, axis_weights(W, out_w, filter));
-    }
-    if (out_w != W) image = horizontal(image, H, W, C, out_w, axis_weights(W, out_w, filter));
-    if (out_h != H) image = vertical(image, H, out_w, C, out_h, axis_weights(H, out_h, filter));
-    return image;
+    return pil_resize_window(src, H, W, C, out_h, out_w, filter, 0, 0, out_h, out_w);  // the whole output
 }
 
 // Every output pixel depends only on its own filter window (and, through the 8-bit intermediate, on the
@@ -244,6 +180,12 @@ std::vector<uint8_t> pil_resize_window(const uint8_t* src, int64_t H, int64_t W,
     WSDOL_CHECK(top >= 0 && left >= 0 && height > 0 && width > 0 && top + height <= out_h && left + width <= out_w,
                 "pil_resize_window: window (", top, ", ", left, ", ", height, "x", width, ") outside the ", out_h,
                 "x", out_w, " output");
+    // Pillow runs a pass only when its size changes; the intermediate image is 8-bit, so the order matters.
+    // Horizontal first, except when the height shrinks by more than twice as many pixels as the width does
+    // (Pillow PR #9549, "if height is scaled down significantly more than width, resize vertically first").
+    // The exact condition was measured, not read: both orders were run against Pillow 13.0 on 300 random sizes
+    // and every switch point, and this rule picked Pillow's order every time (tests/reference/resize pins it
+    // with cases on both sides). Older Pillow releases always went horizontal first.
     const bool vertical_first = out_h < H && (H - out_h) > 2 * (W - out_w);
     // Rows: an unchanged axis is an identity pass (Pillow skips it), i.e. rows [top, top + height).
     const bool do_h = out_w != W || vertical_first, do_v = out_h != H || vertical_first;
