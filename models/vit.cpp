@@ -40,8 +40,8 @@ Block::Block(const ViTConfig& cfg, double drop_path_p, Generator* gen) : nn::Mod
     mlp = register_module("mlp", std::make_shared<Mlp>(cfg.embed_dim, static_cast<int64_t>(cfg.embed_dim * cfg.mlp_ratio), gen));
 }
 
-Tensor Block::forward(const Tensor& x, Tensor* attn_probs) {
-    AttentionOutput a = attn->forward(norm1->forward(x), Tensor(), attn_probs != nullptr);
+Tensor Block::forward(const Tensor& x, const Tensor& mask, Tensor* attn_probs) {
+    AttentionOutput a = attn->forward(norm1->forward(x), mask, attn_probs != nullptr);
     if (attn_probs) *attn_probs = a.probs;
     Tensor h = add(x, drop_path->forward(a.out));
     return add(h, drop_path->forward(mlp->forward(norm2->forward(h))));
@@ -101,7 +101,7 @@ ViTOutput VisionTransformer::forward_all(const Tensor& images, bool return_atten
     ViTOutput out;
     for (size_t i = 0; i < blocks->size(); ++i) {
         Tensor probs;
-        x = blocks->at<Block>(i)->forward(x, return_attention ? &probs : nullptr);
+        x = blocks->at<Block>(i)->forward(x, Tensor(), return_attention ? &probs : nullptr);
         if (return_attention) out.attn_probs.push_back(probs);
     }
     out.tokens = norm->forward(x);

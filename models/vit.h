@@ -48,9 +48,10 @@ public:
 class Block : public nn::Module {
 public:
     Block(const ViTConfig& cfg, double drop_path, Generator* gen);
-    // x: (B, N, D) -> (B, N, D); probs (B, H, N, N) written when asked.
-    Tensor forward(const Tensor& x, Tensor* attn_probs);
-    Tensor forward(const Tensor& x) override { return forward(x, nullptr); }
+    // x: (B, N, D) -> (B, N, D); mask: additive, broadcastable to (B, H, N, N), or undefined (nn::Attention);
+    // probs (B, H, N, N) written when asked.
+    Tensor forward(const Tensor& x, const Tensor& mask, Tensor* attn_probs);
+    Tensor forward(const Tensor& x) override { return forward(x, Tensor(), nullptr); }
     std::shared_ptr<nn::LayerNorm> norm1, norm2;
     std::shared_ptr<nn::Attention> attn;
     std::shared_ptr<nn::DropPath> drop_path;
