@@ -66,15 +66,18 @@ int run_train(const std::vector<std::string>& args) {
     }
     // The bar counts images, so its rate is images/s and its ETA covers the remaining steps of this call.
     std::unique_ptr<cli::Progress> bar;
-    if (!quiet)
+    if (!quiet) {
+        hooks.on_start = [&](const train::StepInfo& s) {
+            bar = std::make_unique<cli::Progress>("train", (s.total_steps - s.first_step) * s.batch_size, "img");
+        };
         hooks.on_step = [&](const train::StepInfo& s) {
-            if (!bar) bar = std::make_unique<cli::Progress>("train", (s.total_steps - s.first_step) * s.batch_size, "img");
             char extra[200];
             std::snprintf(extra, sizeof extra, "step %lld/%lld  epoch %lld/%lld  loss %.4f  lr %.3g",
                           (long long)s.step, (long long)s.total_steps, (long long)s.epoch + 1, (long long)s.epochs,
                           s.loss, s.lr);
             bar->update((s.step - s.first_step) * s.batch_size, extra);
         };
+    }
     const train::TrainResult r = train::train(settings, hooks);
     const int64_t steps = r.last_step - r.first_step;
     std::printf("%s: %lld steps in %.1f s (%.1f img/s), final loss %.4f%s\n", r.config.method.c_str(), (long long)steps,

@@ -653,6 +653,16 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
     for (const auto& [params, spec] : groups)
         for (const auto& [n, p] : params) trainable.push_back(p);
 
+    if (hooks.on_start) {
+        StepInfo info;
+        info.step = info.first_step = step;
+        info.total_steps = total;
+        info.epoch = step / per_epoch;
+        info.epochs = c.recipe.epochs;
+        info.batch_size = c.recipe.batch_size;
+        info.lr = optimizer->lr(0);
+        hooks.on_start(info);
+    }
     const auto start = std::chrono::steady_clock::now();
     int64_t loaded_epoch = -1;
     const int64_t C = int64_t(run.classes.size());

@@ -84,6 +84,7 @@ struct StepInfo {
 
 struct TrainHooks {
     std::function<void(const std::string&)> log;     // one-line notices (method/run summary, resume, saves)
+    std::function<void(const StepInfo&)> on_start;   // before the first update of this call (step = first_step)
     std::function<void(const StepInfo&)> on_step;    // after every update
 };
 
