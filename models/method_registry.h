@@ -31,6 +31,11 @@ struct MethodConfig {
     // True when the trainer will overwrite every tensor of network() from a checkpoint right after construction
     // (resume, `wsdol infer`): skip loading pretrained files and the random-init notice.
     bool weights_from_checkpoint = false;
+    // One-line notices for the user (random initialisation, what a pretrained file provided); may be empty.
+    std::function<void(const std::string&)> notice;
+    void say(const std::string& line) const {
+        if (notice) notice(line);
+    }
 
     // Typed option reads; each records the key and its resolved value (the fallback when absent). A value that
     // does not parse is an error naming the option.
@@ -56,6 +61,13 @@ struct MethodInfo {
 bool register_method(MethodInfo info);
 std::vector<MethodInfo> registered_methods();  // sorted by name
 bool has_method(const std::string& name);
+// Loads a pretrained backbone file (safetensors / PyTorch checkpoint, real names: timm ViT/DeiT, torchvision
+// ResNet) into `backbone`, whose names are `target`'s ("timm_vit" | "torchvision_resnet"). Tensors the backbone
+// does not have (a classifier head) are ignored; a backbone tensor missing from the file, a shape mismatch or a
+// file of another family is an error naming the file. Says what was loaded through config.say.
+void load_backbone_weights(nn::Module& backbone, const std::string& path, const std::string& target,
+                           const MethodConfig& config);
+
 // Builds method `name`. Errors: an unknown name (listing the known ones), an option the method did not read.
 std::unique_ptr<Method> make_method(const std::string& name, const MethodConfig& config);
 
