@@ -2,12 +2,15 @@
 // training losses, and the config's text options (see mmcst_method.h).
 #include "models/mmcst_method.h"
 
+#include <algorithm>
 #include <sstream>
 #include <utility>
 
 #include "engine/autograd/autograd.h"
 #include "engine/ops/ops.h"
 #include "models/mmcst_losses.h"
+#include "weights/name_maps.h"
+#include "weights/weights_file.h"
 
 namespace wsdol::models {
 
@@ -84,6 +87,8 @@ Recipe MmcstMethod::recipe() const {
     if (c.patch_branch == PatchBranch::correlation && c.pooling == CorrPooling::gwrp)
         r.extra["gwrp_decay"] = c.gwrp_decay;
     if (c.contrast != ContrastTarget::none) r.extra["temperature"] = c.temperature;
+    if (clip_input_size > 0 && c.contrast != ContrastTarget::none)
+        r.extra["clip_input_size"] = static_cast<double>(clip_input_size);
     return r;
 }
 
@@ -101,55 +106,42 @@ LossTerms MmcstMethod::losses(const MethodBatch& batch) {
     return mmcst_loss_terms(*net_, out, batch.labels, clip_embeddings);
 }
 
-// MCTformer's map generation (CODE engine.generate_attention_maps_ms with --scales 1.0 --attention-type fused
-// --patch-attn-refine; spec §2.1 "Localisation map generation", §2.2 "Inference"), one scale, image + flip.
+// MCTformer's map generation (CODE engine.generate_attention_maps_ms with --scales 1.0 --layer-index 3
+// --attention-type fused --patch-attn-refine; spec §2.1 "Localisation map generation", §2.2 "Inference") through
+// models/attention_maps.h: image + flip, attention maps fused with ReLU(map) (V2: patch CAM, CODE; MMCST:
+// C_t2p + C_c2p, ReLU INFERRED) or the attention alone (V1), patch-affinity refinement, bilinear to the image
+// size, per-class min-max.
 Tensor MmcstMethod::localize(const Tensor& image, const std::vector<int>& labels) {
     const MmcstConfig& c = net_->cfg;
     WSDOL_CHECK(image.defined() && image.dim() == 3 && image.size(0) == c.in_chans, "MmcstMethod::localize: expected an image (",
                 c.in_chans, ", H, W), got ", image.defined() ? shape_str(image.shape()) : std::string("undefined"));
-    const int64_t H = image.size(1), W = image.size(2), p = c.patch_size, C = c.num_classes;
-    const int64_t gh = H / p, gw = W / p;
-    WSDOL_CHECK(gh >= 1 && gw >= 1, "MmcstMethod::localize: image ", H, "x", W, " is smaller than one patch (", p, ")");
+    const int64_t p = c.patch_size;
+    WSDOL_CHECK(image.size(1) >= p && image.size(2) >= p, "MmcstMethod::localize: image ", image.size(1), "x",
+                image.size(2), " is smaller than one patch (", p, ")");
     for (int label : labels)
-        WSDOL_CHECK(label >= 0 && label < C, "MmcstMethod::localize: label ", label, " out of range [0, ", C, ")");
+        WSDOL_CHECK(label >= 0 && label < c.num_classes, "MmcstMethod::localize: label ", label, " out of range [0, ",
+                    c.num_classes, ")");
     NoGradGuard no_grad;
     const bool was_training = net_->is_training();
     net_->eval();
-    // The patch conv drops the bottom/right remainder (MCTformer): crop it, run the image and its mirror together.
-    const Tensor crop = image.narrow(1, 0, gh * p).narrow(2, 0, gw * p);
-    const MmcstOutput out = net_->forward_all(stack({crop, crop.flip({2})}, 0), /*return_attention=*/true);
+    AttentionMapOptions options;
+    options.type = c.patch_branch == PatchBranch::none ? AttentionMapType::attention : AttentionMapType::fused;
+    options.class_blocks = std::min<int64_t>(3, c.depth);  // the last 3 blocks (CODE), all of a shallower model
+    auto forward = [&](const Tensor& images) {  // (N, 3, h, w) -> (N, C, h / p, w / p)
+        // The patch conv drops the bottom/right remainder (MCTformer): crop it.
+        const int64_t h = images.size(2) / p * p, w = images.size(3) / p * p;
+        const MmcstOutput out = net_->forward_all(images.narrow(2, 0, h).narrow(3, 0, w), /*return_attention=*/true);
+        return attention_class_maps(out.attn_probs, out.layout.attention_layout(), out.localization_map(), options);
+    };
+    Tensor maps;
+    try {
+        maps = minmax_normalize_maps(multiscale_flip_maps(image, forward, labels, test_time), labels);
+    } catch (...) {
+        if (was_training) net_->train();
+        throw;
+    }
     if (was_training) net_->train();
-    const TokenLayout& L = out.layout;
-    const int64_t N = L.num_patches(), depth = static_cast<int64_t>(out.attn_probs.size());
-    // A_c2p: class rows, patch columns, head-averaged, summed over the last 3 blocks; A_p2p: patch rows and
-    // columns summed over all blocks (MCTformer defaults; text-token attention is not used).
-    Tensor a_c2p, a_p2p;
-    for (int64_t l = 0; l < depth; ++l) {
-        const Tensor a = mean(out.attn_probs[static_cast<size_t>(l)], {1});  // (2, T, T)
-        const Tensor p2p = a.narrow(1, L.patch_begin(), N).narrow(2, L.patch_begin(), N);
-        a_p2p = a_p2p.defined() ? add(a_p2p, p2p) : p2p;
-        if (l >= depth - 3) {
-            const Tensor c2p = a.narrow(1, L.class_begin(), C).narrow(2, L.patch_begin(), N);
-            a_c2p = a_c2p.defined() ? add(a_c2p, c2p) : c2p;
-        }
-    }
-    // Fused map: attention x ReLU(patch CAM) (V2, CODE) or x ReLU(C_t2p + C_c2p) (MMCST; ReLU INFERRED, spec
-    // §2.2); V1 uses the attention alone.
-    Tensor fused = a_c2p;  // (2, C, N)
-    const Tensor map = out.localization_map();
-    if (map.defined()) fused = mul(fused, relu(map.flatten(2)));
-    // Refinement M_c(i) = sum_j A_p2p(i, j) fused_c(j), i.e. fused @ A_p2p^T.
-    const Tensor refined = matmul(fused, a_p2p.transpose(1, 2)).reshape({2, C, gh, gw});
-    const Tensor up = interpolate(refined, H, W, InterpMode::bilinear, /*align_corners=*/false);  // (2, C, H, W)
-    const Tensor both = add(up.select(0, 0), up.select(0, 1).flip({2}));                      // (C, H, W)
-    // Per GT class: (M - min) / (max - min + 1e-8) (CODE); other classes 0.
-    Tensor result = Tensor::zeros({C, H, W});
-    for (int label : labels) {
-        const Tensor m = both.select(0, label);
-        const Tensor lo = min(m), hi = max(m);
-        result.select(0, label).copy_(div(sub(m, lo), add(sub(hi, lo), 1e-8)));
-    }
-    return result;
+    return maps;
 }
 
 MmcstConfig mmcst_preset(const std::string& method) {
@@ -248,5 +240,61 @@ std::string mmcst_config_str(const MmcstConfig& c) {
       << " learnable_temperature=" << (c.learnable_temperature ? "true" : "false");
     return s.str();
 }
+
+std::unique_ptr<Method> make_mmcst_method(const std::string& method, const MethodConfig& mc) {
+    WSDOL_CHECK(method == "mmcst" || method == "mctformer", "make_mmcst_method: unknown method '", method, "'");
+    WSDOL_CHECK(!mc.class_names.empty(), method, ": no class names");
+    MmcstConfig cfg = mmcst_preset(method == "mctformer" && mc.get_bool("v1", false) ? "mctformer_v1" : method);
+    cfg.num_classes = static_cast<int64_t>(mc.class_names.size());
+
+    // The CLIP (MMCST only): text embeddings of the prompts and the image encoder of the contrastive loss.
+    std::shared_ptr<Clip> clip;
+    std::shared_ptr<tok::ClipTokenizer> tokenizer;
+    if (cfg.text_tokens && !mc.clip_checkpoint.empty()) {
+        const NamedTensors sd = weights::read_weights(mc.clip_checkpoint).tensors;
+        clip = std::make_shared<Clip>(clip_config_from_state_dict(sd));
+        weights::load_into(*clip, sd, weights::Architecture::openai_clip_vit);
+        clip->eval();
+        clip->requires_grad_(false);
+        WSDOL_CHECK(!mc.clip_vocab.empty(), method, ": the CLIP needs its BPE vocabulary (clip_vocab)");
+        tokenizer = std::make_shared<tok::ClipTokenizer>(tok::ClipTokenizer::from_file(mc.clip_vocab));
+        cfg.text_dim = cfg.image_embed_dim = clip->cfg.embed_dim;
+    }
+    // Every config field as an option, defaulting to the preset (the registry lists them all as used).
+    const std::string defaults = mmcst_config_str(cfg);
+    size_t pos = 0;
+    while (pos < defaults.size()) {
+        size_t end = defaults.find(' ', pos);
+        if (end == std::string::npos) end = defaults.size();
+        const std::string item = defaults.substr(pos, end - pos);
+        pos = end + 1;
+        const size_t eq = item.find('=');
+        const std::string key = item.substr(0, eq);
+        if (key == "num_classes") continue;
+        set_mmcst_option(cfg, key, mc.get(key, item.substr(eq + 1)));
+    }
+    const std::string prompt = cfg.text_tokens ? mc.get("prompt", "a photo of a {}.") : std::string();
+    WSDOL_CHECK(!cfg.text_tokens || clip || mc.weights_from_checkpoint, method,
+                ": needs a CLIP (clip checkpoint and vocab) for its text tokens");
+    if (clip) {
+        WSDOL_CHECK(cfg.text_dim == clip->cfg.embed_dim && cfg.image_embed_dim == clip->cfg.embed_dim, method,
+                    ": text_dim / image_embed_dim must be the CLIP's embedding width ", clip->cfg.embed_dim);
+    }
+
+    MmcstClip mmclip;
+    if (clip) mmclip = make_mmcst_clip(*clip, *tokenizer, mc.class_names, prompt);
+    auto m = std::make_unique<MmcstMethod>(method, cfg, mmclip, mc.generator);
+    m->owned_clip = clip;
+    m->owned_tokenizer = tokenizer;
+    if (clip) m->clip_input_size = clip->cfg.image_size;
+    if (!mc.backbone_weights.empty() && !mc.weights_from_checkpoint)
+        load_vit_backbone(m->net(), weights::read_weights(mc.backbone_weights).tensors);
+    return m;
+}
+
+WSDOL_METHOD(MethodInfo{"mmcst", "MMCST (CVPR 2023): multi-modal class-specific tokens (needs a CLIP)",
+                        [](const MethodConfig& c) { return make_mmcst_method("mmcst", c); }});
+WSDOL_METHOD(MethodInfo{"mctformer", "MCTformer-V2 (CVPR 2022) multi-class token transformer (option v1=true: V1)",
+                        [](const MethodConfig& c) { return make_mmcst_method("mctformer", c); }});
 
 }  // namespace wsdol::models

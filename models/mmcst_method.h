@@ -12,6 +12,7 @@
 
 #include "models/clip.h"
 #include "models/method.h"
+#include "models/method_registry.h"
 #include "models/mmcst.h"
 #include "tokenizer/clip_tokenizer.h"
 
@@ -57,13 +58,30 @@ public:
     Recipe recipe() const override;
     // Training forward (the caller puts network() in train mode) and the terms of mmcst_loss_terms.
     LossTerms losses(const MethodBatch& batch) override;
+    // MCTformer's map generation (attention_maps.h) with `test_time` (default: scale 1.0 + flip, as the CODE run).
     Tensor localize(const Tensor& image, const std::vector<int>& labels) override;
+    TestTimeOptions test_time;
+
+    // The CLIP (and tokenizer) when the method loaded them itself (make_method path); MmcstClip refers to it.
+    std::shared_ptr<Clip> owned_clip;
+    std::shared_ptr<tok::ClipTokenizer> owned_tokenizer;
+    int64_t clip_input_size = 0;  // > 0: recipe() asks the trainer for batch.clip_images of this size
 
 private:
     std::string name_;
     std::shared_ptr<MmcstNet> net_;
     MmcstClip clip_;
 };
+
+// The registry's entry point (models/method_registry.h; registered as "mmcst" and "mctformer"):
+//   class_names -> num_classes; options: every set_mmcst_option key (defaults: the method's preset; for mmcst
+//   text_dim / image_embed_dim default to the CLIP's embedding width), "prompt" (template with {}, default
+//   "a photo of a {}."), and for mctformer "v1" (false: V2);
+//   backbone_weights: a timm ViT/DeiT file loaded with load_vit_backbone (skipped when weights_from_checkpoint);
+//   clip_checkpoint + clip_vocab: an OpenAI-named CLIP and its BPE vocab (required to train mmcst: prompt
+//   embeddings and the contrastive target; with weights_from_checkpoint the text embeddings come from the
+//   checkpoint's text_embed buffer and no CLIP is needed).
+std::unique_ptr<Method> make_mmcst_method(const std::string& method, const MethodConfig& config);
 
 // "mmcst" -> MmcstConfig::mmcst(); "mctformer" -> mctformer_v2(); "mctformer_v1" -> mctformer_v1(). Throws naming
 // the method otherwise.
