@@ -19,6 +19,10 @@
 #include "tests/error_matchers.h"
 #include "tests/parity_util.h"
 #include "tokenizer/clip_tokenizer.h"
+#include "engine/io/safetensors.h"
+#include "models/method_registry.h"
+
+#include <filesystem>
 
 namespace wsdol {
 namespace {
@@ -437,6 +441,70 @@ TEST(MmcstMethod, PromptEmbeddingsFromAClip) {
     for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6);
     EXPECT_EQ(mc.encode_image(Tensor::zeros({2, 3, 16, 16})).shape(), (Shape{2, 16}));
     test::expect_error([] { models::mmcst_prompts({"dog"}, "a photo"); }, {"mmcst_prompts", "{}"});
+}
+
+TEST(MmcstMethod, BuiltThroughTheRegistry) {
+    ASSERT_TRUE(models::has_method("mmcst"));
+    ASSERT_TRUE(models::has_method("mctformer"));
+    models::MethodConfig mc;
+    mc.class_names = {"dog", "cat", "bus"};
+    mc.options = {{"image_size", "32"}, {"patch_size", "8"}, {"embed_dim", "32"}, {"depth", "2"},
+                  {"num_heads", "4"},   {"v1", "true"}};
+    auto v1 = models::make_method("mctformer", mc);
+    EXPECT_EQ(v1->name(), "mctformer");
+    auto* net = dynamic_cast<MmcstNet*>(&v1->network());
+    ASSERT_NE(net, nullptr);
+    EXPECT_EQ(net->cfg.patch_branch, models::PatchBranch::none);
+    EXPECT_EQ(net->cfg.num_classes, 3);
+    EXPECT_EQ(mc.options_used().at("depth"), "2");
+    EXPECT_EQ(mc.options_used().at("pooling"), "gap");
+    // An unknown option is refused by the registry.
+    models::MethodConfig typo = mc;
+    typo.options["poolin"] = "gwrp";
+    test::expect_error([&] { models::make_method("mctformer", typo); }, {"poolin"});
+    // MMCST needs a CLIP to train.
+    mc.options.erase("v1");
+    test::expect_error([&] { models::make_method("mmcst", mc); }, {"mmcst", "CLIP"});
+
+    // With a (tiny, random) CLIP checkpoint and the real vocabulary.
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() / "wsdol_test_mmcst_registry";
+    std::filesystem::create_directories(dir);
+    models::ClipConfig cc;
+    cc.embed_dim = 16;
+    cc.image_size = 16;
+    cc.vision_width = 64;
+    cc.vision_layers = 1;
+    cc.vision_heads = 1;
+    cc.vision_patch_size = 8;
+    cc.context_length = 16;
+    cc.text_width = 64;
+    cc.text_heads = 1;
+    cc.text_layers = 1;
+    Generator gen(4);
+    models::Clip clip(cc, &gen);
+    io::save_safetensors((dir / "clip.safetensors").string(), clip.state_dict());
+    mc.clip_checkpoint = (dir / "clip.safetensors").string();
+    mc.clip_vocab = WSDOL_SHARED_DIR "/data/clip/bpe_simple_vocab_16e6.txt.gz";
+    Generator method_gen(1);
+    mc.generator = &method_gen;
+    auto method = models::make_method("mmcst", mc);
+    auto* mm = dynamic_cast<models::MmcstMethod*>(method.get());
+    ASSERT_NE(mm, nullptr);
+    EXPECT_EQ(mm->net().cfg.text_dim, 16);
+    EXPECT_EQ(mm->net().cfg.image_embed_dim, 16);
+    EXPECT_EQ(method->recipe().extra.at("clip_input_size"), 16.0);
+    // The prompt embeddings are the CLIP's, in the text_embed buffer.
+    tok::ClipTokenizer tokenizer = tok::ClipTokenizer::from_file(mc.clip_vocab);
+    const Tensor expected = models::clip_prompt_embeddings(*mm->owned_clip, tokenizer, {"dog", "cat", "bus"});
+    EXPECT_EQ(mm->net().text_embed.to_vector(), expected.to_vector());
+    models::MethodBatch batch;
+    batch.images = Tensor::randn({2, 3, 32, 32});
+    batch.labels = Tensor::from_vector({1, 0, 0, 0, 1, 1}, {2, 3});
+    batch.clip_images = Tensor::randn({2, 3, 16, 16});
+    const LossTerms terms = method->losses(batch);
+    EXPECT_EQ(terms.terms.size(), 4u);
+    EXPECT_TRUE(std::isfinite(terms.total.item()));
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace
