@@ -6,6 +6,7 @@
 // Each tensor's err/bound is printed ([parity] lines); bounds fwd 1e-4 (1 + |b|), grads 1e-3 (1 + |b|).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "models/clip.h"
 #include "models/vit.h"
 #include "tests/parity_transformers_checks.h"
+#include "tests/error_matchers.h"
 #include "tests/test_models_util.h"
 
 namespace wsdol {
@@ -94,6 +96,53 @@ TEST(ParityTransformers, PosEmbedResizeEarlyOuts) {
     // the prefix row is kept as is
     EXPECT_EQ(q.narrow(1, 0, 1).to_vector(), pos.narrow(1, 0, 1).to_vector());
     EXPECT_EQ(models::resize_pos_embed(pos, 1, 3, 5, models::PosEmbedResize::bicubic).shape(), (Shape{1, 16, 8}));
+}
+
+// Shapes and switches around the parity cases: the grid of a non-square input drops the remainder, the final
+// norm can be left out (then it holds no parameters), the mask reaches every block, and bad inputs are errors.
+TEST(ParityTransformers, ViTGridFinalNormMaskAndErrors) {
+    models::ViTConfig c = reduced_vit(2);
+    c.num_prefix_tokens = 3;
+    c.final_norm = false;
+    models::VisionTransformer model(c);
+    EXPECT_FALSE(model.norm);
+    for (const auto& [name, p] : model.named_parameters()) EXPECT_NE(name.rfind("norm.", 0), 0u) << name;
+    NoGradGuard no_grad;
+    const models::ViTOutput o = model.forward_all(Tensor::randn({1, 3, 44, 60}), true);
+    EXPECT_EQ(o.grid_h, 5);
+    EXPECT_EQ(o.grid_w, 7);
+    EXPECT_EQ(o.tokens.shape(), (Shape{1, 3 + 35, 32}));
+    EXPECT_EQ(o.tokens.data_ptr(), o.block_tokens.data_ptr());
+    ASSERT_EQ(o.attn_probs.size(), 2u);
+    // a mask that lets every token see only itself and class token 0: each block's probabilities follow it
+    const int64_t T = 3 + 16;
+    Tensor mask = Tensor::full({T, T}, -INFINITY);
+    for (int64_t i = 0; i < T; ++i) {
+        mask.narrow(0, i, 1).narrow(1, i, 1).fill_(0.0);
+        mask.narrow(0, i, 1).narrow(1, 0, 1).fill_(0.0);
+    }
+    const models::ViTOutput m = model.forward_all(Tensor::randn({2, 3, 32, 32}), true, mask);
+    for (const Tensor& p : m.attn_probs) {
+        const std::vector<double> v = p.to_vector();  // (2, 2, T, T)
+        for (size_t k = 0; k < v.size(); ++k) {
+            const int64_t i = (k / T) % T, j = k % T;
+            if (j != i && j != 0) {
+                EXPECT_EQ(v[k], 0.0) << "query " << i << " key " << j;
+            }
+        }
+    }
+    test::expect_error([&] { model.forward_all(Tensor::randn({1, 3, 7, 32})); },
+                       {"VisionTransformer", "H, W >= 8", "[1, 3, 7, 32]"});
+    test::expect_error([&] { model.forward_all(Tensor::randn({1, 1, 32, 32})); }, {"VisionTransformer", "(B, 3, H, W)"});
+    test::expect_error([&] { models::resize_pos_embed(Tensor::randn({1, 1 + 15, 8}), 1, 4, 4, models::PosEmbedResize::bicubic); },
+                       {"resize_pos_embed", "15 patch positions"});
+}
+
+TEST(ParityTransformers, ClipZeroShotErrors) {
+    test::expect_error([&] { models::clip_zero_shot(Tensor::randn({2, 8}), Tensor::randn({3, 6}), Tensor::scalar(1.0)); },
+                       {"clip_zero_shot", "[2, 8]", "[3, 6]"});
+    test::expect_error([&] { models::clip_zero_shot(Tensor::randn({2, 8}), Tensor::randn({3, 8}), Tensor::randn({2})); },
+                       {"clip_zero_shot", "logit_scale"});
 }
 
 // ---------------------------------------------------------------- OpenAI CLIP

@@ -1,7 +1,7 @@
 // test_parity_full_size_transformers.cpp — forward and gradient parity with PyTorch at the released sizes
 // (issue 4, heavy, opt-in: ctest -L heavy): timm ViT-B/16 and DeiT-S/16 (batch 1, 224, every block's attention
 // probabilities), OpenAI CLIP ViT-B/16 (both towers, 3 real prompts at context 77 / vocab 49408, zero-shot),
-// OpenAI CLIP RN50 image tower; random seeded weights. The fixtures (about 3.5 GB) are not committed: they are
+// OpenAI CLIP RN50 image tower; random seeded weights. The fixtures (about 2.5 GB) are not committed: they are
 // written by
 //     python tests/reference/parity/gen_parity_transformers.py --full --out DIR
 // and read from $WSDOL_FULL_PARITY_DIR, default <source dir>/build/full_parity. A missing file is a failure

@@ -30,7 +30,7 @@ Reduced fixtures (default; written next to this script, each well under 1 MB; te
   clip_visual_vit.safetensors   OpenAI CLIP VisionTransformer alone: features, tokens, attention probabilities
   clip_visual_rn.safetensors    OpenAI CLIP ModifiedResNet alone (BN in eval), attention-pool output
 
-Full size (--full --out DIR; opt-in, about 3.5 GB of files, a few GB of RAM; tests/heavy/
+Full size (--full --out DIR; opt-in, about 2.5 GB of files, a few GB of RAM; tests/heavy/
 test_parity_full_size_transformers.cpp reads DIR from $WSDOL_FULL_PARITY_DIR, default <source>/build/full_parity):
   full_vit_b16.safetensors      timm vit_base_patch16_224 (batch 1, 224)
   full_deit_s16.safetensors     timm deit_small_patch16_224 (batch 1, 224)
