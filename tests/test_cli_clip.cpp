@@ -2,7 +2,8 @@
 // tests/reference/cli/gen_cli_fixtures.py) stored as safetensors, torch.save zip and TorchScript archive gives
 // bit-identical embeddings from all three files, and PyTorch's embeddings / logits / probabilities of the same
 // images and texts (open_clip preprocessing, the reference tokenizer) within 1e-4 (1 + |b|); plus the text table
-// and the errors (missing image, unreadable weights, not CLIP, text too long, vocabulary mismatch).
+// and the errors (missing image, unreadable weights, not CLIP, text too long, vocabulary mismatch). An HF
+// CLIPModel file of the same sizes is checked against transformers' own outputs.
 //
 // Tolerance: the images are PNGs, so the preprocessed tensors equal PyTorch's bit for bit (test_preprocess.cpp);
 // what remains is f32 model arithmetic in another summation order (~1e-7) and the normalisation / logits done in
@@ -111,6 +112,27 @@ TEST(CliClip, ThreeFormatsGiveIdenticalEmbeddingsAndMatchPyTorch) {
     // bit-equal across the three formats (the JSON prints the shortest text that reads back to the same double)
     EXPECT_EQ(dumps[0], dumps[1]) << "safetensors vs torch zip";
     EXPECT_EQ(dumps[0], dumps[2]) << "safetensors vs TorchScript";
+}
+
+// An HF transformers CLIPModel (f16 file): renamed to OpenAI names (weights/name_maps.h) and checked against HF's
+// own forward (get_image_features / get_text_features, normalized, logits_per_image).
+TEST(CliClip, HuggingFaceCheckpointMatchesTransformers) {
+    if (!have_vocab()) GTEST_SKIP() << "no CLIP vocab at " << kVocab;
+    const NamedTensors ref = io::load_safetensors(kDir + "clip_hf_expected.safetensors");
+    auto ref_of = [&](const std::string& name) {
+        for (const auto& [n, t] : ref)
+            if (n == name) return t;
+        ADD_FAILURE() << "no " << name;
+        return Tensor();
+    };
+    const test::CliResult r = test::run_wsdol(clip_args(kDir + "clip_tiny_hf.safetensors"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json::Value root = json::parse(r.output);
+    EXPECT_NE(root.at("architecture").as_string().find("HF CLIPModel"), std::string::npos);
+    expect_matches_torch(matrix(root, "image_embeds"), ref_of("image_embeds"), "image_embeds");
+    expect_matches_torch(matrix(root, "text_embeds"), ref_of("text_embeds"), "text_embeds");
+    expect_matches_torch(matrix(root, "logits"), ref_of("logits"), "logits");
+    expect_matches_torch(matrix(root, "probs"), ref_of("probs"), "probs");
 }
 
 TEST(CliClip, TableListsEveryTextPerImage) {

@@ -21,6 +21,12 @@ vocabulary size 49408 and context 77 so the real tokenizer's ids index it, and t
       probs         (3, 3)  f32  logits.softmax(dim=-1)
   preprocess = open_clip.transform.image_transform(32, is_train=False, OpenAI mean/std), which gen_preprocess.py
   shows equal to clip.py's _transform.
+  clip_tiny_hf.safetensors      an HF transformers CLIPModel of the same sizes (its own random init, QuickGELU,
+                                eos_token_id 49407), every float tensor stored as f16 (half the bytes; the
+                                reference runs the f32 model holding the same f16-rounded values, and f16 -> f32
+                                is exact)
+  clip_hf_expected.safetensors  HF's image_embeds / text_embeds / logits_per_image / its softmax on the same
+                                preprocessed images and ids (keys as clip_expected.safetensors)
 
 Classifiers (tests/reference/models/{deit,deit_distilled,resnet}.safetensors, loaded into the same timm /
 torchvision modules gen_model_checkpoints.py built them with):
@@ -31,6 +37,9 @@ torchvision modules gen_model_checkpoints.py built them with):
       deit_distilled  VisionTransformerDistilled, DeiT-repo transform at 32 (the eval output (head + head_dist) / 2)
       resnet          reduced torchvision ResNet (width 4) on ResNet50_Weights.IMAGENET1K_V1.transforms() (224)
   labels10.txt        ten class names, one per line
+
+Re-running reproduces every file byte for byte except clip_tiny.pt (TorchScript serialization is not byte-stable;
+its tensors are the same).
 
 Run:  python tests/reference/cli/gen_cli_fixtures.py   (torch, torchvision, timm, open_clip, safetensors, ftfy, regex)
 """
@@ -133,6 +142,39 @@ def write_clip(gen):
     print("probs per image:\n", probs)
 
 
+def write_hf_clip(gen):
+    import open_clip
+    from transformers import CLIPConfig, CLIPModel
+    torch.manual_seed(SEED + 1)
+    cfg = CLIPConfig(
+        text_config=dict(hidden_size=4, intermediate_size=16, num_hidden_layers=1, num_attention_heads=1,
+                         max_position_embeddings=77, vocab_size=49408, hidden_act="quick_gelu", layer_norm_eps=1e-5,
+                         bos_token_id=49406, eos_token_id=49407, pad_token_id=0),
+        vision_config=dict(hidden_size=8, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                           image_size=32, patch_size=8, hidden_act="quick_gelu", layer_norm_eps=1e-5),
+        projection_dim=8)
+    model = CLIPModel(cfg).eval()
+    gen_models.perturb_norms(model, gen)
+    with torch.no_grad():
+        model.vision_model.embeddings.class_embedding.normal_(0, 0.2, generator=gen)
+        model.text_model.embeddings.token_embedding.weight.normal_(0, 0.5, generator=gen)
+        model.logit_scale.fill_(math.log(100.0))
+        for p in model.parameters():
+            p.copy_(p.half().float())  # the values the f16 file holds
+    sd = OrderedDict((k, v.detach().clone().contiguous().half() if v.is_floating_point() else v.contiguous())
+                     for k, v in model.state_dict().items())
+    save_file(sd, os.path.join(HERE, "clip_tiny_hf.safetensors"))
+    preprocess = open_clip.transform.image_transform(32, is_train=False, mean=CLIP_MEAN, std=CLIP_STD)
+    images = torch.stack([preprocess(Image.open(os.path.join(HERE, p))) for p in IMAGES])
+    ids = tokenize(TEXTS)
+    with torch.no_grad():
+        o = model(input_ids=ids, pixel_values=images)
+    save_file({"text_ids": ids, "image_embeds": o.image_embeds.contiguous(), "text_embeds": o.text_embeds.contiguous(),
+               "logits": o.logits_per_image.contiguous(), "probs": o.logits_per_image.softmax(-1).contiguous()},
+              os.path.join(HERE, "clip_hf_expected.safetensors"))
+    print("HF probs per image:\n", o.logits_per_image.softmax(-1))
+
+
 def load_sd(name):
     return load_file(os.path.join(MODELS, name))
 
@@ -176,6 +218,7 @@ def write_classify():
 def main():
     gen = torch.Generator().manual_seed(SEED)
     write_clip(gen)
+    write_hf_clip(gen)
     write_classify()
     for f in sorted(os.listdir(HERE)):
         if f.endswith((".safetensors", ".pt", ".pth", ".txt")):
