@@ -384,4 +384,54 @@ Tensor crf_label_inference(const Tensor& image, const Tensor& labels, int64_t nu
     return argmax(q, 0);  // first index of the max, as numpy.argmax
 }
 
+namespace {
+
+// The GT classes' maps as (K, H, W), in label order.
+Tensor gt_channels(const Tensor& maps, const std::vector<int>& labels, const char* op) {
+    WSDOL_CHECK(maps.dim() == 3, op, ": maps must be (C, H, W), got ", shape_str(maps.shape()));
+    WSDOL_CHECK(!labels.empty(), op, ": the image has no classes");
+    std::vector<Tensor> rows;
+    for (int c : labels) {
+        WSDOL_CHECK(c >= 0 && c < maps.size(0), op, ": label ", c, " out of range for ", maps.size(0), " classes");
+        rows.push_back(maps.select(0, c));
+    }
+    return stack(rows, 0).to(DType::f32).cpu().contiguous();
+}
+
+}  // namespace
+
+Tensor crf_with_alpha(const Tensor& image, const Tensor& maps, const std::vector<int>& labels, double alpha,
+                      const DenseCrfParams& params) {
+    NoGradGuard no_grad;
+    const Tensor v = gt_channels(maps, labels, "crf_with_alpha");  // (K, H, W)
+    // psa: bg_score = np.power(1 - np.max(v, axis=0, keepdims=True), alpha); concatenate((bg_score, v))
+    const Tensor bg = pow(rsub(1.0, max(v, {0}, true)), alpha);
+    const Tensor q = dense_crf(image, cat({bg, v}, 0), params);  // (1 + K, H, W)
+    Tensor out = Tensor::zeros({1 + maps.size(0), maps.size(1), maps.size(2)});
+    out.select(0, 0).copy_(q.select(0, 0));
+    for (size_t k = 0; k < labels.size(); ++k) out.select(0, 1 + labels[k]).copy_(q.select(0, 1 + k));
+    return out;
+}
+
+Tensor irn_confident_labels(const Tensor& image, const Tensor& maps, const std::vector<int>& labels,
+                            double fg_threshold, double bg_threshold, const DenseCrfParams& params) {
+    NoGradGuard no_grad;
+    const Tensor v = gt_channels(maps, labels, "irn_confident_labels");  // (K, H, W)
+    const int64_t K = v.size(0), H = v.size(1), W = v.size(2);
+    // np.argmax(np.pad(cams, ((1, 0), (0, 0), (0, 0)), constant_values=t), axis=0) -> CRF label inference
+    auto pass = [&](double t) {
+        const Tensor scores = cat({Tensor::full({1, H, W}, t, DType::f32), v}, 0);
+        return crf_label_inference(image, argmax(scores, 0), K + 1, params).to_vector();
+    };
+    const std::vector<double> fg = pass(fg_threshold), bg = pass(bg_threshold);
+    std::vector<double> out(static_cast<size_t>(H * W));
+    for (int64_t i = 0; i < H * W; ++i) {
+        // keys = [0, 1 + labels...]: index 0 = background
+        const double fg_id = fg[i] == 0 ? 0 : 1 + labels[static_cast<size_t>(fg[i]) - 1];
+        const double bg_id = bg[i] == 0 ? 0 : 1 + labels[static_cast<size_t>(bg[i]) - 1];
+        out[i] = fg_id == 0 ? (bg_id == 0 ? 0 : 255) : fg_id;
+    }
+    return Tensor::from_vector(out, {H, W}, DType::u8);
+}
+
 }  // namespace wsdol::models

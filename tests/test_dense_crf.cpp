@@ -117,6 +117,28 @@ TEST(DenseCrf, FilterOfConstantIsSmoothDensity) {
     EXPECT_NEAR(centre, 2 * M_PI * 9, 0.25 * 2 * M_PI * 9);
 }
 
+TEST(DenseCrf, SeedRecipesMatchPsaAndIrnet) {
+    if (!fixture().has("seeds.irn_conf")) GTEST_SKIP() << "fixture written without pydensecrf";
+    const Tensor image = fixture().at("image"), maps = fixture().at("seeds.maps");
+    fixture().expect("seeds.crf_alpha1", crf_with_alpha(image, maps, {0, 2}, 1.0), 1e-4);
+    fixture().expect("seeds.crf_alpha12", crf_with_alpha(image, maps, {0, 2}, 12.0), 1e-4);
+    const Tensor conf = irn_confident_labels(image, maps, {0, 2}, 0.30, 0.10);
+    EXPECT_EQ(conf.dtype(), DType::u8);
+    EXPECT_EQ(conf.to_vector(), fixture().at("seeds.irn_conf").to_vector());
+}
+
+TEST(DenseCrf, IrnConfidentLabelsUnsureBand) {
+    // A map between the two thresholds: background for the fg pass, the class for the bg pass -> 255 (unsure);
+    // above both -> the class id (1 + c); below both -> 0.
+    const Tensor image = Tensor::full({6, 9, 3}, 128, DType::u8);
+    for (const auto& [value, expected] : {std::pair{0.2, 255.0}, std::pair{0.5, 3.0}, std::pair{0.05, 0.0}}) {
+        Tensor maps = Tensor::zeros({4, 6, 9});
+        maps.select(0, 2).fill_(value);
+        const Tensor conf = irn_confident_labels(image, maps, {2}, 0.30, 0.10);
+        EXPECT_EQ(conf.to_vector(), std::vector<double>(54, expected)) << value;
+    }
+}
+
 TEST(DenseCrf, BadInputsName) {
     const Tensor probs = fixture().at("probs");
     test::expect_error([&] { dense_crf(Tensor::zeros({18, 22, 3}), probs); }, "dense_crf",
