@@ -19,6 +19,7 @@
 #include "models/attention_maps.h"
 #include "models/cam.h"
 #include "models/method.h"
+#include "models/method_registry.h"
 
 namespace wsdol::models {
 
@@ -39,7 +40,12 @@ private:
     std::shared_ptr<CamNetwork> net_;
 };
 
-// The CLI's entry point: backbone "vit" | "resnet50" with the defaults of cam_config().
+// Backbone "vit" | "resnet50" with the defaults of cam_config().
 std::unique_ptr<Method> make_cam_method(const std::string& backbone, int64_t num_classes, Generator* gen = nullptr);
+
+// The registry's factory (registered as "cam", models/method_registry.h). Options: backbone (vit), and for vit
+// image_size (64), patch_size (8), embed_dim (96), depth (4), heads (3), drop_path (0); for resnet50 width (64).
+// MethodConfig::backbone_weights loads a timm ViT / torchvision ResNet file into the backbone (head keys ignored).
+std::unique_ptr<Method> make_cam_from_config(const MethodConfig& config);
 
 }  // namespace wsdol::models

@@ -126,6 +126,21 @@ TEST(CamMethod, VitDefaultsAndGroups) {
     EXPECT_EQ(sum(maps.select(0, 0)).item(), 0.0);
 }
 
+TEST(CamMethod, RegisteredWithOptions) {
+    ASSERT_TRUE(has_method("cam"));
+    MethodConfig cfg;
+    cfg.class_names = {"a", "b", "c"};
+    cfg.options = {{"backbone", "vit"}, {"image_size", "32"}, {"embed_dim", "32"}, {"depth", "2"}, {"heads", "2"}};
+    auto method = make_method("cam", cfg);
+    EXPECT_EQ(method->name(), "cam");
+    EXPECT_EQ(method->recipe().input_size, 32);
+    const LossTerms t = method->losses({Tensor::randn({2, 3, 32, 32}), Tensor::ones({2, 3}), Tensor()});
+    EXPECT_EQ(t.terms[0].first, "mlsm");
+    MethodConfig typo = cfg;
+    typo.options["depht"] = "3";
+    test::expect_error([&] { make_method("cam", typo); }, {"depht"});
+}
+
 TEST(CamMethod, BadInputsName) {
     test::expect_error([] { make_cam_method("vgg", 20); }, "cam: unknown backbone 'vgg'", {});
     CamMethod method(tiny_vit_config());
