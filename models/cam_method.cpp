@@ -59,7 +59,9 @@ Recipe CamMethod::recipe() const {
         r.schedule = "poly";
         r.batch_size = 16;
         r.input_size = 512;
-        r.augmentation = "irn";
+        // IRNet's pipeline is resize-long U{320..640} + flip + random crop 512; of the trainer's pipelines
+        // (timm | flip | none) "flip" is the closest (INFERRED until an "irn" pipeline exists).
+        r.augmentation = "flip";
         r.extra = {{"poly_power", 0.9}, {"classifier_lr_scale", 10.0}, {"resize_long_lo", 320},
                    {"resize_long_hi", 640}};
     } else {
@@ -127,7 +129,7 @@ std::unique_ptr<Method> make_cam_from_config(const MethodConfig& config) {
         cfg.vit.patch_size = config.get_int("patch_size", cfg.vit.patch_size);
         cfg.vit.embed_dim = config.get_int("embed_dim", cfg.vit.embed_dim);
         cfg.vit.depth = config.get_int("depth", cfg.vit.depth);
-        cfg.vit.num_heads = config.get_int("heads", cfg.vit.num_heads);
+        cfg.vit.num_heads = config.get_int("num_heads", cfg.vit.num_heads);
         cfg.vit.drop_path_rate = config.get_double("drop_path", cfg.vit.drop_path_rate);
     } else {
         cfg.resnet.width = config.get_int("width", cfg.resnet.width);

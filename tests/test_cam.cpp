@@ -130,7 +130,7 @@ TEST(CamMethod, RegisteredWithOptions) {
     ASSERT_TRUE(has_method("cam"));
     MethodConfig cfg;
     cfg.class_names = {"a", "b", "c"};
-    cfg.options = {{"backbone", "vit"}, {"image_size", "32"}, {"embed_dim", "32"}, {"depth", "2"}, {"heads", "2"}};
+    cfg.options = {{"backbone", "vit"}, {"image_size", "32"}, {"embed_dim", "32"}, {"depth", "2"}, {"num_heads", "2"}};
     auto method = make_method("cam", cfg);
     EXPECT_EQ(method->name(), "cam");
     EXPECT_EQ(method->recipe().input_size, 32);
