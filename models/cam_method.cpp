@@ -144,13 +144,15 @@ std::unique_ptr<Method> make_cam_from_config(const MethodConfig& config) {
                 ? weights::load_into(*net.vit, file.tensors, weights::Architecture::timm_vit, false)
                 : weights::load_into(*net.resnet50, file.tensors, weights::Architecture::torchvision_resnet, false);
         WSDOL_CHECK(r.report.missing.empty() && r.report.mismatched.empty() && !r.architecture_mismatch,
-                    "cam: backbone weights ", config.backbone_weights, " do not fit the ", cam_backbone_name(cfg.backbone),
+                    "cam: backbone weights ", config.backbone_weights, " do not fit the ",
+                    cam_backbone_name(cfg.backbone),
                     " backbone:\n", r.str());
     }
     return method;
 }
 
-WSDOL_METHOD(MethodInfo{"cam", "CAM baseline: backbone (vit | resnet50) + 1x1 classifier, GAP, MLSM (IRNet/CLIMS stage 0)",
+WSDOL_METHOD(MethodInfo{"cam",
+                        "CAM baseline: backbone (vit | resnet50) + 1x1 classifier, GAP, MLSM (IRNet/CLIMS stage 0)",
                         make_cam_from_config});
 
 }  // namespace wsdol::models

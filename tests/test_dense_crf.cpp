@@ -36,9 +36,9 @@ TEST(DenseCrf, MatchesPydensecrf) {
 
 // The lattice is an approximation of the Gaussian filter (its effective kernel is a blurred, slightly different
 // "Gaussian" on the lattice, and densecrf does not rescale it to the exact kernel's mass; the test above shows we
-// reproduce densecrf's numbers, this one bounds how far they are from the exact filter). Checked on the CRF's own two feature sets: raw sums and normalized averages
-// filter(v) / filter(1) (what the CRF's symmetric normalization sees) against the exact O(N^2) sums; the bounds
-// are the measured errors (printed) with margin. The CRF marginals themselves are checked against the exact
+// reproduce densecrf's numbers, this one bounds how far they are from the exact filter). Checked on the CRF's
+// own two feature sets: raw sums and normalized averages filter(v) / filter(1) (what the CRF's symmetric
+// normalization sees) against the exact O(N^2) sums; the bounds are the measured errors (printed) with margin. The CRF marginals themselves are checked against the exact
 // model below.
 TEST(DenseCrf, LatticeApproximatesExactGaussian) {
     const Tensor vals = fixture().at("exact.filter.values");
