@@ -23,7 +23,7 @@ std::string fixture_path(const std::string& name) {
 CamConfig tiny_resnet_config() {
     CamConfig c = cam_config(CamBackbone::resnet50, 3);
     c.resnet.layers = {1, 1, 1, 1};
-    c.resnet.width = 4;
+    c.resnet.width = 2;
     return c;
 }
 
