@@ -61,13 +61,6 @@ struct MethodInfo {
 bool register_method(MethodInfo info);
 std::vector<MethodInfo> registered_methods();  // sorted by name
 bool has_method(const std::string& name);
-// Loads a pretrained backbone file (safetensors / PyTorch checkpoint, real names: timm ViT/DeiT, torchvision
-// ResNet) into `backbone`, whose names are `target`'s ("timm_vit" | "torchvision_resnet"). Tensors the backbone
-// does not have (a classifier head) are ignored; a backbone tensor missing from the file, a shape mismatch or a
-// file of another family is an error naming the file. Says what was loaded through config.say.
-void load_backbone_weights(nn::Module& backbone, const std::string& path, const std::string& target,
-                           const MethodConfig& config);
-
 // Builds method `name`. Errors: an unknown name (listing the known ones), an option the method did not read.
 std::unique_ptr<Method> make_method(const std::string& name, const MethodConfig& config);
 

@@ -25,6 +25,8 @@
 #include "engine/optim/schedule.h"
 #include "engine/optim/sgd.h"
 #include "kernels/cpu/parallel.h"
+#include "weights/architecture.h"
+#include "weights/weights_file.h"
 
 namespace wsdol::train {
 
@@ -390,6 +392,17 @@ Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
                         " images, the checkpoint was trained on ", run.stored.at("wsdol.num_samples"));
     }
 
+    // A CLIP file must be a CLIP (OpenAI names), whatever the method does with it.
+    if (!c.clip.empty()) {
+        WSDOL_CHECK(fs::is_regular_file(c.clip), "--clip ", c.clip, ": file not found");
+        const weights::DetectedArchitecture arch = weights::detect_architecture(weights::read_weights(c.clip).tensors);
+        WSDOL_CHECK(arch.arch == weights::Architecture::openai_clip_vit ||
+                        arch.arch == weights::Architecture::openai_clip_resnet,
+                    "--clip ", c.clip, ": not a CLIP checkpoint in OpenAI names (found: ",
+                    arch.description.empty() ? weights::architecture_name(arch.arch) : arch.description, ")");
+    }
+    if (!c.backbone.empty()) WSDOL_CHECK(fs::is_regular_file(c.backbone), "--backbone ", c.backbone, ": file not found");
+
     // The method (its generator seeded from the run seed; restored from the checkpoint on resume).
     manual_seed(c.seed);
     run.model_gen = std::make_unique<Generator>(c.seed * 2 + 1);
@@ -404,6 +417,8 @@ Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
     mc.notice = hooks.log;
     run.method = models::make_method(c.method, mc);
     c.options = mc.options_used();
+    if (!c.resume && c.backbone.empty())
+        notice(hooks, str(c.method, ": no --backbone given: the network starts from random initialisation"));
     if (!c.resume) {
         c.recipe = run.method->recipe();
         for (const auto& [key, value] : settings.values)
