@@ -175,9 +175,9 @@ int run_demo(const std::vector<std::string>& args) {
         o.seed = seed;
         o.model.image_size = p.size;
         std::unique_ptr<cli::Progress> bar;
+        if (!quiet) bar = std::make_unique<cli::Progress>("clip", o.steps, "step");
         if (!quiet)
             o.on_step = [&](const models::ClipTrainProgress& s) {
-                if (!bar) bar = std::make_unique<cli::Progress>("clip", s.steps, "step");
                 char extra[96];
                 std::snprintf(extra, sizeof extra, "loss %.4f  lr %.3g", s.loss, s.lr);
                 bar->update(s.step, extra);

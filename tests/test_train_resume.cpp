@@ -315,3 +315,43 @@ TEST_F(TrainResume, ClassMismatchAtLoadIsAnError) {
 
 }  // namespace
 }  // namespace wsdol
+
+namespace wsdol {
+namespace {
+
+// The paper's methods through the same loop: a tiny MCTformer (drop-path draws from the method's generator) and a
+// tiny CAM resume bit-identically too.
+TEST_F(TrainResume, RealMethodsResumeBitIdentically) {
+    for (const std::string method : {"mctformer", "cam"}) {
+        if (!models::has_method(method)) continue;
+        auto settings = [&](const std::string& out_name) {
+            train::TrainSettings s = base(out_name);
+            s.set("method", method);
+            s.set("epochs", "2");
+            s.set("batch_size", "8");
+            s.set("input_size", "32");
+            s.set("augmentation", "flip");
+            s.set("options.image_size", "32");
+            s.set("options.patch_size", "8");
+            s.set("options.embed_dim", "32");
+            s.set("options.depth", "2");
+            s.set("options.num_heads", "2");
+            return s;
+        };
+        const train::TrainResult full = train::train(settings(method + "_full"));
+        ASSERT_TRUE(full.finished);
+        train::TrainSettings part = settings(method + "_part");
+        part.set("stop_after", "3");
+        train::train(part);
+        train::TrainSettings rest;
+        rest.set("data", data());
+        rest.set("out", out(method + "_part"));
+        rest.set("resume", "true");
+        const train::TrainResult r = train::train(rest);
+        EXPECT_EQ(r.first_step, 3);
+        EXPECT_TRUE(slurp(r.checkpoint) == slurp(full.checkpoint)) << method;
+    }
+}
+
+}  // namespace
+}  // namespace wsdol
