@@ -262,7 +262,6 @@ int run_demo(const std::vector<std::string>& args) {
         io.data = data_dir;
         io.split = "train";
         io.out = (out / "maps" / m.method).string();
-        io.clip = clip_file;
         const train::InferResult ir = train::run_inference(io);
         row.infer_seconds = since(t);
         timer.done("localize " + m.label, t);
@@ -270,6 +269,8 @@ int run_demo(const std::vector<std::string>& args) {
         row.threshold = ir.best_threshold;
         mr.set("mIoU", ir.best_miou);
         mr.set("best_threshold", ir.best_threshold);
+        mr.set("mctformer_sweep_mIoU", ir.mctformer_miou);
+        mr.set("mctformer_sweep_threshold", ir.mctformer_threshold);
         json::Value curve = json::Value::array();
         for (const auto& [th, mi] : ir.curve) {
             json::Value pt = json::Value::array();
@@ -289,8 +290,9 @@ int run_demo(const std::vector<std::string>& args) {
     }
     results.set("methods", method_results);
     results.set("split", "train");
-    results.set("miou_protocol", "CAMs of the train split with image labels; background threshold sweep t = 0.00, "
-                                 "0.01, ... (MCTformer), mIoU over classes with ground truth (ToCo rule)");
+    results.set("miou_protocol", "maps of the train split with its image labels; background threshold t = 0.00, "
+                                 "0.01, ..., 0.99, the best t reported; mIoU over the classes with ground truth "
+                                 "(ToCo rule); mctformer_sweep_*: MCTformer's early-stopping sweep");
 
     // 5. report + results
     {

@@ -13,7 +13,7 @@ namespace {
 using namespace wsdol;
 
 int run_infer(const std::vector<std::string>& args) {
-    cli::Args a("infer", args, {"checkpoint", "data", "out", "split", "clip", "threshold", "max-images", "threads"},
+    cli::Args a("infer", args, {"checkpoint", "data", "out", "split", "clip", "clip-vocab", "threshold", "max-images", "threads"},
                 {"no-png", "quiet"});
     WSDOL_CHECK(a.positional().empty(), "infer: unexpected argument '", a.positional().empty() ? "" : a.positional()[0],
                 "'");
@@ -23,6 +23,7 @@ int run_infer(const std::vector<std::string>& args) {
     o.out = a.get_or("out", "");
     o.split = a.get_or("split", "train");
     o.clip = a.get_or("clip", "");
+    o.clip_vocab = a.get_or("clip-vocab", "");
     o.threshold = a.get_double("threshold", 0.5);
     o.max_images = a.get_int("max-images", -1);
     o.write_png = !a.flag("no-png");
@@ -37,10 +38,11 @@ int run_infer(const std::vector<std::string>& args) {
     const train::InferResult r = train::run_inference(o, progress);
     std::printf("%s: %lld images in %.1f s, maps in %s\n", r.method.c_str(), (long long)r.images, r.seconds,
                 o.out.c_str());
-    if (r.evaluated)
-        std::printf("mIoU %.2f at background threshold %.2f (best of the sweep; `wsdol eval --task seg --sweep` "
-                    "on the same maps gives the same)\n",
-                    r.best_miou, r.best_threshold);
+    if (r.evaluated) {
+        std::printf("mIoU %.2f at background threshold %.2f (best of t = 0.00 .. 0.99)\n", r.best_miou, r.best_threshold);
+        std::printf("MCTformer sweep (stops at the first t that does not improve; `wsdol eval --task seg --sweep`): "
+                    "mIoU %.2f at %.2f\n", r.mctformer_miou, r.mctformer_threshold);
+    }
     return 0;
 }
 
@@ -48,12 +50,13 @@ int run_infer(const std::vector<std::string>& args) {
 
 WSDOL_COMMAND(wsdol::cli::Command{
     "infer", "localization maps (.npy) and seeds (.png) of a trained checkpoint over a dataset split",
-    "usage: wsdol infer --checkpoint FILE --data DIR --out DIR [--split train] [--threshold T] [--clip FILE]\n"
+    "usage: wsdol infer --checkpoint FILE --data DIR --out DIR [--split train] [--threshold T] [--clip FILE --clip-vocab FILE]\n"
     "                   [--max-images N] [--no-png] [--threads T] [--quiet]\n\n"
     "Runs the method stored in FILE (a `wsdol train` checkpoint) over split --split of the VOC-layout dataset DIR\n"
     "with each image's labels (the WSSS protocol). Writes OUT/<id>.npy, (C, H, W) float32 score maps in [0, 1] at\n"
     "the image's size (channel k = class k+1), and OUT/<id>.png, a palette seed: the best image class where its\n"
-    "score > T (default 0.5), else background. When the split has masks, prints the mIoU of the background-\n"
-    "threshold sweep (as `wsdol eval --task seg --data DIR --pred OUT --list DIR/ImageSets/Segmentation/train.txt\n"
-    "--sweep`). The dataset's classes must equal the checkpoint's (else an error naming both lists).",
+    "score > T (default 0.5), else background. When the split has masks, prints the best mIoU over the background\n"
+    "thresholds 0.00 .. 0.99 and MCTformer's early-stopping sweep (what `wsdol eval --task seg --data DIR --pred OUT\n"
+    "--list DIR/ImageSets/Segmentation/train.txt --sweep` prints). The dataset's classes must equal the\n"
+    "checkpoint's (else an error naming both lists). The CLIP is not needed: the checkpoint holds what inference uses.",
     run_infer});

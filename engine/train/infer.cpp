@@ -24,7 +24,7 @@ InferResult run_inference(const InferOptions& o, const std::function<void(int64_
     data::DatasetOptions dopt;
     dopt.check_files = true;
     const data::Dataset ds = data::open_voc(o.data, o.split, dopt);
-    LoadedMethod lm = load_trained_method(o.checkpoint, foreground_classes(ds), o.clip);
+    LoadedMethod lm = load_trained_method(o.checkpoint, foreground_classes(ds), o.clip, o.clip_vocab);
     const int64_t S = lm.config.recipe.input_size;
     const auto mean = recipe_mean(lm.config.recipe), stdev = recipe_std(lm.config.recipe);
     const int num_classes = int(lm.class_names.size()) + 1;
@@ -33,7 +33,7 @@ InferResult run_inference(const InferOptions& o, const std::function<void(int64_
     WSDOL_CHECK(!ec, o.out, ": cannot create the output folder: ", ec.message());
 
     const int64_t n = o.max_images >= 0 ? std::min<int64_t>(o.max_images, ds.samples.size()) : ds.samples.size();
-    eval::ThresholdSweep sweep(num_classes, eval::mctformer_thresholds());
+    eval::ThresholdSweep sweep(num_classes, eval::mctformer_thresholds(0, 100));
     bool all_masks = o.evaluate;
     InferResult result;
     result.method = lm.config.method;
@@ -79,11 +79,21 @@ InferResult run_inference(const InferOptions& o, const std::function<void(int64_
     result.images = n;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (all_masks && n > 0) {
-        const eval::SweepResult r = eval::mctformer_sweep(sweep, eval::MiouRule::toco);
         result.evaluated = true;
-        result.best_threshold = r.best_threshold;
-        result.best_miou = r.best_miou;
-        result.curve = r.curve;
+        result.best_miou = -1;
+        for (size_t j = 0; j < sweep.thresholds().size(); ++j) {
+            const double miou = sweep.confusion(j).scores(eval::MiouRule::toco).miou;
+            result.curve.emplace_back(sweep.thresholds()[j], miou);
+            if (miou > result.best_miou) result.best_miou = miou, result.best_threshold = sweep.thresholds()[j];
+        }
+        // MCTformer's rule: from t = 0 upwards, stop at the first t that does not improve (t < 0.60).
+        double best = 0, best_t = 0;
+        for (const auto& [t, miou] : result.curve) {
+            if (t >= 0.595 || !(miou > best)) break;
+            best = miou, best_t = t;
+        }
+        result.mctformer_threshold = best_t;
+        result.mctformer_miou = best;
     }
     return result;
 }

@@ -21,7 +21,8 @@ struct InferOptions {
     std::string data;
     std::string split = "train";
     std::string out;
-    std::string clip;          // CLIP file for methods that build a frozen CLIP ("" : the method's default)
+    std::string clip;          // CLIP file + vocab for methods that build a frozen CLIP ("" : not needed, the
+    std::string clip_vocab;    // checkpoint holds what inference uses)
     double threshold = 0.5;    // background threshold of the PNG seeds
     int64_t max_images = -1;   // -1: all
     bool write_png = true;
@@ -33,8 +34,13 @@ struct InferResult {
     double seconds = 0;
     std::string method;
     bool evaluated = false;
-    double best_threshold = 0, best_miou = 0;            // MCTformer sweep, ToCo mIoU rule (percent)
-    std::vector<std::pair<double, double>> curve;         // (threshold, mIoU)
+    // The background threshold t = 0.00, 0.01, ..., 0.99 with the highest mIoU (ToCo rule: mean over the classes
+    // with ground truth, percent), and the whole curve. (MCTformer's own sweep stops at the first t that does not
+    // improve, which can stop at t = 0 on a curve that dips before it rises; `wsdol eval --sweep` reports that
+    // one, as mctformer_* below.)
+    double best_threshold = 0, best_miou = 0;
+    std::vector<std::pair<double, double>> curve;         // (threshold, mIoU) for every t
+    double mctformer_threshold = 0, mctformer_miou = 0;   // MCTformer's early-stopping sweep over t < 0.60
 };
 
 InferResult run_inference(const InferOptions& options,

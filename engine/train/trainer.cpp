@@ -754,7 +754,7 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
 }
 
 LoadedMethod load_trained_method(const std::string& checkpoint, const std::vector<std::string>& dataset_classes,
-                                 const std::string& clip) {
+                                 const std::string& clip, const std::string& clip_vocab) {
     const io::StringMap user = checkpoint_user_metadata(checkpoint);
     LoadedMethod lm;
     lm.config.method = user.at("wsdol.method");
@@ -768,6 +768,7 @@ LoadedMethod load_trained_method(const std::string& checkpoint, const std::vecto
     mc.class_names = lm.class_names;
     mc.options = lm.config.options;
     mc.clip_checkpoint = clip;
+    mc.clip_vocab = clip_vocab;
     mc.generator = lm.generator.get();
     mc.weights_from_checkpoint = true;
     lm.method = models::make_method(lm.config.method, mc);

@@ -123,7 +123,7 @@ struct LoadedMethod {
 // method (methods that build a frozen CLIP; the weights themselves come from the checkpoint). When
 // `dataset_classes` is non-empty it must equal the checkpoint's classes (else an error naming both lists).
 LoadedMethod load_trained_method(const std::string& checkpoint, const std::vector<std::string>& dataset_classes = {},
-                                 const std::string& clip = "");
+                                 const std::string& clip = "", const std::string& clip_vocab = "");
 
 // The normalisation the method's recipe asks for: Recipe::extra["clip_normalize"] = 1 selects CLIP's mean/std,
 // else ImageNet's.
