@@ -42,6 +42,8 @@ int run_infer(const std::vector<std::string>& args) {
         std::printf("mIoU %.2f at background threshold %.2f (best of t = 0.00 .. 0.99)\n", r.best_miou, r.best_threshold);
         std::printf("MCTformer sweep (stops at the first t that does not improve; `wsdol eval --task seg --sweep`): "
                     "mIoU %.2f at %.2f\n", r.mctformer_miou, r.mctformer_threshold);
+        std::printf("mean score of an image class's map on its objects %.3f, on the background %.3f\n",
+                    r.mean_object_score, r.mean_background_score);
     }
     return 0;
 }

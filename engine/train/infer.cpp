@@ -37,6 +37,8 @@ InferResult run_inference(const InferOptions& o, const std::function<void(int64_
     bool all_masks = o.evaluate;
     InferResult result;
     result.method = lm.config.method;
+    double object_sum = 0, background_sum = 0;
+    int64_t pairs = 0;
     const auto start = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < n; ++i) {
         const data::Sample& sample = ds.samples[i];
@@ -71,6 +73,20 @@ InferResult run_inference(const InferOptions& o, const std::function<void(int64_
             const data::Image gt = data::read_label_png(sample.mask_path);
             WSDOL_CHECK(gt.height == H && gt.width == W, sample.mask_path, ": mask size differs from its image");
             sweep.add(gt.pixels.data(), maps.data<float>(), num_classes - 1, H, W, classes);
+            for (int c : classes) {
+                const float* m = maps.data<float>() + (c - 1) * H * W;
+                double on = 0, off = 0;
+                int64_t n_on = 0, n_off = 0;
+                for (int64_t p = 0; p < H * W; ++p) {
+                    if (gt.pixels[p] == c) on += m[p], ++n_on;
+                    else if (gt.pixels[p] == 0) off += m[p], ++n_off;
+                }
+                if (n_on > 0 && n_off > 0) {
+                    object_sum += on / n_on;
+                    background_sum += off / n_off;
+                    ++pairs;
+                }
+            }
         } else {
             all_masks = false;
         }
@@ -94,6 +110,10 @@ InferResult run_inference(const InferOptions& o, const std::function<void(int64_
         }
         result.mctformer_threshold = best_t;
         result.mctformer_miou = best;
+        if (pairs > 0) {
+            result.mean_object_score = object_sum / double(pairs);
+            result.mean_background_score = background_sum / double(pairs);
+        }
     }
     return result;
 }

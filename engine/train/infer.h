@@ -41,6 +41,9 @@ struct InferResult {
     double best_threshold = 0, best_miou = 0;
     std::vector<std::pair<double, double>> curve;         // (threshold, mIoU) for every t
     double mctformer_threshold = 0, mctformer_miou = 0;   // MCTformer's early-stopping sweep over t < 0.60
+    // Where the maps put their mass (a diagnosis of background shortcuts): the mean score of each image class's map
+    // on that class's GT pixels and on GT background pixels, averaged over (image, class) pairs.
+    double mean_object_score = 0, mean_background_score = 0;
 };
 
 InferResult run_inference(const InferOptions& options,
