@@ -32,26 +32,30 @@ size_t count(const std::string& s, const std::string& piece) {
 TEST(DemoCli, QuickRunWritesTheReportAndResults) {
     test::ScratchDir dir;
     const std::string out = dir.file("demo");
-    const auto r = test::run_wsdol("demo --out '" + out + "' --quick --quiet --methods tinycam");
+    // The default methods (CAM, MCTformer, MMCST with the small CLIP), at the quick preset's size.
+    const auto r = test::run_wsdol("demo --out '" + out + "' --quick --quiet");
     ASSERT_EQ(r.code, 0) << r.output;
-    for (const char* piece : {"[demo] synth", "[demo] train tinycam", "[demo] localize tinycam", "[demo] report",
-                              "method", "mIoU", "threshold", "total "})
+    for (const char* piece : {"[demo] synth", "[demo] train small CLIP", "[demo] train CAM", "[demo] train MCTformer",
+                              "[demo] train MMCST", "[demo] localize MMCST", "[demo] report", "mIoU", "threshold",
+                              "zero-shot top-1", "expected ordering MMCST > MCTformer > CAM", "total "})
         EXPECT_NE(r.output.find(piece), std::string::npos) << piece << " not in:\n" << r.output;
     const json::Value results = json::parse(slurp(out + "/results.json"));
-    const json::Value& m = results.at("methods").at("tinycam");
-    EXPECT_GT(m.at("mIoU").as_double(), 0.0);
-    EXPECT_GE(m.at("best_threshold").as_double(), 0.0);
-    EXPECT_GT(m.at("train_seconds").as_double(), 0.0);
+    for (const char* method : {"cam", "mctformer", "mmcst"}) {
+        const json::Value& m = results.at("methods").at(method);
+        EXPECT_GT(m.at("mIoU").as_double(), 0.0) << method;
+        EXPECT_GE(m.at("best_threshold").as_double(), 0.0) << method;
+        EXPECT_GT(m.at("train_seconds").as_double(), 0.0) << method;
+        EXPECT_TRUE(fs::exists(out + "/maps/" + method + "/synth_000000.npy")) << method;
+        EXPECT_TRUE(fs::exists(out + "/runs/" + method + "/checkpoint.safetensors")) << method;
+    }
+    EXPECT_TRUE(results.at("clip").find("zero_shot_top1") != nullptr);
     EXPECT_TRUE(results.at("stage_seconds").find("synth") != nullptr);
-    EXPECT_TRUE(results.find("clip") != nullptr);
     const std::string html = slurp(out + "/report.html");
     EXPECT_EQ(count(html, "class=\"image-row\""), 6u);  // the quick preset shows 6 images
-    EXPECT_GE(count(html, "<td class=\"input\""), 6u);
-    EXPECT_GE(count(html, "<td class=\"gt\""), 6u);
-    EXPECT_GE(count(html, "<td class=\"map\""), 6u);
-    EXPECT_NE(html.find("tinycam"), std::string::npos);
-    EXPECT_TRUE(fs::exists(out + "/maps/tinycam/synth_000000.npy"));
-    EXPECT_TRUE(fs::exists(out + "/runs/tinycam/checkpoint.safetensors"));
+    EXPECT_EQ(count(html, "<td class=\"input\""), 6u);
+    EXPECT_EQ(count(html, "<td class=\"gt\""), 6u);
+    EXPECT_EQ(count(html, "<td class=\"map\""), 18u);  // each method's map for each image
+    for (const char* label : {"CAM", "MCTformer", "MMCST"}) EXPECT_NE(html.find(label), std::string::npos) << label;
     // Running again over its own output is allowed; over someone else's folder it is not.
     const auto again = test::run_wsdol("demo --out '" + out + "' --quick --quiet --methods tinycam");
     EXPECT_EQ(again.code, 0) << again.output;
