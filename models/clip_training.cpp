@@ -598,6 +598,18 @@ void write_small_clip(const std::string& out_dir, const SmallClipResult& r, cons
            "single_object: accuracy on images with one labelled class; mean_per_class: its mean over classes; "
            "mean_ap: mean over classes of the average precision of the class scores");
 
+    json::Value history = json::Value::array();
+    for (const auto& [step, h] : r.history) {
+        json::Value e = json::Value::object();
+        e.set("step", step);
+        e.set("top1", h.top1);
+        e.set("single_object", h.single_object);
+        e.set("mean_per_class", h.mean_per_class);
+        e.set("mean_ap", h.mean_ap);
+        history.push_back(e);
+    }
+    zs.set("history", history);
+
     json::Value doc = json::Value::object();
     doc.set("model", config);
     doc.set("options", opts);

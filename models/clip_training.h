@@ -24,9 +24,9 @@
 //     it the text tower only ever sees complete "colour shape ... on background" captions and memorises them:
 //     the zero-shot prompt "a photo of a star." is then out of distribution (measured: chance-level zero-shot
 //     after 360 steps, although the training loss reached 0.2);
-//   * AdamW (betas (0.9, 0.98), eps 1e-6 as CLIP's paper; weight decay on weights with >= 2 dims except
-//     embeddings-free names as open_clip: no decay on biases, LayerNorms and logit_scale), a linear warm-up then a
-//     cosine decay to 0 per optimizer update (timm's CosineLRScheduler), gradient-norm clipping;
+//   * AdamW (betas (0.9, 0.98), eps 1e-6 as CLIP's paper; weight decay as open_clip: on tensors with >= 2 dims,
+//     none on biases, LayerNorms and logit_scale), a linear warm-up then a cosine decay to 0 per optimizer update
+//     (timm's CosineLRScheduler), gradient-norm clipping at 1;
 //   * deterministic for a seed on the CPU: model init, sample order, augmentations and template choices come
 //     from the seed only, and every kernel is thread-count independent (kernels/cpu/parallel.h).
 //
