@@ -12,6 +12,7 @@
 #include "engine/data/synth.h"
 #include "engine/io/json.h"
 #include "engine/ops/ops.h"
+#include "kernels/cpu/parallel.h"
 #include "models/clip_training.h"
 #include "tests/cli_test_util.h"
 #include "tests/io_test_util.h"
@@ -221,14 +222,17 @@ TEST(ClipTraining, TinyRunLowersTheLossAndBeatsChanceZeroShot) {
     EXPECT_LE(r.model->logit_scale.item(), models::kClipLogitScaleMax);
 }
 
-TEST(ClipTraining, SameSeedSameNumbersForAnyWorkerCount) {
+TEST(ClipTraining, SameSeedSameNumbersForAnyWorkerAndThreadCount) {
     const models::CaptionedImages train = synth_pairs(3, 0, 64, 32, 9), val = synth_pairs(3, 64, 16, 32, 9);
     models::SmallClipOptions o = tiny_options();
     o.steps = 6;
     o.batch_size = 16;
     const models::SmallClipResult a = models::train_small_clip(train, val, o);
     o.workers = 2;
+    const int threads = cpu::num_threads();
+    cpu::set_num_threads(threads == 1 ? 2 : 1);
     const models::SmallClipResult b = models::train_small_clip(train, val, o);
+    cpu::set_num_threads(threads);
     EXPECT_EQ(a.losses, b.losses);
     EXPECT_EQ(a.vocab_text, b.vocab_text);
     const NamedTensors pa = a.model->state_dict(), pb = b.model->state_dict();
