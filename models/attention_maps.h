@@ -24,8 +24,8 @@
 
 namespace wsdol::models {
 
-// Where the tokens sit in the transformer's sequence of T tokens (named apart from models/mmcst.h TokenLayout, which
-// describes MMCST's own sequence: AttentionTokenLayout{0, C, layout.patch_begin(), grid_h, grid_w} from it).
+// Where the tokens sit in the transformer's sequence of T tokens (named apart from models/mmcst.h MmcstLayout, which
+// describes MMCST's own sequence: MmcstLayout::attention_layout() converts).
 // Tokens outside the two ranges (text tokens, distillation token, ...) are ignored. The patch tokens are the
 // grid_h x grid_w patches in row-major order.
 struct AttentionTokenLayout {

@@ -103,7 +103,7 @@ struct MmcstLayout {
     int64_t num_patches() const { return grid_h * grid_w; }
     int64_t total() const { return patch_begin() + num_patches(); }
     // The layout models/attention_maps.h reads (class and patch ranges; text tokens are skipped there).
-    TokenLayout attention_layout() const { return TokenLayout{class_begin(), num_classes, patch_begin(), grid_h, grid_w}; }
+    AttentionTokenLayout attention_layout() const { return AttentionTokenLayout{class_begin(), num_classes, patch_begin(), grid_h, grid_w}; }
 };
 
 // Everything one forward pass gives. Undefined fields do not apply to the configured variant.
