@@ -27,8 +27,8 @@ AttentionMapType attention_map_type_from_name(const std::string& name) {
     fail(str("attention map type: unknown '", name, "' (expected fused, attention or cam)"));
 }
 
-Tensor attention_class_maps(const std::vector<Tensor>& attn_probs, const TokenLayout& layout, const Tensor& cam,
-                            const AttentionMapOptions& options) {
+Tensor attention_class_maps(const std::vector<Tensor>& attn_probs, const AttentionTokenLayout& layout,
+                            const Tensor& cam, const AttentionMapOptions& options) {
     NoGradGuard no_grad;
     const int64_t L = static_cast<int64_t>(attn_probs.size());
     WSDOL_CHECK(L >= 1, "attention_class_maps: no attention tensors given");
@@ -52,7 +52,8 @@ Tensor attention_class_maps(const std::vector<Tensor>& attn_probs, const TokenLa
     const bool needs_cam = options.type != AttentionMapType::attention;
     if (needs_cam)
         WSDOL_CHECK(cam.defined() && cam.shape() == Shape({B, C, layout.grid_h, layout.grid_w}),
-                    "attention_class_maps: type '", attention_map_type_name(options.type), "' needs cam (B, C, gh, gw) = ",
+                    "attention_class_maps: type '", attention_map_type_name(options.type),
+                    "' needs cam (B, C, gh, gw) = ",
                     shape_str({B, C, layout.grid_h, layout.grid_w}), ", got ",
                     cam.defined() ? shape_str(cam.shape()) : std::string("none"));
 

@@ -6,10 +6,10 @@
 //
 // Typical use (MMCST / MCTformer Method::localize):
 //
-//     TokenLayout layout{/*class_start*/ 0, /*num_classes*/ C, /*patch_start*/ 2 * C, gh, gw};
 //     auto forward = [&](const Tensor& images) {            // (N, 3, h, w) -> (N, C, gh, gw)
 //         auto out = net.forward_all(images, /*return_attention*/ true);
-//         return attention_class_maps(out.attn_probs, layout_for(images), out.correlation_maps, {});
+//         AttentionTokenLayout layout{/*class_start*/ 0, /*num_classes*/ C, /*patch_start*/ 2 * C, gh, gw};
+//         return attention_class_maps(out.attn_probs, layout, C_t2p + C_c2p, {});  // ReLU applied inside
 //     };
 //     Tensor sum = multiscale_flip_maps(image, forward, labels, {});   // (C, H, W), zero off the labels
 //     return minmax_normalize_maps(sum, labels);                       // (C, H, W) in [0, 1]
@@ -24,9 +24,11 @@
 
 namespace wsdol::models {
 
-// Where the tokens sit in the transformer's sequence of T tokens. Tokens outside the two ranges (text tokens,
-// distillation token, ...) are ignored. The patch tokens are the grid_h x grid_w patches in row-major order.
-struct TokenLayout {
+// Where the tokens sit in the transformer's sequence of T tokens (named apart from models/mmcst.h MmcstLayout, which
+// describes MMCST's own sequence: MmcstLayout::attention_layout() converts).
+// Tokens outside the two ranges (text tokens, distillation token, ...) are ignored. The patch tokens are the
+// grid_h x grid_w patches in row-major order.
+struct AttentionTokenLayout {
     int64_t class_start = 0;  // index of the first of the C class tokens
     int64_t num_classes = 0;  // C
     int64_t patch_start = 0;  // index of the first patch token
@@ -54,8 +56,8 @@ struct AttentionMapOptions {
 // attn_probs: L >= 1 tensors (B, heads, T, T), post-softmax, f32/f64; cam: (B, C, gh, gw) (MCTformer's patch CAM,
 // MMCST's C_t2p + C_c2p), needed unless type == attention (then ignored, may be undefined).
 // Returns (B, C, gh, gw), detached (no autograd history).
-Tensor attention_class_maps(const std::vector<Tensor>& attn_probs, const TokenLayout& layout, const Tensor& cam,
-                            const AttentionMapOptions& options = {});
+Tensor attention_class_maps(const std::vector<Tensor>& attn_probs, const AttentionTokenLayout& layout,
+                            const Tensor& cam, const AttentionMapOptions& options = {});
 
 // maps: (B, C, h, w) -> (B, C, H, W): PyTorch bilinear (align_corners=False) to out_h x out_w, times the GT label
 // vector labels (B, C) (0/1; undefined = keep every class). §2.1 step 6 before the flip sum.

@@ -27,7 +27,8 @@ ViTConfig cam_demo_vit_config() {
 
 ResNetConfig cam_resnet50_config() {
     ResNetConfig c = resnet50_config();
-    c.strides = {1, 2, 2, 1};  // IRNet strides=(2, 2, 2, 1): conv1 2 (fixed in ResNet), layer1 1, layer2 2, layer3 2, layer4 1
+    // IRNet strides=(2, 2, 2, 1): conv1 2 (fixed in our ResNet), layer1 1, layer2 2, layer3 2, layer4 1
+    c.strides = {1, 2, 2, 1};
     c.num_classes = 0;
     return c;
 }

@@ -3,6 +3,9 @@
 
 #include "engine/autograd/autograd.h"
 #include "engine/ops/ops.h"
+#include "models/method_registry.h"
+#include "weights/name_maps.h"
+#include "weights/weights_file.h"
 
 namespace wsdol::models {
 
@@ -56,7 +59,9 @@ Recipe CamMethod::recipe() const {
         r.schedule = "poly";
         r.batch_size = 16;
         r.input_size = 512;
-        r.augmentation = "irn";
+        // IRNet's pipeline is resize-long U{320..640} + flip + random crop 512; of the trainer's pipelines
+        // (timm | flip | none) "flip" is the closest (INFERRED until an "irn" pipeline exists).
+        r.augmentation = "flip";
         r.extra = {{"poly_power", 0.9}, {"classifier_lr_scale", 10.0}, {"resize_long_lo", 320},
                    {"resize_long_hi", 640}};
     } else {
@@ -114,5 +119,40 @@ Tensor CamMethod::localize(const Tensor& image, const std::vector<int>& labels) 
 std::unique_ptr<Method> make_cam_method(const std::string& backbone, int64_t num_classes, Generator* gen) {
     return std::make_unique<CamMethod>(cam_config(cam_backbone_from_name(backbone), num_classes), gen);
 }
+
+std::unique_ptr<Method> make_cam_from_config(const MethodConfig& config) {
+    const int64_t C = static_cast<int64_t>(config.class_names.size());
+    WSDOL_CHECK(C >= 1, "cam: the dataset has no classes");
+    CamConfig cfg = cam_config(cam_backbone_from_name(config.get("backbone", "vit")), C);
+    if (cfg.backbone == CamBackbone::vit) {
+        cfg.vit.image_size = config.get_int("image_size", cfg.vit.image_size);
+        cfg.vit.patch_size = config.get_int("patch_size", cfg.vit.patch_size);
+        cfg.vit.embed_dim = config.get_int("embed_dim", cfg.vit.embed_dim);
+        cfg.vit.depth = config.get_int("depth", cfg.vit.depth);
+        cfg.vit.num_heads = config.get_int("num_heads", cfg.vit.num_heads);
+        cfg.vit.drop_path_rate = config.get_double("drop_path", cfg.vit.drop_path_rate);
+    } else {
+        cfg.resnet.width = config.get_int("width", cfg.resnet.width);
+    }
+    auto method = std::make_unique<CamMethod>(cfg, config.generator);
+    if (!config.backbone_weights.empty() && !config.weights_from_checkpoint) {
+        // Pretrained backbone (timm ViT / torchvision ResNet names); the file's classifier head is not ours.
+        const weights::WeightsFile file = weights::read_weights(config.backbone_weights);
+        CamNetwork& net = method->net();
+        const weights::LoadResult r =
+            cfg.backbone == CamBackbone::vit
+                ? weights::load_into(*net.vit, file.tensors, weights::Architecture::timm_vit, false)
+                : weights::load_into(*net.resnet50, file.tensors, weights::Architecture::torchvision_resnet, false);
+        WSDOL_CHECK(r.report.missing.empty() && r.report.mismatched.empty() && !r.architecture_mismatch,
+                    "cam: backbone weights ", config.backbone_weights, " do not fit the ",
+                    cam_backbone_name(cfg.backbone),
+                    " backbone:\n", r.str());
+    }
+    return method;
+}
+
+WSDOL_METHOD(MethodInfo{"cam",
+                        "CAM baseline: backbone (vit | resnet50) + 1x1 classifier, GAP, MLSM (IRNet/CLIMS stage 0)",
+                        make_cam_from_config});
 
 }  // namespace wsdol::models

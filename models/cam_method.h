@@ -10,7 +10,8 @@
 //              input size and the maps are upsampled straight to H x W (INFERRED: TS-CAM-style single-scale CAM).
 // recipe():   resnet50 = IRNet stage 0 (§4.1): SGD with the PolyOptimizer quirk (momentum = the weight-decay value
 //             1e-4, §1.5), lr 0.1 backbone / 1.0 classifier (lr_scale 10), wd 1e-4, poly power 0.9, 5 epochs,
-//             batch 16, crop 512, augmentation "irn" (resize-long 320-640, flip, crop 512);
+//             batch 16, crop 512, augmentation "flip" (IRNet: resize-long 320-640, flip, crop 512; the trainer
+//             has no such pipeline yet);
 //             vit = INFERRED demo recipe: AdamW lr 1e-3, wd 0.05 (none on 1-D params, pos_embed, cls_token: timm's
 //             rule), cosine with 2 warm-up epochs, 20 epochs, batch 32, input = the ViT's image size, "timm".
 #pragma once
@@ -19,6 +20,7 @@
 #include "models/attention_maps.h"
 #include "models/cam.h"
 #include "models/method.h"
+#include "models/method_registry.h"
 
 namespace wsdol::models {
 
@@ -39,7 +41,13 @@ private:
     std::shared_ptr<CamNetwork> net_;
 };
 
-// The CLI's entry point: backbone "vit" | "resnet50" with the defaults of cam_config().
+// Backbone "vit" | "resnet50" with the defaults of cam_config().
 std::unique_ptr<Method> make_cam_method(const std::string& backbone, int64_t num_classes, Generator* gen = nullptr);
+
+// The registry's factory (registered as "cam", models/method_registry.h). Options: backbone (vit), and for vit
+// image_size (64), patch_size (8), embed_dim (96), depth (4), num_heads (3), drop_path (0); for resnet50 width
+// (64).
+// MethodConfig::backbone_weights loads a timm ViT / torchvision ResNet file into the backbone (head keys ignored).
+std::unique_ptr<Method> make_cam_from_config(const MethodConfig& config);
 
 }  // namespace wsdol::models

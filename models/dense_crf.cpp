@@ -159,8 +159,8 @@ public:
         }
         m_ = table.size();
         // Blur neighbours along lattice direction j: the vertex -/+ (1, ..., 1) with coordinate j moved by +/- d
-        // (i.e. -/+ D e_j on the hyperplane); -1 when absent (those contribute 0).
-        neighbor_.assign(static_cast<size_t>(D * m_ * 2), -1);
+        // (i.e. -/+ D e_j on the hyperplane).
+        neighbor_.assign(static_cast<size_t>(D * m_ * 2), m_);
         std::vector<int16_t> lo(d), hi(d);
         for (int j = 0; j < D; ++j)
             for (int64_t v = 0; v < m_; ++v) {
@@ -173,15 +173,18 @@ public:
                     lo[j] = static_cast<int16_t>(k[j] + d);
                     hi[j] = static_cast<int16_t>(k[j] - d);
                 }
-                neighbor_[(j * m_ + v) * 2] = table.find(lo.data(), false);
-                neighbor_[(j * m_ + v) * 2 + 1] = table.find(hi.data(), false);
+                // absent neighbours point at row m_, kept at zero (they contribute nothing)
+                const int64_t a = table.find(lo.data(), false), b = table.find(hi.data(), false);
+                neighbor_[(j * m_ + v) * 2] = a < 0 ? m_ : a;
+                neighbor_[(j * m_ + v) * 2 + 1] = b < 0 ? m_ : b;
             }
     }
 
     // in, out: n x V floats, row-major (may alias). out_i ≈ sum_j exp(-|f_i - f_j|^2 / 2) in_j.
     void filter(const float* in, float* out, int64_t V) const {
         const int D = d_ + 1;
-        std::vector<float> values(static_cast<size_t>(m_ * V), 0.0f), next(values.size());
+        // m_ + 1 rows: the last one stays zero and stands for every absent blur neighbour.
+        std::vector<float> values(static_cast<size_t>((m_ + 1) * V), 0.0f), next(values.size(), 0.0f);
         for (int64_t p = 0; p < n_; ++p)  // splat (raster order: each vertex sums its points in a fixed order)
             for (int r = 0; r < D; ++r) {
                 float* dst = values.data() + vertex_[p * D + r] * V;
@@ -193,14 +196,14 @@ public:
         for (int j = 0; j < D; ++j) {
             cpu::parallel_for(m_, 4 * V, [&](int64_t begin, int64_t end) {
                 for (int64_t v = begin; v < end; ++v) {
-                    const int64_t a = neighbor_[(j * m_ + v) * 2], b = neighbor_[(j * m_ + v) * 2 + 1];
                     const float* self = values.data() + v * V;
+                    const float* na = values.data() + neighbor_[(j * m_ + v) * 2] * V;
+                    const float* nb = values.data() + neighbor_[(j * m_ + v) * 2 + 1] * V;
                     float* dst = next.data() + v * V;
-                    for (int64_t k = 0; k < V; ++k) {
-                        const float na = a >= 0 ? values[a * V + k] : 0.0f;
-                        const float nb = b >= 0 ? values[b * V + k] : 0.0f;
-                        dst[k] = blur_in_double ? static_cast<float>(self[k] + 0.5 * (na + nb))
-                                                : self[k] + 0.5f * (na + nb);
+                    if (blur_in_double) {
+                        for (int64_t k = 0; k < V; ++k) dst[k] = static_cast<float>(self[k] + 0.5 * (na[k] + nb[k]));
+                    } else {
+                        for (int64_t k = 0; k < V; ++k) dst[k] = self[k] + 0.5f * (na[k] + nb[k]);
                     }
                 }
             });
@@ -231,7 +234,7 @@ private:
     int d_;
     std::vector<int64_t> vertex_;   // (n, d+1)
     std::vector<float> weight_;     // (n, d+1)
-    std::vector<int64_t> neighbor_;  // (d+1, m, 2)
+    std::vector<int64_t> neighbor_;  // (d+1, m, 2); m = absent
 };
 
 // One Gaussian pairwise term with Potts compatibility and symmetric normalization.
@@ -382,6 +385,56 @@ Tensor crf_label_inference(const Tensor& image, const Tensor& labels, int64_t nu
                            const DenseCrfParams& params) {
     const Tensor q = dense_crf_unary(image, unary_from_labels(labels, num_labels, 0.7), params);
     return argmax(q, 0);  // first index of the max, as numpy.argmax
+}
+
+namespace {
+
+// The GT classes' maps as (K, H, W), in label order.
+Tensor gt_channels(const Tensor& maps, const std::vector<int>& labels, const char* op) {
+    WSDOL_CHECK(maps.dim() == 3, op, ": maps must be (C, H, W), got ", shape_str(maps.shape()));
+    WSDOL_CHECK(!labels.empty(), op, ": the image has no classes");
+    std::vector<Tensor> rows;
+    for (int c : labels) {
+        WSDOL_CHECK(c >= 0 && c < maps.size(0), op, ": label ", c, " out of range for ", maps.size(0), " classes");
+        rows.push_back(maps.select(0, c));
+    }
+    return stack(rows, 0).to(DType::f32).cpu().contiguous();
+}
+
+}  // namespace
+
+Tensor crf_with_alpha(const Tensor& image, const Tensor& maps, const std::vector<int>& labels, double alpha,
+                      const DenseCrfParams& params) {
+    NoGradGuard no_grad;
+    const Tensor v = gt_channels(maps, labels, "crf_with_alpha");  // (K, H, W)
+    // psa: bg_score = np.power(1 - np.max(v, axis=0, keepdims=True), alpha); concatenate((bg_score, v))
+    const Tensor bg = pow(rsub(1.0, max(v, {0}, true)), alpha);
+    const Tensor q = dense_crf(image, cat({bg, v}, 0), params);  // (1 + K, H, W)
+    Tensor out = Tensor::zeros({1 + maps.size(0), maps.size(1), maps.size(2)});
+    out.select(0, 0).copy_(q.select(0, 0));
+    for (size_t k = 0; k < labels.size(); ++k) out.select(0, 1 + labels[k]).copy_(q.select(0, 1 + k));
+    return out;
+}
+
+Tensor irn_confident_labels(const Tensor& image, const Tensor& maps, const std::vector<int>& labels,
+                            double fg_threshold, double bg_threshold, const DenseCrfParams& params) {
+    NoGradGuard no_grad;
+    const Tensor v = gt_channels(maps, labels, "irn_confident_labels");  // (K, H, W)
+    const int64_t K = v.size(0), H = v.size(1), W = v.size(2);
+    // np.argmax(np.pad(cams, ((1, 0), (0, 0), (0, 0)), constant_values=t), axis=0) -> CRF label inference
+    auto pass = [&](double t) {
+        const Tensor scores = cat({Tensor::full({1, H, W}, t, DType::f32), v}, 0);
+        return crf_label_inference(image, argmax(scores, 0), K + 1, params).to_vector();
+    };
+    const std::vector<double> fg = pass(fg_threshold), bg = pass(bg_threshold);
+    std::vector<double> out(static_cast<size_t>(H * W));
+    for (int64_t i = 0; i < H * W; ++i) {
+        // keys = [0, 1 + labels...]: index 0 = background
+        const double fg_id = fg[i] == 0 ? 0 : 1 + labels[static_cast<size_t>(fg[i]) - 1];
+        const double bg_id = bg[i] == 0 ? 0 : 1 + labels[static_cast<size_t>(bg[i]) - 1];
+        out[i] = fg_id == 0 ? (bg_id == 0 ? 0 : 255) : fg_id;
+    }
+    return Tensor::from_vector(out, {H, W}, DType::u8);
 }
 
 }  // namespace wsdol::models

@@ -18,6 +18,7 @@
 // and blurs axis 0..d, so values agree with pydensecrf to float rounding.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "engine/tensor/tensor.h"
 
@@ -51,6 +52,21 @@ Tensor unary_from_labels(const Tensor& labels, int64_t num_labels, double gt_pro
 // labels: (H, W) integer -> (H, W) i64.
 Tensor crf_label_inference(const Tensor& image, const Tensor& labels, int64_t num_labels,
                            const DenseCrfParams& params = irn_crf_params());
+
+// ---- seed refinement recipes built on the CRF ----
+// psa / MCTformer `_crf_with_alpha`: bg = (1 - max_k M_k)^alpha over the image's classes, CRF (psa parameters by
+// default) on [bg; M_k...] used as probabilities (not renormalized: unary -log(clip(p, 1e-5, 1))).
+// image: (H, W, 3) u8; maps: (C, H, W) f32 in [0, 1]; labels: the image's classes (0-based over C).
+// Returns (1 + C, H, W): channel 0 background, channel 1 + c class c (zero for classes not in labels).
+Tensor crf_with_alpha(const Tensor& image, const Tensor& maps, const std::vector<int>& labels, double alpha,
+                      const DenseCrfParams& params = psa_crf_params());
+
+// IRNet/CLIMS cam_to_ir_label: per pixel argmax over [fg_threshold; M_k...] and over [bg_threshold; M_k...], each
+// refined by crf_label_inference (irn parameters), mapped to class ids 1 + c; result = the fg pass's label, 255
+// where the fg pass says background, 0 where both say background. maps: (C, H, W) (only `labels` channels used).
+// Returns (H, W) u8 (0 background, 1 + c class c, 255 unsure). CLIMS: fg 0.30 / bg 0.10; IRNet 0.30 / 0.05.
+Tensor irn_confident_labels(const Tensor& image, const Tensor& maps, const std::vector<int>& labels,
+                            double fg_threshold, double bg_threshold, const DenseCrfParams& params = irn_crf_params());
 
 // The lattice filter alone, for tests and other users (e.g. a bilateral smoothness loss):
 // features: (N, d) f32, already divided by the standard deviations; values: (N, V) f32 -> (N, V) f32,

@@ -190,7 +190,7 @@ MmcstOutput MmcstNet::forward_all(const Tensor& images, bool return_attention) {
     const int64_t gh = H / p, gw = W / p, N = gh * gw;
 
     MmcstOutput out;
-    out.layout = TokenLayout{C, Ct, gh, gw};
+    out.layout = MmcstLayout{C, Ct, gh, gw};
     Tensor patches = patch_embed_proj->forward(images).flatten(2).transpose(1, 2);  // (B, N, D)
     std::vector<Tensor> groups{cls_token.expand({B, C, D})};
     Tensor text_in;  // (C, D) T_txt^in, before the positional embedding

@@ -40,6 +40,7 @@
 #include "engine/nn/dropout.h"
 #include "engine/nn/linear.h"
 #include "engine/nn/module.h"
+#include "models/attention_maps.h"
 #include "models/vit.h"
 
 namespace wsdol::models {
@@ -92,7 +93,7 @@ struct MmcstConfig {
 };
 
 // Where each token group sits in the sequence of T tokens.
-struct TokenLayout {
+struct MmcstLayout {
     int64_t num_classes = 0;  // C class tokens at [0, C)
     int64_t num_text = 0;     // C text tokens at [C, 2C) (0 without text tokens)
     int64_t grid_h = 0, grid_w = 0;  // patch tokens at [C + num_text, T), row-major over the h x w grid
@@ -101,11 +102,13 @@ struct TokenLayout {
     int64_t patch_begin() const { return num_classes + num_text; }
     int64_t num_patches() const { return grid_h * grid_w; }
     int64_t total() const { return patch_begin() + num_patches(); }
+    // The layout models/attention_maps.h reads (class and patch ranges; text tokens are skipped there).
+    AttentionTokenLayout attention_layout() const { return AttentionTokenLayout{class_begin(), num_classes, patch_begin(), grid_h, grid_w}; }
 };
 
 // Everything one forward pass gives. Undefined fields do not apply to the configured variant.
 struct MmcstOutput {
-    TokenLayout layout;
+    MmcstLayout layout;
     Tensor attn_mask;                // (T, T) additive mask used in every block (-inf class <-> text), or undefined
     std::vector<Tensor> attn_probs;  // per block (B, H, T, T) post-softmax, when asked (return_attention)
     Tensor cls_out;                  // (B, C, D) output class tokens T_cls^out

@@ -7,6 +7,7 @@
 
 #include "engine/ops/ops.h"
 #include "models/attention_maps.h"
+#include "models/mmcst.h"  // both headers in one TU: their names must not clash (MMCST's localize uses ours)
 #include "tests/error_matchers.h"
 #include "tests/parity_util.h"
 
@@ -27,9 +28,9 @@ std::vector<Tensor> attention(const std::string& prefix) {
     return out;
 }
 
-TokenLayout layout(const std::string& name) {
+AttentionTokenLayout layout(const std::string& name) {
     const std::vector<double> v = fixture().at("layout." + name).to_vector();
-    return TokenLayout{int64_t(v[0]), int64_t(v[1]), int64_t(v[2]), int64_t(v[3]), int64_t(v[4])};
+    return AttentionTokenLayout{int64_t(v[0]), int64_t(v[1]), int64_t(v[2]), int64_t(v[3]), int64_t(v[4])};
 }
 
 std::vector<int> labels_of(const Tensor& row) {
@@ -163,7 +164,7 @@ TEST(AttentionMaps, BadInputsName) {
     k5.class_blocks = 5;
     test::expect_error([&] { attention_class_maps(attn, layout("mct"), cam, k5); }, "attention_class_maps",
                        {"class_blocks 5", "[1, 4]"});
-    TokenLayout big = layout("mct");
+    AttentionTokenLayout big = layout("mct");
     big.grid_w = 9;
     test::expect_error([&] { attention_class_maps(attn, big, Tensor::zeros({2, 3, 3, 9})); }, "attention_class_maps",
                        {"does not fit T = 15"});

@@ -23,7 +23,7 @@ std::string fixture_path(const std::string& name) {
 CamConfig tiny_resnet_config() {
     CamConfig c = cam_config(CamBackbone::resnet50, 3);
     c.resnet.layers = {1, 1, 1, 1};
-    c.resnet.width = 4;
+    c.resnet.width = 2;
     return c;
 }
 
@@ -124,6 +124,21 @@ TEST(CamMethod, VitDefaultsAndGroups) {
     EXPECT_LE(max(maps).item(), 1.0);
     EXPECT_GE(min(maps).item(), 0.0);
     EXPECT_EQ(sum(maps.select(0, 0)).item(), 0.0);
+}
+
+TEST(CamMethod, RegisteredWithOptions) {
+    ASSERT_TRUE(has_method("cam"));
+    MethodConfig cfg;
+    cfg.class_names = {"a", "b", "c"};
+    cfg.options = {{"backbone", "vit"}, {"image_size", "32"}, {"embed_dim", "32"}, {"depth", "2"}, {"num_heads", "2"}};
+    auto method = make_method("cam", cfg);
+    EXPECT_EQ(method->name(), "cam");
+    EXPECT_EQ(method->recipe().input_size, 32);
+    const LossTerms t = method->losses({Tensor::randn({2, 3, 32, 32}), Tensor::ones({2, 3}), Tensor()});
+    EXPECT_EQ(t.terms[0].first, "mlsm");
+    MethodConfig typo = cfg;
+    typo.options["depht"] = "3";
+    test::expect_error([&] { make_method("cam", typo); }, {"depht"});
 }
 
 TEST(CamMethod, BadInputsName) {

@@ -36,9 +36,9 @@ TEST(DenseCrf, MatchesPydensecrf) {
 
 // The lattice is an approximation of the Gaussian filter (its effective kernel is a blurred, slightly different
 // "Gaussian" on the lattice, and densecrf does not rescale it to the exact kernel's mass; the test above shows we
-// reproduce densecrf's numbers, this one bounds how far they are from the exact filter). Checked on the CRF's own two feature sets: raw sums and normalized averages
-// filter(v) / filter(1) (what the CRF's symmetric normalization sees) against the exact O(N^2) sums; the bounds
-// are the measured errors (printed) with margin. The CRF marginals themselves are checked against the exact
+// reproduce densecrf's numbers, this one bounds how far they are from the exact filter). Checked on the CRF's
+// own two feature sets: raw sums and normalized averages filter(v) / filter(1) (what the CRF's symmetric
+// normalization sees) against the exact O(N^2) sums; the bounds are the measured errors (printed) with margin. The CRF marginals themselves are checked against the exact
 // model below.
 TEST(DenseCrf, LatticeApproximatesExactGaussian) {
     const Tensor vals = fixture().at("exact.filter.values");
@@ -115,6 +115,28 @@ TEST(DenseCrf, FilterOfConstantIsSmoothDensity) {
     const Tensor out = permutohedral_filter(Tensor::from_vector(f, {n * n, 2}), Tensor::ones({n * n, 1}));
     const double centre = out.to_vector()[(n / 2) * n + n / 2];
     EXPECT_NEAR(centre, 2 * M_PI * 9, 0.25 * 2 * M_PI * 9);
+}
+
+TEST(DenseCrf, SeedRecipesMatchPsaAndIrnet) {
+    if (!fixture().has("seeds.irn_conf")) GTEST_SKIP() << "fixture written without pydensecrf";
+    const Tensor image = fixture().at("image"), maps = fixture().at("seeds.maps");
+    fixture().expect("seeds.crf_alpha1", crf_with_alpha(image, maps, {0, 2}, 1.0), 1e-4);
+    fixture().expect("seeds.crf_alpha12", crf_with_alpha(image, maps, {0, 2}, 12.0), 1e-4);
+    const Tensor conf = irn_confident_labels(image, maps, {0, 2}, 0.30, 0.10);
+    EXPECT_EQ(conf.dtype(), DType::u8);
+    EXPECT_EQ(conf.to_vector(), fixture().at("seeds.irn_conf").to_vector());
+}
+
+TEST(DenseCrf, IrnConfidentLabelsUnsureBand) {
+    // A map between the two thresholds: background for the fg pass, the class for the bg pass -> 255 (unsure);
+    // above both -> the class id (1 + c); below both -> 0.
+    const Tensor image = Tensor::full({6, 9, 3}, 128, DType::u8);
+    for (const auto& [value, expected] : {std::pair{0.2, 255.0}, std::pair{0.5, 3.0}, std::pair{0.05, 0.0}}) {
+        Tensor maps = Tensor::zeros({4, 6, 9});
+        maps.select(0, 2).fill_(value);
+        const Tensor conf = irn_confident_labels(image, maps, {2}, 0.30, 0.10);
+        EXPECT_EQ(conf.to_vector(), std::vector<double>(54, expected)) << value;
+    }
 }
 
 TEST(DenseCrf, BadInputsName) {

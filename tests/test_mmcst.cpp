@@ -14,9 +14,15 @@
 #include "engine/ops/ops.h"
 #include "models/mmcst.h"
 #include "models/mmcst_losses.h"
+#include "models/mmcst_method.h"
 #include "models/vit.h"
 #include "tests/error_matchers.h"
 #include "tests/parity_util.h"
+#include "tokenizer/clip_tokenizer.h"
+#include "engine/io/safetensors.h"
+#include "models/method_registry.h"
+
+#include <filesystem>
 
 namespace wsdol {
 namespace {
@@ -288,6 +294,217 @@ TEST(Mmcst, BadInputErrors) {
     test::expect_error([&] { models::gwrp_pool(Tensor::zeros({1, 2, 3}), 0.0); }, {"gwrp_pool", "decay"});
     test::expect_error([&] { models::mlsm_loss(Tensor::zeros({2, 3}), Tensor::zeros({2, 4})); },
                        {"mlsm_loss", "[2, 3]", "[2, 4]"});
+}
+
+
+// ---------------------------------------------------------------------------------------------------------------
+// The method seam
+
+// A stand-in CLIP: random prompt embeddings, and image embeddings = a fixed linear map of the mean colour and
+// of the image's mean/std (distinct per image, constant wrt the network).
+models::MmcstClip fake_clip(int64_t C, int64_t E, int64_t E_img) {
+    models::MmcstClip clip;
+    Generator gen(11);
+    clip.text_embeddings = Tensor::randn({C, E}, DType::f32, &gen);
+    const Tensor proj = Tensor::randn({5, E_img}, DType::f32, &gen);
+    clip.encode_image = [proj](const Tensor& images) {
+        const Tensor stats = cat({mean(images, {2, 3}), mean(images, {1, 2, 3}).unsqueeze(1),
+                                  std(images, {1, 2, 3}).unsqueeze(1)}, 1);  // (B, 5)
+        return matmul(stats, proj);
+    };
+    return clip;
+}
+
+TEST(MmcstMethod, LossesThroughTheSeam) {
+    models::MmcstMethod method("mmcst", reduced(MmcstConfig::mmcst()), fake_clip(3, 16, 12));
+    EXPECT_EQ(method.name(), "mmcst");
+    models::MethodBatch batch;
+    Generator gen(5);
+    batch.images = Tensor::randn({4, 3, 32, 32}, DType::f32, &gen);
+    batch.labels = Tensor::from_vector({1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1}, {4, 3});
+    batch.clip_images = Tensor::randn({4, 3, 24, 24}, DType::f32, &gen);
+    method.network().train();
+    const LossTerms terms = method.losses(batch);
+    ASSERT_EQ(terms.terms.size(), 4u);
+    EXPECT_EQ(terms.terms[1].first, "contrast");
+    EXPECT_TRUE(std::isfinite(terms.total.item()));
+    terms.total.backward();
+    for (const auto& [name, p] : method.network().named_parameters())
+        EXPECT_TRUE(p.grad().defined()) << name << " got no gradient";
+    // The text embeddings were installed in the frozen buffer.
+    EXPECT_EQ(method.net().text_embed.to_vector(), fake_clip(3, 16, 12).text_embeddings.to_vector());
+    // Without clip_images the contrastive loss cannot run.
+    batch.clip_images = Tensor();
+    test::expect_error([&] { method.losses(batch); }, {"MmcstMethod::losses", "clip_images"});
+}
+
+TEST(MmcstMethod, ParamGroupsFollowTimm) {
+    models::MmcstMethod method("mmcst", reduced(MmcstConfig::mmcst()), {});
+    const auto groups = method.param_groups();
+    ASSERT_EQ(groups.size(), 2u);
+    EXPECT_EQ(groups[0].weight_decay_scale, 1.0);
+    EXPECT_EQ(groups[1].weight_decay_scale, 0.0);
+    auto has = [](const models::ParamGroupSpec& g, const std::string& n) {
+        return std::find(g.params.begin(), g.params.end(), n) != g.params.end();
+    };
+    for (const char* n : {"pos_embed", "cls_token", "blocks.0.norm1.weight", "blocks.1.attn.qkv.bias", "lambda_txt",
+                          "lambda_cls", "patch_proj.bias", "text_proj.bias"})
+        EXPECT_TRUE(has(groups[1], n)) << n;
+    for (const char* n : {"blocks.0.attn.qkv.weight", "patch_embed.proj.weight", "patch_proj.weight",
+                          "text_proj.weight", "contrast_proj.weight"})
+        EXPECT_TRUE(has(groups[0], n)) << n;
+    EXPECT_EQ(groups[0].params.size() + groups[1].params.size(), method.network().named_parameters().size());
+}
+
+TEST(MmcstMethod, RecipesAreTheSpecs) {
+    const models::Recipe r = models::MmcstMethod("mmcst", reduced(MmcstConfig::mmcst()), {}).recipe();
+    EXPECT_EQ(r.optimizer, "adamw");
+    EXPECT_EQ(r.batch_size, 32);
+    EXPECT_DOUBLE_EQ(r.lr, 5e-4 * 32 / 512);
+    EXPECT_EQ(r.epochs, 60);
+    EXPECT_EQ(r.warmup_epochs, 5);
+    EXPECT_DOUBLE_EQ(r.weight_decay, 0.05);
+    EXPECT_DOUBLE_EQ(r.extra.at("gwrp_decay"), 0.996);
+    EXPECT_EQ(r.input_size, 32);  // the network's training size
+    const models::Recipe m = models::MmcstMethod("mctformer", reduced(MmcstConfig::mctformer_v2()), {}).recipe();
+    EXPECT_EQ(m.batch_size, 64);
+    EXPECT_DOUBLE_EQ(m.lr, 6.25e-5);
+    EXPECT_EQ(m.extra.count("temperature"), 0u);
+    test::expect_error([] { models::MmcstMethod("cam", reduced(MmcstConfig::mmcst()), {}); }, {"MmcstMethod", "'cam'"});
+}
+
+TEST(MmcstMethod, Options) {
+    MmcstConfig c = models::mmcst_preset("mctformer_v1");
+    EXPECT_EQ(c.patch_branch, models::PatchBranch::none);
+    models::set_mmcst_option(c, "patch_branch", "correlation");
+    models::set_mmcst_option(c, "pooling", "gap");
+    models::set_mmcst_option(c, "gwrp_decay", "0.5");
+    models::set_mmcst_option(c, "depth", "3");
+    models::set_mmcst_option(c, "learnable_temperature", "true");
+    EXPECT_EQ(c.pooling, models::CorrPooling::gap);
+    EXPECT_EQ(c.depth, 3);
+    EXPECT_TRUE(c.learnable_temperature);
+    EXPECT_NE(models::mmcst_config_str(c).find("patch_branch=correlation pooling=gap gwrp_decay=0.5"),
+              std::string::npos);
+    test::expect_error([&] { models::set_mmcst_option(c, "pooling", "max"); }, {"pooling", "gap | gwrp", "'max'"});
+    test::expect_error([&] { models::set_mmcst_option(c, "depth", "2.5"); }, {"depth", "integer"});
+    test::expect_error([&] { models::set_mmcst_option(c, "colour", "1"); }, {"unknown option", "'colour'"});
+    test::expect_error([] { models::mmcst_preset("dino"); }, {"mmcst_preset", "'dino'"});
+}
+
+TEST(MmcstMethod, LocalizeGivesNormalizedMapsForTheLabels) {
+    for (const MmcstConfig& cfg : {reduced(MmcstConfig::mmcst()), reduced(MmcstConfig::mctformer_v2()),
+                                   reduced(MmcstConfig::mctformer_v1())}) {
+        models::MmcstMethod method(cfg.text_tokens ? "mmcst" : "mctformer", cfg, fake_clip(3, 16, 12));
+        method.network().train();
+        Generator gen(9);
+        const Tensor image = Tensor::randn({3, 37, 45}, DType::f32, &gen);  // not a multiple of the patch
+        const Tensor maps = method.localize(image, {0, 2});
+        ASSERT_EQ(maps.shape(), (Shape{3, 37, 45}));
+        EXPECT_TRUE(method.network().is_training());  // the mode is restored
+        EXPECT_EQ(max(maps.select(0, 1)).item(), 0.0);
+        for (int c : {0, 2}) {
+            EXPECT_GT(max(maps.select(0, c)).item(), 0.99);  // (max - min) / (max - min + 1e-8)
+            EXPECT_LE(max(maps.select(0, c)).item(), 1.0);
+            EXPECT_NEAR(min(maps.select(0, c)).item(), 0.0, 1e-6);
+        }
+        test::expect_error([&] { method.localize(image, {3}); }, {"localize", "label 3"});
+        test::expect_error([&] { method.localize(Tensor::zeros({3, 4, 4}), {0}); }, {"localize", "smaller than one patch"});
+    }
+}
+
+TEST(MmcstMethod, PromptEmbeddingsFromAClip) {
+    const std::string vocab = WSDOL_SHARED_DIR "/data/clip/bpe_simple_vocab_16e6.txt.gz";
+    tok::ClipTokenizer tokenizer = tok::ClipTokenizer::from_file(vocab);
+    models::ClipConfig cc;  // a tiny CLIP with the real vocabulary
+    cc.embed_dim = 16;
+    cc.image_size = 16;
+    cc.vision_width = 16;
+    cc.vision_layers = 1;
+    cc.vision_heads = 2;
+    cc.vision_patch_size = 8;
+    cc.text_width = 16;
+    cc.text_heads = 2;
+    cc.text_layers = 1;
+    Generator gen(2);
+    models::Clip clip(cc, &gen);
+    EXPECT_EQ(models::mmcst_prompts({"dog", "dining table"}),
+              (std::vector<std::string>{"a photo of a dog.", "a photo of a dining table."}));
+    const models::MmcstClip mc = models::make_mmcst_clip(clip, tokenizer, {"dog", "cat", "bus"});
+    ASSERT_EQ(mc.text_embeddings.shape(), (Shape{3, 16}));
+    for (int c = 0; c < 3; ++c) EXPECT_NEAR(norm(mc.text_embeddings.select(0, c)).item(), 1.0, 1e-5);
+    // The same as encoding the prompt by hand.
+    const std::vector<int32_t> row = tokenizer.encode_row("a photo of a cat.", 77, true, true);
+    const Tensor ids = Tensor::from_vector(std::vector<double>(row.begin(), row.end()), {1, 77}, DType::i64);
+    const Tensor by_hand = normalize(clip.encode_text(ids), 2.0, 1);
+    const std::vector<double> a = by_hand.to_vector(), b = mc.text_embeddings.select(0, 1).to_vector();
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6);
+    EXPECT_EQ(mc.encode_image(Tensor::zeros({2, 3, 16, 16})).shape(), (Shape{2, 16}));
+    test::expect_error([] { models::mmcst_prompts({"dog"}, "a photo"); }, {"mmcst_prompts", "{}"});
+}
+
+TEST(MmcstMethod, BuiltThroughTheRegistry) {
+    ASSERT_TRUE(models::has_method("mmcst"));
+    ASSERT_TRUE(models::has_method("mctformer"));
+    models::MethodConfig mc;
+    mc.class_names = {"dog", "cat", "bus"};
+    mc.options = {{"image_size", "32"}, {"patch_size", "8"}, {"embed_dim", "32"}, {"depth", "2"},
+                  {"num_heads", "4"},   {"v1", "true"}};
+    auto v1 = models::make_method("mctformer", mc);
+    EXPECT_EQ(v1->name(), "mctformer");
+    auto* net = dynamic_cast<MmcstNet*>(&v1->network());
+    ASSERT_NE(net, nullptr);
+    EXPECT_EQ(net->cfg.patch_branch, models::PatchBranch::none);
+    EXPECT_EQ(net->cfg.num_classes, 3);
+    EXPECT_EQ(mc.options_used().at("depth"), "2");
+    EXPECT_EQ(mc.options_used().at("pooling"), "gap");
+    // An unknown option is refused by the registry.
+    models::MethodConfig typo = mc;
+    typo.options["poolin"] = "gwrp";
+    test::expect_error([&] { models::make_method("mctformer", typo); }, {"poolin"});
+    // MMCST needs a CLIP to train.
+    mc.options.erase("v1");
+    test::expect_error([&] { models::make_method("mmcst", mc); }, {"mmcst", "CLIP"});
+
+    // With a (tiny, random) CLIP checkpoint and the real vocabulary.
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() / "wsdol_test_mmcst_registry";
+    std::filesystem::create_directories(dir);
+    models::ClipConfig cc;
+    cc.embed_dim = 16;
+    cc.image_size = 16;
+    cc.vision_width = 64;
+    cc.vision_layers = 1;
+    cc.vision_heads = 1;
+    cc.vision_patch_size = 8;
+    cc.context_length = 16;
+    cc.text_width = 64;
+    cc.text_heads = 1;
+    cc.text_layers = 1;
+    Generator gen(4);
+    models::Clip clip(cc, &gen);
+    io::save_safetensors((dir / "clip.safetensors").string(), clip.state_dict());
+    mc.clip_checkpoint = (dir / "clip.safetensors").string();
+    mc.clip_vocab = WSDOL_SHARED_DIR "/data/clip/bpe_simple_vocab_16e6.txt.gz";
+    Generator method_gen(1);
+    mc.generator = &method_gen;
+    auto method = models::make_method("mmcst", mc);
+    auto* mm = dynamic_cast<models::MmcstMethod*>(method.get());
+    ASSERT_NE(mm, nullptr);
+    EXPECT_EQ(mm->net().cfg.text_dim, 16);
+    EXPECT_EQ(mm->net().cfg.image_embed_dim, 16);
+    EXPECT_EQ(method->recipe().extra.at("clip_input_size"), 16.0);
+    // The prompt embeddings are the CLIP's, in the text_embed buffer.
+    tok::ClipTokenizer tokenizer = tok::ClipTokenizer::from_file(mc.clip_vocab);
+    const Tensor expected = models::clip_prompt_embeddings(*mm->owned_clip, tokenizer, {"dog", "cat", "bus"});
+    EXPECT_EQ(mm->net().text_embed.to_vector(), expected.to_vector());
+    models::MethodBatch batch;
+    batch.images = Tensor::randn({2, 3, 32, 32});
+    batch.labels = Tensor::from_vector({1, 0, 0, 0, 1, 1}, {2, 3});
+    batch.clip_images = Tensor::randn({2, 3, 16, 16});
+    const LossTerms terms = method->losses(batch);
+    EXPECT_EQ(terms.terms.size(), 4u);
+    EXPECT_TRUE(std::isfinite(terms.total.item()));
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 """gen_cam.py — parity fixtures for the CAM baselines (models/cam.h, models/cam_method.h; tests/test_cam.cpp).
 
 Reduced networks with seeded random weights, written with tests/reference/parity/parity_common.py:
-  cam_resnet.safetensors  IRNet resnet50_cam.Net on a reduced torchvision ResNet (width 4, one block per stage),
+  cam_resnet.safetensors  IRNet resnet50_cam.Net on a reduced torchvision ResNet (width 2, one block per stage),
                           IRNet strides (conv1 2, layer1 1, layer2 2, layer3 2, layer4 1 -> output stride 16), every
                           BatchNorm fixed (eval statistics, perturbed), conv1 + bn1 frozen, 1x1 classifier without
                           bias (C = 3) on gap2d(layer4). Outputs: logits (B, C), cams = conv(layer4, W) (B, C, h, w),
@@ -64,8 +64,8 @@ class ReducedIrnResNet(ResNet):
 class CamResNet(nn.Module):
     def __init__(self):
         super().__init__()
-        self.resnet50 = ReducedIrnResNet(4, (1, 1, 1, 1))
-        self.classifier = nn.Conv2d(128, C, 1, bias=False)
+        self.resnet50 = ReducedIrnResNet(2, (1, 1, 1, 1))
+        self.classifier = nn.Conv2d(64, C, 1, bias=False)
         for p in list(self.resnet50.conv1.parameters()) + list(self.resnet50.bn1.parameters()):
             p.requires_grad = False
 

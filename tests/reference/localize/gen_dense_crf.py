@@ -11,6 +11,9 @@ dense_crf.safetensors (seed 0):
                     the same sums of 1
   pydensecrf.q      (L, H, W) pydensecrf crf_inference (psa defaults) when pydensecrf is importable
   pydensecrf.label  (H, W) IRNet crf_inference_label (unary_from_labels gt_prob 0.7, Gaussian 3/3, bilateral 50/5/10)
+  seeds.maps        (4, H, W) class maps (GT classes 0 and 2; class 1 is a distractor)
+  seeds.crf_alpha1/12  (5, H, W) psa/MCTformer _crf_with_alpha (alpha 1 "la", 12 "ha"), channel 0 background
+  seeds.irn_conf    (H, W) u8 IRNet cam_to_ir_label confident labels (fg 0.30, bg 0.10: CLIMS)
 Run: python tests/reference/localize/gen_dense_crf.py (numpy, torch, safetensors; pydensecrf2 for the pydensecrf keys).
 """
 import os
@@ -113,6 +116,41 @@ def main():
         q = np.array(d.inference(10)).reshape(L, H, W)
         out["pydensecrf.label_q"] = torch.from_numpy(q.astype(np.float32))
         out["pydensecrf.label"] = torch.from_numpy(np.argmax(q, axis=0).astype(np.int64))
+        # psa/MCTformer _crf_with_alpha and IRNet cam_to_ir_label on C = 4 class maps, GT classes [0, 2]
+        maps = np.zeros((4, H, W), dtype=np.float32)
+        maps[0] = np.clip(0.6 * probs[0] + 0.1 * rng.random((H, W)), 0, 1)
+        maps[2] = np.clip(probs[2] * 0.9, 0, 1)
+        maps[:, : H // 3, W // 2:] *= 0.15  # a confident-background corner
+        maps[:, H // 3: H // 2, W // 2:] *= 0.4  # an unsure band
+        maps[1] = 0.9  # not a GT class: must be ignored
+        out["seeds.maps"] = torch.from_numpy(maps)
+        v = maps[[0, 2]]
+        for alpha in (1, 12):
+            bg = np.power(1 - np.max(v, axis=0, keepdims=True), alpha)
+            bgcam = np.concatenate((bg, v), axis=0)
+            d = dcrf.DenseCRF2D(W, H, bgcam.shape[0])
+            d.setUnaryEnergy(np.ascontiguousarray(unary_from_softmax(bgcam)))
+            d.addPairwiseGaussian(sxy=3, compat=3)
+            d.addPairwiseBilateral(sxy=80, srgb=13, rgbim=np.copy(img), compat=10)
+            q = np.array(d.inference(10)).reshape(bgcam.shape[0], H, W)
+            full = np.zeros((5, H, W), dtype=np.float32)
+            full[0], full[1], full[3] = q[0], q[1], q[2]
+            out[f"seeds.crf_alpha{alpha}"] = torch.from_numpy(full)
+        keys = np.array([0, 1, 3])
+
+        def label_pass(t):
+            lab = np.argmax(np.pad(v, ((1, 0), (0, 0), (0, 0)), mode="constant", constant_values=t), axis=0)
+            d = dcrf.DenseCRF2D(W, H, 3)
+            d.setUnaryEnergy(unary_from_labels(lab, 3, gt_prob=0.7, zero_unsure=False))
+            d.addPairwiseGaussian(sxy=3, compat=3)
+            d.addPairwiseBilateral(sxy=50, srgb=5, rgbim=np.ascontiguousarray(np.copy(img)), compat=10)
+            return keys[np.argmax(np.array(d.inference(10)).reshape(3, H, W), axis=0)]
+
+        fg_conf, bg_conf = label_pass(0.30), label_pass(0.10)
+        conf = fg_conf.copy()
+        conf[fg_conf == 0] = 255
+        conf[bg_conf + fg_conf == 0] = 0
+        out["seeds.irn_conf"] = torch.from_numpy(conf.astype(np.uint8))
     path = os.path.join(HERE, "dense_crf.safetensors")
     save_file({k: v.contiguous() for k, v in out.items()}, path, metadata={"seed": str(SEED)})
     print("wrote", path, os.path.getsize(path), "bytes")
