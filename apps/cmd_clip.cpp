@@ -235,6 +235,7 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "                  list over the texts per image)\n"
     "  --truncate      cut too-long texts to the context (eot kept last) instead of failing\n"
     "  --head-width N  attention head width used to infer the head counts (default 64, every released CLIP)\n"
-    "  --vocab FILE    the BPE vocabulary; else $WSDOL_CLIP_VOCAB, else ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz\n"
-    "                  from the current directory or beside the repository holding the executable",
+    "  --vocab FILE    the BPE vocabulary; else $WSDOL_CLIP_VOCAB, else\n"
+    "                  ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz from the current directory or beside the\n"
+    "                  repository holding the executable",
     run_clip});
