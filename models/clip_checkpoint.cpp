@@ -26,7 +26,7 @@ LoadedClip load_clip_checkpoint(const std::string& path, int64_t head_width, con
     try {
         cfg = clip_config_from_state_dict(mapped.tensors, head_width);
     } catch (const Error& e) {
-        fail(str(who, ": ", path, ": ", e.what()));
+        fail(str(who, ": ", path, ": ", e.what(), " (heads = width / head width: see --head-width)"));
     }
     LoadedClip out;
     out.model = std::make_shared<Clip>(cfg);
