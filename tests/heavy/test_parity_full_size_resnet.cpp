@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "models/resnet.h"
 #include "models/wide_resnet38.h"
@@ -36,10 +38,57 @@ bool fixture_present(const std::string& path) {
     return false;
 }
 
-void expect_trainable_gradients(const test::ParityFixture& f, const nn::Module& model, const Tensor& images) {
+// The generator's side table (<fixture>.torch_f32_vs_f64.txt): PyTorch's own f32 result against f64, per key, as
+// a fraction of the bound. Printed next to ours, so a failure shows whether f32 arithmetic can meet the bound at
+// all for this case. The check itself stays the strict one (ours vs PyTorch's f32).
+std::map<std::string, double> torch_self_errors(const std::string& fixture) {
+    std::map<std::string, double> out;
+    std::ifstream in(fixture + ".torch_f32_vs_f64.txt");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream ls(line);
+        std::string key;
+        double v = 0;
+        if (ls >> key >> v) out[key] = v;
+    }
+    return out;
+}
+
+// Strict checks of every output (in `outputs`) and gradient, plus a summary of the worst ones: ours vs PyTorch's
+// own f32-vs-f64 error for the same key.
+void check_all(const test::ParityFixture& f, const std::map<std::string, Tensor>& outputs, const nn::Module& model,
+               const Tensor& images) {
+    const std::map<std::string, double> torch_err = torch_self_errors(f.path());
+    std::vector<std::pair<std::string, Tensor>> checks;
+    for (const auto& [name, t] : outputs) checks.emplace_back("output." + name, t);
     for (const auto& [name, p] : model.named_parameters())
-        if (p.requires_grad()) f.expect("grad.param." + name, p.grad(), test::kParityGradTol);
-    f.expect("grad.input.images", images.grad(), test::kParityGradTol);
+        if (p.requires_grad()) checks.emplace_back("grad.param." + name, p.grad());
+    checks.emplace_back("grad.input.images", images.grad());
+    double worst_fwd = 0, worst_grad = 0;
+    std::string worst_fwd_key, worst_grad_key;
+    for (const auto& [key, t] : checks) {
+        const bool fwd = key.rfind("output.", 0) == 0;
+        const double tol = fwd ? test::kParityForwardTol : test::kParityGradTol;
+        f.expect(key, t, tol);
+        if (!t.defined() || t.shape() != f.at(key).shape()) continue;
+        const double frac = test::parity_error_fraction(t, f.at(key), tol);
+        double& worst = fwd ? worst_fwd : worst_grad;
+        if (frac > worst) {
+            worst = frac;
+            (fwd ? worst_fwd_key : worst_grad_key) = key;
+        }
+        auto it = torch_err.find(key);
+        if (it != torch_err.end() && frac > 1.0)  // the context of each failure
+            std::printf("[parity]   %-44s ours %.3g, PyTorch f32 vs f64 %.3g\n", key.c_str(), frac, it->second);
+    }
+    auto torch_of = [&](const std::string& k) {
+        auto it = torch_err.find(k);
+        return it == torch_err.end() ? std::string("n/a") : str(it->second);
+    };
+    std::printf("[parity] %s: worst forward %.3g (%s; PyTorch's own f32 error %s), worst gradient %.3g (%s; PyTorch's "
+                "own %s)\n", f.path().c_str(), worst_fwd, worst_fwd_key.c_str(), torch_of(worst_fwd_key).c_str(),
+                worst_grad, worst_grad_key.c_str(), torch_of(worst_grad_key).c_str());
 }
 
 void check_resnet50(const char* file, bool train) {
@@ -57,9 +106,8 @@ void check_resnet50(const char* file, bool train) {
                                           {"logits", out.logits}};
     for (const auto& [name, t] : model.state_dict())
         if (f.has("output.state." + name)) outputs["state." + name] = t;
-    f.expect_outputs(outputs);
     f.loss(outputs).backward();
-    expect_trainable_gradients(f, model, images);
+    check_all(f, outputs, model, images);
     std::printf("[parity] %s: %.1f s (load, forward, backward, checks)\n", file,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
@@ -86,9 +134,8 @@ TEST(ParityFullSize, WideResNet38Eval) {
     std::map<std::string, Tensor> outputs{{"b2", out.blocks[0]}, {"b3", out.blocks[1]}, {"b4", out.blocks[2]},
                                           {"b5", out.blocks[3]}, {"b6", out.blocks[4]}, {"b7", out.blocks[5]},
                                           {"conv4", out.conv4},  {"conv5", out.conv5},  {"conv6", out.conv6}};
-    f.expect_outputs(outputs);
     f.loss(outputs).backward();
-    expect_trainable_gradients(f, model, images);
+    check_all(f, outputs, model, images);
     std::printf("[parity] wrn38_full_eval.safetensors: %.1f s (load, forward, backward, checks)\n",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
