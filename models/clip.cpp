@@ -360,7 +360,9 @@ Clip::Clip(const ClipConfig& c, Generator* gen) : nn::Module("CLIP"), cfg(c) {
 
 Tensor Clip::encode_image(const Tensor& images) { return visual->forward(images); }
 
-Tensor Clip::encode_text(const Tensor& text) {
+Tensor Clip::encode_text(const Tensor& text) { return encode_text_all(text).features; }
+
+ClipTextOutput Clip::encode_text_all(const Tensor& text, bool return_attention) {
     WSDOL_CHECK(text.defined() && text.dim() == 2 && text.size(1) == cfg.context_length &&
                     (text.dtype() == DType::i64 || text.dtype() == DType::i32),
                 "Clip.encode_text: expected token ids (B, ", cfg.context_length, ") of int64 or int32, got ",
@@ -369,24 +371,44 @@ Tensor Clip::encode_text(const Tensor& text) {
     const int64_t B = ids.size(0), L = cfg.context_length, W = cfg.text_width;
     Tensor x = add(token_embedding->forward(ids), positional_embedding);           // (B, L, W)
     x = x.permute({1, 0, 2});                                                      // NLD -> LND
-    x = transformer->forward(x, clip_causal_mask(L, x.dtype(), x.device()));
-    x = ln_final->forward(x.permute({1, 0, 2}));                                   // (B, L, W)
+    ClipTextOutput out;
+    x = transformer->forward(x, clip_causal_mask(L, x.dtype(), x.device()), return_attention ? &out.attn_probs : nullptr);
+    out.tokens = ln_final->forward(x.permute({1, 0, 2}));                          // (B, L, W)
     // The eot token is the largest id: the first argmax of each row (PyTorch's argmax returns the first maximum).
     Tensor eot = argmax(ids, 1).reshape({B, 1, 1}).expand({B, 1, W}).contiguous();
-    return matmul(gather(x, 1, eot).reshape({B, W}), text_projection);            // (B, E)
+    out.features = matmul(gather(out.tokens, 1, eot).reshape({B, W}), text_projection);  // (B, E)
+    return out;
+}
+
+ClipZeroShot clip_zero_shot(const Tensor& image_features, const Tensor& text_features, const Tensor& logit_scale) {
+    WSDOL_CHECK(image_features.defined() && text_features.defined() && image_features.dim() == 2 &&
+                    text_features.dim() == 2 && image_features.size(1) == text_features.size(1),
+                "clip_zero_shot: expected image_features (B, E) and text_features (K, E), got ",
+                image_features.defined() ? shape_str(image_features.shape()) : "undefined", " and ",
+                text_features.defined() ? shape_str(text_features.shape()) : "undefined");
+    WSDOL_CHECK(logit_scale.defined() && logit_scale.numel() == 1, "clip_zero_shot: logit_scale must be a scalar, got ",
+                logit_scale.defined() ? shape_str(logit_scale.shape()) : "undefined");
+    // clip/model.py: features / features.norm(dim=1, keepdim=True) (no epsilon), then
+    // (logit_scale.exp() * image) @ text^T, evaluated left to right as written there.
+    Tensor img = div(image_features, norm(image_features, 2.0, {1}, true));
+    Tensor txt = div(text_features, norm(text_features, 2.0, {1}, true));
+    ClipZeroShot z;
+    z.logits = matmul(mul(img, exp(logit_scale.reshape({}))), txt.t());
+    z.probs = softmax(z.logits, 1);
+    return z;
 }
 
 ClipOutput Clip::forward(const Tensor& images, const Tensor& text) {
     ClipOutput out;
     out.image_features = encode_image(images);
     out.text_features = encode_text(text);
-    // clip/model.py: features / features.norm(dim=1, keepdim=True) (no epsilon), then
-    // (logit_scale.exp() * image) @ text^T, evaluated left to right as written there.
-    Tensor img = div(out.image_features, norm(out.image_features, 2.0, {1}, true));
-    Tensor txt = div(out.text_features, norm(out.text_features, 2.0, {1}, true));
-    out.logits_per_image = matmul(mul(img, exp(logit_scale)), txt.t());
+    out.logits_per_image = clip_zero_shot(out.image_features, out.text_features, logit_scale).logits;
     out.logits_per_text = out.logits_per_image.t();
     return out;
+}
+
+ClipZeroShot Clip::zero_shot(const Tensor& images, const Tensor& text) {
+    return clip_zero_shot(encode_image(images), encode_text(text), logit_scale);
 }
 
 }  // namespace wsdol::models

@@ -164,6 +164,21 @@ public:
     std::shared_ptr<AttentionPool2d> attnpool;
 };
 
+struct ClipTextOutput {
+    Tensor tokens;                   // (B, L, W_t) after ln_final
+    Tensor features;                 // (B, E): the eot row @ text_projection
+    std::vector<Tensor> attn_probs;  // per block (B, H, L, L) (causal: zero above the diagonal), when asked
+};
+
+// Zero-shot classification as the CLIP README: logits = exp(logit_scale) * normalize(img) @ normalize(txt)^T
+// (normalize: x / ||x||_2 over dim 1, no epsilon, as clip/model.py), probs = softmax over the texts (dim 1).
+struct ClipZeroShot {
+    Tensor logits;  // (B_img, K)
+    Tensor probs;   // (B_img, K), rows sum to 1
+};
+// image_features: (B_img, E), text_features: (K, E), both unnormalized; logit_scale: () the log of the scale.
+ClipZeroShot clip_zero_shot(const Tensor& image_features, const Tensor& text_features, const Tensor& logit_scale);
+
 struct ClipOutput {
     Tensor logits_per_image;  // (B_img, B_txt) = exp(logit_scale) * normalized image @ normalized text^T
     Tensor logits_per_text;   // its transpose
@@ -180,7 +195,11 @@ public:
 
     Tensor encode_image(const Tensor& images);  // (B, 3, R, R) -> (B, E)
     Tensor encode_text(const Tensor& text);     // ids (B, context_length), i64 or i32 -> (B, E)
+    // The text tower with its per-block attention probabilities (nn.MultiheadAttention per head, not averaged).
+    ClipTextOutput encode_text_all(const Tensor& text, bool return_attention = false);
     ClipOutput forward(const Tensor& images, const Tensor& text);
+    // images (B, 3, R, R) against K prompts (K, context_length) -> logits and probabilities (B, K).
+    ClipZeroShot zero_shot(const Tensor& images, const Tensor& text);
 
     ClipConfig cfg;
     nn::ModulePtr visual;                                 // one of the two below

@@ -1,6 +1,8 @@
 // vit.cpp — the Vision Transformer forward (timm VisionTransformer.forward_features + forward_head, token pooling).
 #include "models/vit.h"
 
+#include <cmath>
+
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
 
@@ -19,6 +21,39 @@ public:
     PatchEmbed() : nn::Module("PatchEmbed") {}
 };
 }  // namespace
+
+Tensor resize_pos_embed(const Tensor& pos_embed, int64_t prefix_tokens, int64_t grid_h, int64_t grid_w,
+                        PosEmbedResize mode, bool square_input) {
+    WSDOL_CHECK(pos_embed.defined() && pos_embed.dim() == 3 && pos_embed.size(0) == 1 && prefix_tokens >= 0 &&
+                    pos_embed.size(1) > prefix_tokens,
+                "resize_pos_embed: expected pos_embed (1, ", prefix_tokens, " + g*g, D), got ",
+                pos_embed.defined() ? shape_str(pos_embed.shape()) : "undefined");
+    WSDOL_CHECK(grid_h > 0 && grid_w > 0, "resize_pos_embed: the new grid must be positive, got ", grid_h, " x ", grid_w);
+    const int64_t n0 = pos_embed.size(1) - prefix_tokens, D = pos_embed.size(2);
+    const auto g0 = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n0))));
+    WSDOL_CHECK(g0 * g0 == n0, "resize_pos_embed: ", n0, " patch positions are not a square grid");
+    // The early-outs of the references: timm returns pos_embed when the grid is unchanged; MCTformer only when
+    // the token count matches AND the input is square (its `npatch == N and w == h`).
+    if (mode == PosEmbedResize::mctformer ? (grid_h * grid_w == n0 && square_input) : (grid_h == g0 && grid_w == g0))
+        return pos_embed;
+    Tensor patch = pos_embed.narrow(1, prefix_tokens, n0).reshape({1, g0, g0, D}).permute({0, 3, 1, 2});  // (1, D, g0, g0)
+    Tensor resized;
+    if (mode == PosEmbedResize::mctformer) {
+        // F.interpolate(scale_factor=(w0 / sqrt(N), h0 / sqrt(N))) with w0 = gh + 0.1, h0 = gw + 0.1, in double as
+        // Python computes them; the output size is PyTorch's floor(g0 * factor), which the +0.1 makes (gh, gw).
+        const double fh = (static_cast<double>(grid_h) + 0.1) / static_cast<double>(g0);
+        const double fw = (static_cast<double>(grid_w) + 0.1) / static_cast<double>(g0);
+        resized = interpolate(patch, 0, 0, InterpMode::bicubic, false, fh, fw);
+        WSDOL_CHECK(resized.size(2) == grid_h && resized.size(3) == grid_w, "resize_pos_embed: MCTformer scale factor ",
+                    fh, " x ", fw, " gave ", resized.size(2), " x ", resized.size(3), ", expected ", grid_h, " x ", grid_w);
+    } else {
+        resized = interpolate(patch, grid_h, grid_w,
+                              mode == PosEmbedResize::bicubic ? InterpMode::bicubic : InterpMode::bilinear, false);
+    }
+    resized = resized.permute({0, 2, 3, 1}).reshape({1, grid_h * grid_w, D});  // row-major grid, as the tokens
+    if (prefix_tokens == 0) return resized;
+    return cat({pos_embed.narrow(1, 0, prefix_tokens), resized}, 1);
+}
 
 Mlp::Mlp(int64_t dim, int64_t hidden, Generator* gen) : nn::Module("Mlp") {
     fc1 = register_module("fc1", std::make_shared<nn::Linear>(dim, hidden, true, gen));
@@ -75,7 +110,7 @@ VisionTransformer::VisionTransformer(const ViTConfig& c, Generator* gen) : nn::M
         const double dp = cfg.depth > 1 ? cfg.drop_path_rate * static_cast<double>(i) / (cfg.depth - 1) : 0.0;
         blocks->push_back(std::make_shared<Block>(cfg, dp, gen));
     }
-    norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, cfg.norm_eps));
+    if (cfg.final_norm) norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, cfg.norm_eps));
     if (cfg.num_classes > 0) {
         head = register_module("head", std::make_shared<nn::Linear>(D, cfg.num_classes, true, gen));
         init_linear(*head, gen);
@@ -86,25 +121,30 @@ VisionTransformer::VisionTransformer(const ViTConfig& c, Generator* gen) : nn::M
     }
 }
 
-ViTOutput VisionTransformer::forward_all(const Tensor& images, bool return_attention) {
-    WSDOL_CHECK(images.dim() == 4 && images.size(1) == cfg.in_chans && images.size(2) == cfg.image_size &&
-                    images.size(3) == cfg.image_size,
-                "VisionTransformer: expected images (B, ", cfg.in_chans, ", ", cfg.image_size, ", ", cfg.image_size,
-                "), got ", shape_str(images.shape()));
+ViTOutput VisionTransformer::forward_all(const Tensor& images, bool return_attention, const Tensor& attn_mask) {
+    WSDOL_CHECK(images.defined() && images.dim() == 4 && images.size(1) == cfg.in_chans &&
+                    images.size(2) >= cfg.patch_size && images.size(3) >= cfg.patch_size,
+                "VisionTransformer: expected images (B, ", cfg.in_chans, ", H, W) with H, W >= ", cfg.patch_size,
+                ", got ", images.defined() ? shape_str(images.shape()) : "undefined");
     const int64_t B = images.size(0), D = cfg.embed_dim;
-    Tensor x = patch_proj->forward(images);           // (B, D, g, g)
+    Tensor x = patch_proj->forward(images);           // (B, D, gh, gw): floor(H / p) x floor(W / p)
+    ViTOutput out;
+    out.grid_h = x.size(2);
+    out.grid_w = x.size(3);
     x = x.flatten(2).transpose(1, 2);                 // (B, N, D)
     Tensor prefix = cls_token.expand({B, cfg.num_prefix_tokens, D});
     if (cfg.distilled) prefix = cat({prefix, dist_token.expand({B, 1, D})}, 1);  // [cls, dist]
     x = cat({prefix, x}, 1);                          // (B, T, D)
-    x = pos_drop->forward(add(x, pos_embed));
-    ViTOutput out;
+    const Tensor pos = resize_pos_embed(pos_embed, num_prefix_tokens(), out.grid_h, out.grid_w, cfg.pos_embed_resize,
+                                        images.size(2) == images.size(3));
+    x = pos_drop->forward(add(x, pos));
     for (size_t i = 0; i < blocks->size(); ++i) {
         Tensor probs;
-        x = blocks->at<Block>(i)->forward(x, Tensor(), return_attention ? &probs : nullptr);
+        x = blocks->at<Block>(i)->forward(x, attn_mask, return_attention ? &probs : nullptr);
         if (return_attention) out.attn_probs.push_back(probs);
     }
-    out.tokens = norm->forward(x);
+    out.block_tokens = x;
+    out.tokens = norm ? norm->forward(x) : x;
     if (head && cfg.distilled) {
         // timm VisionTransformerDistilled.forward_head outside distillation training: the mean of both heads
         out.cls_logits = head->forward(out.tokens.select(1, 0));

@@ -1,0 +1,543 @@
+// clip_training.cpp — the CLIP contrastive loss, the small-CLIP training loop on captioned images, zero-shot
+// evaluation and the output files (see clip_training.h for the recipe and the metric definitions).
+#include "models/clip_training.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "engine/autograd/autograd.h"
+#include "engine/core/error.h"
+#include "engine/data/datasets.h"
+#include "engine/data/loader.h"
+#include "engine/data/transforms.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/json.h"
+#include "engine/io/safetensors.h"
+#include "engine/ops/ops.h"
+#include "engine/optim/adam.h"
+#include "engine/optim/clip_grad.h"
+#include "engine/optim/schedule.h"
+#include "tokenizer/bpe_train.h"
+#include "tokenizer/gzip.h"
+
+namespace wsdol::models {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------- the loss
+
+Tensor clip_contrastive_loss(const Tensor& logits_per_image) {
+    WSDOL_CHECK(logits_per_image.defined() && logits_per_image.dim() == 2 &&
+                    logits_per_image.size(0) == logits_per_image.size(1) && logits_per_image.size(0) >= 1,
+                "clip_contrastive_loss: expected square logits (B, B) with B >= 1, got ",
+                logits_per_image.defined() ? shape_str(logits_per_image.shape()) : "undefined");
+    const int64_t B = logits_per_image.size(0);
+    const Tensor targets = Tensor::arange(B, DType::i64, logits_per_image.device());
+    // open_clip ClipLoss: (F.cross_entropy(logits_per_image, labels) + F.cross_entropy(logits_per_text, labels)) / 2
+    const Tensor rows = cross_entropy(logits_per_image, targets);
+    const Tensor cols = cross_entropy(logits_per_image.t(), targets);
+    return mul(add(rows, cols), 0.5);
+}
+
+ClipLossOutput clip_contrastive_loss(const Tensor& image_features, const Tensor& text_features,
+                                     const Tensor& logit_scale) {
+    auto describe = [](const Tensor& t) { return t.defined() ? shape_str(t.shape()) : std::string("undefined"); };
+    WSDOL_CHECK(image_features.defined() && text_features.defined() && image_features.dim() == 2 &&
+                    text_features.dim() == 2 && image_features.shape() == text_features.shape(),
+                "clip_contrastive_loss: expected image_features and text_features of the same shape (B, E), got ",
+                describe(image_features), " and ", describe(text_features));
+    WSDOL_CHECK(logit_scale.defined() && logit_scale.numel() == 1, "clip_contrastive_loss: logit_scale must be one "
+                "value, got ", describe(logit_scale));
+    // clip/model.py: x / x.norm(dim=1, keepdim=True), then logit_scale.exp() * image @ text.t().
+    const Tensor img = div(image_features, norm(image_features, 2.0, {1}, true));
+    const Tensor txt = div(text_features, norm(text_features, 2.0, {1}, true));
+    ClipLossOutput out;
+    out.logits_per_image = matmul(mul(img, exp(logit_scale.reshape({}))), txt.t());
+    out.loss = clip_contrastive_loss(out.logits_per_image);
+    return out;
+}
+
+void clamp_logit_scale_(const Tensor& logit_scale, double max_value) {
+    NoGradGuard no_grad;
+    // model.logit_scale.data = torch.clamp(model.logit_scale.data, 0, 4.6052) (OpenAI); open_clip clamp_(0, ln 100).
+    Tensor mutable_scale = logit_scale;
+    mutable_scale.copy_(clamp(logit_scale.detach(), 0.0, max_value));
+}
+
+// ---------------------------------------------------------------- data
+
+namespace {
+
+std::string read_text_file(const fs::path& path, const char* what) {
+    std::ifstream in(path, std::ios::binary);
+    WSDOL_CHECK(in.good(), what, ": cannot read ", path.string());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        lines.push_back(line);
+    }
+    return lines;
+}
+
+}  // namespace
+
+CaptionedImages load_captioned_images(const std::string& root, const std::string& split) {
+    CaptionedImages out;
+    out.root = root;
+    out.split = split;
+    const fs::path dir(root);
+    const fs::path captions_path = dir / "captions.txt";
+    WSDOL_CHECK(fs::exists(captions_path), "train-clip: no captions file ", captions_path.string(),
+                " (expected \"<id>\\t<caption>\" lines, as `wsdol synth` writes)");
+    std::map<std::string, std::string> caption_of;
+    const std::vector<std::string> lines = split_lines(read_text_file(captions_path, "train-clip"));
+    for (size_t i = 0; i < lines.size(); ++i) {
+        if (lines[i].empty()) continue;
+        const size_t tab = lines[i].find('\t');
+        WSDOL_CHECK(tab != std::string::npos, "train-clip: ", captions_path.string(), " line ", i + 1,
+                    ": expected \"<id>\\t<caption>\"");
+        caption_of[lines[i].substr(0, tab)] = lines[i].substr(tab + 1);
+    }
+
+    data::DatasetOptions options;
+    options.check_files = false;  // every image is decoded below, with errors naming the file
+    const data::Dataset ds = data::open_voc(root, split, options);
+    const std::string list_path = (dir / "ImageSets/Segmentation" / (split + ".txt")).string();
+    WSDOL_CHECK(!ds.samples.empty(), "train-clip: the ", split, " split of ", root, " is empty (", list_path, ")");
+    WSDOL_CHECK(ds.class_names.size() >= 2, "train-clip: ", root, " has no classes (", (dir / "classes.txt").string(),
+                ")");
+    out.class_names.assign(ds.class_names.begin() + 1, ds.class_names.end());
+    const size_t n = ds.samples.size();
+    out.ids.resize(n);
+    out.images.resize(n);
+    out.captions.resize(n);
+    out.labels.resize(n);
+    std::string error;
+#pragma omp parallel for schedule(dynamic, 8)
+    for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) {
+        try {
+            const data::Sample& s = ds.samples[i];
+            out.ids[i] = s.id;
+            out.labels[i] = s.labels;
+            out.images[i] = data::read_image(s.image_path, data::ColorMode::rgb);
+        } catch (const std::exception& e) {
+#pragma omp critical
+            if (error.empty()) error = e.what();
+        }
+    }
+    WSDOL_CHECK(error.empty(), "train-clip: ", error);
+    for (size_t i = 0; i < n; ++i) {
+        auto it = caption_of.find(out.ids[i]);
+        WSDOL_CHECK(it != caption_of.end() && !it->second.empty(), "train-clip: ", captions_path.string(),
+                    " has no caption for '", out.ids[i], "' (", split, " split)");
+        out.captions[i] = it->second;
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------- the small CLIP
+
+ClipConfig small_clip_config(int64_t vocab_size) {
+    ClipConfig c;
+    c.embed_dim = 128;
+    c.vision_resnet = false;
+    c.image_size = 64;
+    c.vision_patch_size = 8;
+    c.vision_width = 128;
+    c.vision_layers = 4;
+    c.vision_heads = 2;  // head width 64
+    c.context_length = 32;
+    c.vocab_size = vocab_size;
+    c.text_width = 128;
+    c.text_heads = 2;
+    c.text_layers = 3;
+    return c;
+}
+
+std::string zero_shot_prompt(const std::string& templ, const std::string& class_name) {
+    const bool vowel = !class_name.empty() && std::string("aeiouAEIOU").find(class_name[0]) != std::string::npos;
+    const std::string object = (vowel ? "an " : "a ") + class_name;
+    const size_t at = templ.find("{}");
+    WSDOL_CHECK(at != std::string::npos, "zero-shot prompt template '", templ, "' has no {}");
+    return templ.substr(0, at) + object + templ.substr(at + 2);
+}
+
+namespace {
+
+// The caption templates of the text augmentation: template 0 is the caption itself.
+const std::vector<std::string>& caption_templates() {
+    static const std::vector<std::string> t = {"{}", "a photo of {}.", "a picture of {}.", "an image of {}."};
+    return t;
+}
+
+std::string apply_template(const std::string& templ, const std::string& text) {
+    const size_t at = templ.find("{}");
+    return templ.substr(0, at) + text + templ.substr(at + 2);
+}
+
+// open_clip's weight-decay rule: no decay for parameters with fewer than 2 dims, LayerNorms ("ln"), biases and
+// logit_scale. (Embeddings and positional embeddings, 2-D, are decayed, as in open_clip.)
+bool decays(const std::string& name, const Tensor& p) {
+    return p.dim() >= 2 && name.find("ln_") == std::string::npos && name.find("bias") == std::string::npos &&
+           name != "logit_scale";
+}
+
+// An eval image: the whole image resized (bicubic) to size, CLIP-normalised, into out (3, size, size).
+void eval_view(const data::Image& image, int64_t size, float* out) {
+    const data::Image r = data::resize(image, size, size, data::PilFilter::bicubic);
+    data::normalize_into(r, data::kClipMean, data::kClipStd, out);
+}
+
+// Rows of token ids (pad 0, truncated with eot last) as an i64 tensor (N, context).
+Tensor token_tensor(const std::vector<std::vector<int32_t>>& rows, int64_t context) {
+    Tensor t = Tensor::zeros({static_cast<int64_t>(rows.size()), context}, DType::i64);
+    int64_t* p = t.data<int64_t>();
+    for (size_t i = 0; i < rows.size(); ++i)
+        for (size_t j = 0; j < rows[i].size() && j < size_t(context); ++j) p[i * context + j] = rows[i][j];
+    return t;
+}
+
+// Average precision of ranking `scores` (higher first) against binary `positive` (sklearn's definition: the mean
+// of the precision at each positive's rank; ties broken by index, stable).
+double average_precision(const std::vector<double>& scores, const std::vector<bool>& positive) {
+    std::vector<size_t> order(scores.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+    double hits = 0, sum = 0;
+    for (size_t r = 0; r < order.size(); ++r)
+        if (positive[order[r]]) {
+            hits += 1;
+            sum += hits / static_cast<double>(r + 1);
+        }
+    return hits > 0 ? sum / hits : -1.0;
+}
+
+}  // namespace
+
+ZeroShotResult zero_shot_eval(Clip& model, tok::ClipTokenizer& tokenizer, const CaptionedImages& set,
+                              const std::string& templ) {
+    const int64_t K = static_cast<int64_t>(set.class_names.size());
+    const int64_t N = static_cast<int64_t>(set.images.size());
+    const int64_t S = model.cfg.image_size, L = model.cfg.context_length;
+    WSDOL_CHECK(K >= 1 && N >= 1, "zero_shot_eval: need classes and images, got ", K, " classes and ", N, " images");
+    ZeroShotResult r;
+    r.images = N;
+    std::vector<std::vector<int32_t>> rows;
+    for (const auto& name : set.class_names) {
+        r.prompts.push_back(zero_shot_prompt(templ, name));
+        rows.push_back(tokenizer.encode_row(r.prompts.back(), static_cast<int>(L), true, true));
+    }
+    NoGradGuard no_grad;
+    const bool was_training = model.is_training();
+    model.eval();
+    Tensor txt = model.encode_text(token_tensor(rows, L));
+    txt = div(txt, norm(txt, 2.0, {1}, true));  // (K, E)
+    std::vector<double> sim(static_cast<size_t>(N * K));
+    constexpr int64_t kChunk = 128;
+    for (int64_t start = 0; start < N; start += kChunk) {
+        const int64_t n = std::min(kChunk, N - start);
+        Tensor images = Tensor::empty({n, 3, S, S});
+        float* p = images.data<float>();
+        for (int64_t i = 0; i < n; ++i) eval_view(set.images[start + i], S, p + i * 3 * S * S);
+        Tensor img = model.encode_image(images);
+        img = div(img, norm(img, 2.0, {1}, true));
+        const std::vector<double> s = matmul(img, txt.t()).to_vector();  // (n, K)
+        std::copy(s.begin(), s.end(), sim.begin() + start * K);
+    }
+    model.train(was_training);
+
+    std::vector<int64_t> correct(K, 0), total(K, 0);
+    int64_t top1 = 0, single_correct = 0;
+    for (int64_t i = 0; i < N; ++i) {
+        int64_t best = 0;  // first maximum, as argmax
+        for (int64_t k = 1; k < K; ++k)
+            if (sim[i * K + k] > sim[i * K + best]) best = k;
+        const auto& labels = set.labels[i];
+        const bool present = std::find(labels.begin(), labels.end(), int(best + 1)) != labels.end();
+        top1 += present;
+        if (labels.size() == 1) {
+            ++r.single_object_images;
+            ++total[labels[0] - 1];
+            correct[labels[0] - 1] += present;
+            single_correct += present;
+        }
+    }
+    r.top1 = double(top1) / double(N);
+    r.single_object = r.single_object_images ? double(single_correct) / double(r.single_object_images) : 0.0;
+    double class_sum = 0, ap_sum = 0;
+    int64_t class_count = 0, ap_count = 0;
+    for (int64_t k = 0; k < K; ++k) {
+        const double acc = total[k] ? double(correct[k]) / double(total[k]) : -1.0;
+        r.per_class_accuracy.push_back(acc);
+        if (acc >= 0) class_sum += acc, ++class_count;
+        std::vector<double> scores(N);
+        std::vector<bool> positive(N);
+        for (int64_t i = 0; i < N; ++i) {
+            scores[i] = sim[i * K + k];
+            positive[i] = std::find(set.labels[i].begin(), set.labels[i].end(), int(k + 1)) != set.labels[i].end();
+        }
+        const double ap = average_precision(scores, positive);
+        r.per_class_ap.push_back(ap);
+        if (ap >= 0) ap_sum += ap, ++ap_count;
+    }
+    r.mean_per_class = class_count ? class_sum / double(class_count) : 0.0;
+    r.mean_ap = ap_count ? ap_sum / double(ap_count) : 0.0;
+    return r;
+}
+
+SmallClipResult train_small_clip(const std::string& root, const SmallClipOptions& options) {
+    const CaptionedImages train = load_captioned_images(root, "train");
+    const CaptionedImages val = load_captioned_images(root, "val");
+    return train_small_clip(train, val, options);
+}
+
+SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedImages& val,
+                                 const SmallClipOptions& o) {
+    WSDOL_CHECK(!train.images.empty(), "train_small_clip: no training pairs");
+    WSDOL_CHECK((o.epochs >= 1 || o.steps >= 1) && o.batch_size >= 2,
+                "train_small_clip: need epochs >= 1 or steps >= 1, and batch_size >= 2, got epochs ", o.epochs,
+                ", steps ", o.steps, ", batch_size ", o.batch_size);
+    WSDOL_CHECK(train.images.size() >= 2, "train_small_clip: need at least 2 training pairs for a contrastive batch, got ",
+                train.images.size());
+    SmallClipResult result;
+    const auto& templates = caption_templates();
+
+    // ---- vocabulary: BPE on the training captions, each in every template form, so the template words merge too
+    std::string corpus;
+    for (const auto& caption : train.captions)
+        for (const auto& t : templates) corpus += apply_template(t, caption) + "\n";
+    tok::BpeTrainOptions bpe;
+    bpe.vocab_size = o.vocab_size;
+    const tok::BpeTrainResult merges = tok::train_bpe(corpus, bpe);
+    result.vocab_text = merges.file_text();
+    result.tokenizer = std::make_shared<tok::ClipTokenizer>(
+        tok::ClipTokenizer::from_merges(result.vocab_text, merges.merges.size(), "train-clip vocabulary"));
+    tok::ClipTokenizer& tokenizer = *result.tokenizer;
+
+    ClipConfig cfg = o.model;
+    cfg.vocab_size = static_cast<int64_t>(tokenizer.vocab_size());
+    const int64_t S = cfg.image_size, L = cfg.context_length;
+
+    // ---- token rows of every caption in every template: tokens[t][i]
+    const int64_t N = static_cast<int64_t>(train.images.size());
+    std::vector<Tensor> tokens;
+    for (const auto& t : templates) {
+        std::vector<std::string> texts;
+        for (const auto& caption : train.captions) texts.push_back(apply_template(t, caption));
+        const auto rows = tokenizer.encode_rows(texts, static_cast<int>(L), true, true);
+        for (size_t i = 0; i < texts.size(); ++i)
+            result.truncated_captions += tokenizer.encode(texts[i]).size() + 2 > static_cast<size_t>(L);
+        tokens.push_back(token_tensor(rows, L));
+    }
+
+    // ---- model, optimizer, schedule
+    Generator model_gen(o.seed * 2 + 1);
+    result.model = std::make_shared<Clip>(cfg, &model_gen);
+    Clip& model = *result.model;
+    optim::NamedTensors decay, no_decay;
+    for (auto& [name, p] : model.named_parameters()) (decays(name, p) ? decay : no_decay).emplace_back(name, p);
+    optim::AdamWOptions with_wd, without_wd;
+    for (optim::AdamWOptions* opt : {&with_wd, &without_wd}) {
+        opt->lr = o.lr;
+        opt->beta2 = o.beta2;
+        opt->eps = o.eps;
+    }
+    with_wd.weight_decay = o.weight_decay;
+    without_wd.weight_decay = 0.0;
+    optim::AdamW optimizer({{decay, with_wd}, {no_decay, without_wd}});
+
+    const int64_t batch = std::min<int64_t>(o.batch_size, N);
+    data::LoaderOptions lo;
+    lo.batch_size = batch;
+    lo.height = lo.width = S;
+    lo.workers = o.workers;
+    lo.prefetch = 2;
+    lo.seed = o.seed;
+    lo.shuffle = true;
+    lo.drop_last = true;
+    const CaptionedImages* set = &train;
+    const double crop_min = o.crop_scale_min;
+    const bool flip = o.flip;
+    data::ExampleFn fn = [set, S, crop_min, flip](int64_t index, data::SampleRng& rng, float* out, data::Example& ex) {
+        const data::Image& image = set->images[index];
+        const data::CropBox box = data::random_resized_crop_params(image.height, image.width, rng, {crop_min, 1.0});
+        data::Image view = data::resized_crop(image, box, S, data::PilFilter::bicubic);
+        if (flip && rng.bernoulli(0.5)) view = data::hflip(view);
+        data::normalize_into(view, data::kClipMean, data::kClipStd, out);
+        ex.labels = set->labels[index];
+    };
+    data::Loader loader(N, fn, lo, [set](int64_t i) { return set->ids[i]; });
+    const int64_t per_epoch = loader.batches_per_epoch();
+    const int64_t steps = o.epochs > 0 ? per_epoch * o.epochs : o.steps;
+    const int64_t epochs = (steps + per_epoch - 1) / per_epoch;
+    result.steps = steps;
+    result.train_pairs = N;
+
+    optim::CosineLROptions so;
+    so.t_initial = steps;
+    so.lr_min = 0.0;
+    so.warmup_t = static_cast<int64_t>(std::llround(o.warmup_fraction * static_cast<double>(steps)));
+    so.warmup_lr_init = o.lr * 0.01;
+    so.t_in_epochs = false;
+    optim::CosineLRScheduler schedule(optimizer, so);
+
+    // ---- training
+    const std::vector<Tensor> params = model.parameters();
+    const auto start = std::chrono::steady_clock::now();
+    model.train();
+    int64_t step = 0;
+    for (int64_t epoch = 0; epoch < epochs; ++epoch) {
+        loader.start_epoch(epoch);
+        data::Batch b;
+        while (step < steps && loader.next(b)) {
+            const int64_t B = b.images.size(0);
+            // The text of each sample: the caption or a template, from the sample's own (seed, epoch, index) stream.
+            Tensor text = Tensor::empty({B, L}, DType::i64);
+            int64_t* tp = text.data<int64_t>();
+            for (int64_t i = 0; i < B; ++i) {
+                const int64_t index = b.examples[i].index;
+                data::SampleRng text_rng(o.seed ^ 0x7e47c0deull, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
+                size_t t = 0;
+                if (templates.size() > 1 && text_rng.bernoulli(o.template_probability))
+                    t = 1 + static_cast<size_t>(text_rng.below(static_cast<int64_t>(templates.size()) - 1));
+                const int64_t* row = tokens[t].data<int64_t>() + index * L;
+                std::copy(row, row + L, tp + i * L);
+            }
+            const ClipOutput out = model.forward(b.images, text);
+            const Tensor loss = clip_contrastive_loss(out.logits_per_image);
+            model.zero_grad();
+            loss.backward();
+            if (o.grad_clip_norm > 0) optim::clip_grad_norm_(params, o.grad_clip_norm);
+            optimizer.step();
+            clamp_logit_scale_(model.logit_scale);
+            ++step;
+            schedule.step_update(step);
+            result.losses.push_back(loss.item());
+            if (o.on_step) {
+                ClipTrainProgress p;
+                p.step = step;
+                p.steps = steps;
+                p.epoch = epoch;
+                p.loss = result.losses.back();
+                p.lr = optimizer.lr(0);
+                p.logit_scale = model.logit_scale.item();
+                p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                o.on_step(p);
+            }
+        }
+    }
+    result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    // ---- zero-shot on the held-out split
+    if (!val.images.empty()) {
+        const auto eval_start = std::chrono::steady_clock::now();
+        result.zero_shot = zero_shot_eval(model, tokenizer, val, o.prompt);
+        result.val_images = static_cast<int64_t>(val.images.size());
+        result.eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+    }
+    model.eval();
+    return result;
+}
+
+// ---------------------------------------------------------------- output files
+
+void write_small_clip(const std::string& out_dir, const SmallClipResult& r, const SmallClipOptions& o) {
+    WSDOL_CHECK(r.model != nullptr, "write_small_clip: no model");
+    std::error_code ec;
+    fs::create_directories(out_dir, ec);
+    WSDOL_CHECK(!ec, "train-clip: cannot create ", out_dir, ": ", ec.message());
+    const fs::path dir(out_dir);
+    const ClipConfig& c = r.model->cfg;
+
+    json::Value config = json::Value::object();
+    config.set("embed_dim", c.embed_dim);
+    config.set("image_size", c.image_size);
+    config.set("vision_patch_size", c.vision_patch_size);
+    config.set("vision_width", c.vision_width);
+    config.set("vision_layers", c.vision_layers);
+    config.set("vision_heads", c.vision_heads);
+    config.set("context_length", c.context_length);
+    config.set("vocab_size", c.vocab_size);
+    config.set("text_width", c.text_width);
+    config.set("text_heads", c.text_heads);
+    config.set("text_layers", c.text_layers);
+
+    io::StringMap meta;
+    meta["format"] = "wsdol small CLIP (OpenAI CLIP names)";
+    meta["config"] = json::dump(config);
+    meta["vocab"] = "vocab.txt.gz";
+    meta["mean"] = "0.48145466,0.4578275,0.40821073";
+    meta["std"] = "0.26862954,0.26130258,0.27577711";
+    // save_safetensors writes through a temporary file and a rename? It does not promise to: write the bytes here.
+    io::write_file_atomic((dir / "clip.safetensors").string(), io::safetensors_bytes(r.model->state_dict(), meta));
+    io::write_file_atomic((dir / "vocab.txt.gz").string(), tok::gzip_stored(r.vocab_text));
+
+    json::Value opts = json::Value::object();
+    opts.set("steps", r.steps);
+    opts.set("epochs", o.epochs);
+    opts.set("batch_size", o.batch_size);
+    opts.set("lr", o.lr);
+    opts.set("weight_decay", o.weight_decay);
+    opts.set("warmup_fraction", o.warmup_fraction);
+    opts.set("beta2", o.beta2);
+    opts.set("eps", o.eps);
+    opts.set("grad_clip_norm", o.grad_clip_norm);
+    opts.set("seed", o.seed);
+    opts.set("crop_scale_min", o.crop_scale_min);
+    opts.set("flip", o.flip);
+    opts.set("template_probability", o.template_probability);
+    opts.set("vocab_size", static_cast<int64_t>(o.vocab_size));
+    opts.set("prompt", o.prompt);
+
+    const ZeroShotResult& z = r.zero_shot;
+    json::Value zs = json::Value::object();
+    zs.set("split", "val");
+    zs.set("images", z.images);
+    zs.set("top1", z.top1);
+    zs.set("single_object_images", z.single_object_images);
+    zs.set("single_object", z.single_object);
+    zs.set("mean_per_class", z.mean_per_class);
+    zs.set("mean_ap", z.mean_ap);
+    json::Value prompts = json::Value::array(), per_class = json::Value::array(), per_ap = json::Value::array();
+    for (size_t k = 0; k < z.prompts.size(); ++k) {
+        prompts.push_back(z.prompts[k]);
+        per_class.push_back(z.per_class_accuracy[k]);
+        per_ap.push_back(z.per_class_ap[k]);
+    }
+    zs.set("prompts", prompts);
+    zs.set("per_class_accuracy", per_class);
+    zs.set("per_class_ap", per_ap);
+    zs.set("definition",
+           "top1: predicted class (argmax cosine over one prompt per class) is one of the classes present; "
+           "single_object: accuracy on images with one labelled class; mean_per_class: its mean over classes; "
+           "mean_ap: mean over classes of the average precision of the class scores");
+
+    json::Value doc = json::Value::object();
+    doc.set("model", config);
+    doc.set("options", opts);
+    doc.set("zero_shot", zs);
+    doc.set("train_pairs", r.train_pairs);
+    doc.set("steps", r.steps);
+    doc.set("train_seconds", r.train_seconds);
+    doc.set("eval_seconds", r.eval_seconds);
+    doc.set("first_loss", r.losses.empty() ? 0.0 : r.losses.front());
+    doc.set("final_loss", r.losses.empty() ? 0.0 : r.losses.back());
+    doc.set("truncated_captions", r.truncated_captions);
+    doc.set("logit_scale", r.model->logit_scale.item());
+    io::write_file_atomic((dir / "clip_train.json").string(), json::dump(doc) + "\n");
+}
+
+}  // namespace wsdol::models

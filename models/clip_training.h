@@ -1,0 +1,159 @@
+// clip_training.h — contrastive image–text training of a small CLIP (models/clip.h) on image–caption pairs, and
+// zero-shot classification with it. Used by `wsdol train-clip` and by the demo, which trains a CLIP on the
+// synthetic benchmark's captions (engine/data/synth.h) so that the CLIP-guided methods have a CLIP that knows the
+// synthetic classes.
+//
+// The objective is CLIP's (Radford et al. 2021; openai/CLIP, open_clip's ClipLoss): for a batch of B pairs,
+//   logits = exp(logit_scale) * normalize(image_features) @ normalize(text_features)^T     (B, B)
+//   loss   = (CE(logits, arange(B)) + CE(logits^T, arange(B))) / 2                         (symmetric InfoNCE)
+// with logit_scale a learnable scalar initialised to ln(1 / 0.07) and clamped to [0, ln 100] after every
+// optimizer step, as OpenAI and open_clip do. Features are divided by their L2 norm without an epsilon, as
+// clip/model.py does (open_clip's F.normalize adds eps 1e-12, which only matters for a zero vector).
+//
+// The training recipe (train_small_clip):
+//   * data: a `wsdol synth` folder (or any VOC-layout folder with DIR/captions.txt "<id>\t<caption>" lines and
+//     DIR/classes.txt); the train split trains, the val split is held out for the zero-shot evaluation;
+//   * vocabulary: a CLIP-format BPE (tokenizer/bpe_train.h) trained on the training captions (and the caption
+//     templates below), so that every caption word is one token; the text tower's vocab is its size;
+//   * images: decoded once; each sample gets RandomResizedCrop(scale (crop_scale_min, 1), ratio (3/4, 4/3),
+//     bicubic) to image_size, a horizontal flip with p 0.5 (captions say nothing about left and right), and
+//     CLIP's mean/std normalisation; val images are resized whole (bicubic);
+//   * text augmentation: each sample's caption is used as is or wrapped in a template ("a photo of {}.", ...),
+//     chosen per (epoch, sample) — so that the zero-shot prompts' words are in the vocabulary and in training;
+//   * AdamW (betas (0.9, 0.98), eps 1e-6 as CLIP's paper; weight decay on weights with >= 2 dims except
+//     embeddings-free names as open_clip: no decay on biases, LayerNorms and logit_scale), a linear warm-up then a
+//     cosine decay to 0 per optimizer update (timm's CosineLRScheduler), gradient-norm clipping;
+//   * deterministic for a seed on the CPU: model init, sample order, augmentations and template choices come
+//     from the seed only, and every kernel is thread-count independent (kernels/cpu/parallel.h).
+//
+// Zero-shot evaluation (zero_shot_eval): one prompt per class, "a photo of a {class}." (the article "an" before a
+// vowel), the class with the highest cosine similarity wins. The synthetic images hold 1-3 objects, so:
+//   top1            — the fraction of images whose predicted class is one of the classes present (the headline
+//                     number, "zero-shot accuracy");
+//   single_object   — accuracy on the images with exactly one labelled class (an ordinary single-label accuracy);
+//   mean_per_class  — the mean over classes of that single-object accuracy (balanced; classes without single-object
+//                     images are left out of the mean);
+//   mean_ap         — multi-label mAP: per class, the average precision of ranking all images by their
+//                     similarity to the class prompt (images containing the class are the positives).
+// Chance levels for K classes: single_object 1/K; top1 about (mean number of classes per image) / K.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/data/image_io.h"
+#include "models/clip.h"
+#include "tokenizer/clip_tokenizer.h"
+
+namespace wsdol::models {
+
+// ---------------------------------------------------------------- the loss
+
+constexpr double kClipLogitScaleInit = 2.6592600369327779;  // ln(1 / 0.07)
+constexpr double kClipLogitScaleMax = 4.6051701859880914;   // ln(100)
+
+// logits_per_image: (B, B), row i = image i against every text; pair i is the positive of row and column i.
+// -> () the symmetric cross-entropy (CE over rows + CE over columns) / 2.
+Tensor clip_contrastive_loss(const Tensor& logits_per_image);
+
+struct ClipLossOutput {
+    Tensor loss;              // ()
+    Tensor logits_per_image;  // (B, B)
+};
+// image_features, text_features: (B, E) unnormalised; logit_scale: () (the log of the temperature's inverse).
+ClipLossOutput clip_contrastive_loss(const Tensor& image_features, const Tensor& text_features,
+                                     const Tensor& logit_scale);
+
+// In place, outside autograd: logit_scale = clamp(logit_scale, 0, ln 100) (OpenAI's and open_clip's rule).
+void clamp_logit_scale_(const Tensor& logit_scale, double max_value = kClipLogitScaleMax);
+
+// ---------------------------------------------------------------- data
+
+// Image–caption pairs of one split of a VOC-layout folder with captions (what `wsdol synth` writes).
+struct CaptionedImages {
+    std::string root, split;
+    std::vector<std::string> ids;
+    std::vector<data::Image> images;      // decoded RGB (H, W, 3), full size
+    std::vector<std::string> captions;
+    std::vector<std::vector<int>> labels;  // classes present, 1..K (cls_labels.txt)
+    std::vector<std::string> class_names;  // K names, class k is class_names[k - 1] (classes.txt, background dropped)
+};
+// Reads ROOT/ImageSets/Segmentation/<split>.txt, ROOT/JPEGImages, ROOT/captions.txt ("<id>\t<caption>"),
+// ROOT/cls_labels.txt and ROOT/classes.txt. Errors name the file: a missing captions.txt, an id without a
+// caption (or with an empty one), an empty split, an unreadable image.
+CaptionedImages load_captioned_images(const std::string& root, const std::string& split);
+
+// ---------------------------------------------------------------- the small CLIP
+
+// The demo's small CLIP: ViT image tower (image 64, patch 8 -> 8 x 8 tokens, width 128, 4 blocks), causal text
+// transformer (width 128, 3 blocks, context 32), joint embedding 128, head width 64 (so the heads follow from the
+// widths as OpenAI's, and clip_config_from_state_dict / `wsdol inspect` read the configuration back exactly).
+// vocab_size is the trained tokenizer's.
+ClipConfig small_clip_config(int64_t vocab_size);
+
+struct ClipTrainProgress {
+    int64_t step = 0, steps = 0;  // optimizer updates done / in total
+    int64_t epoch = 0;            // 0-based epoch of this step
+    double loss = 0, lr = 0, logit_scale = 0;  // this step's loss, lr, and logit_scale after its clamp
+    double seconds = 0;           // since training started
+};
+
+// The defaults ARE the demo configuration (measured in the README: about 2-3 minutes on 2 cores for a 1000-image
+// synth set at 128 px).
+struct SmallClipOptions {
+    ClipConfig model = small_clip_config(0);  // vocab_size is replaced by the trained tokenizer's
+    int64_t steps = 360;      // optimizer updates (the schedule's horizon), so the time does not depend on the set size
+    int64_t epochs = 0;       // > 0: train this many epochs instead (steps = epochs * batches per epoch)
+    int64_t batch_size = 64;  // drop_last; capped at the number of training pairs
+    double lr = 1e-3, weight_decay = 0.1, warmup_fraction = 0.1;  // warm-up = fraction of all steps
+    double beta2 = 0.98, eps = 1e-6;                               // CLIP's AdamW settings
+    double grad_clip_norm = 1.0;                                   // 0: no clipping
+    uint64_t seed = 0;
+    // augmentation
+    double crop_scale_min = 0.7;             // RandomResizedCrop scale (crop_scale_min, 1)
+    bool flip = true;
+    double template_probability = 0.5;       // wrap the caption in a training template
+    // vocabulary
+    size_t vocab_size = 1024;                // BPE vocabulary (256 + 256 bytes, merges, 2 specials)
+    int workers = 1;                         // loader threads (0: on the caller's thread); results never depend on it
+    std::string prompt = "a photo of {}.";   // the zero-shot prompt; {} is "a circle", "an ...", ...
+    std::function<void(const ClipTrainProgress&)> on_step;  // optional
+};
+
+struct ZeroShotResult {
+    int64_t images = 0, single_object_images = 0;
+    double top1 = 0, single_object = 0, mean_per_class = 0, mean_ap = 0;
+    std::vector<double> per_class_accuracy;  // single-object accuracy per class (-1 where the class has none)
+    std::vector<double> per_class_ap;
+    std::vector<std::string> prompts;
+};
+
+struct SmallClipResult {
+    std::shared_ptr<Clip> model;
+    std::string vocab_text;          // the BPE file (header + merges), as ClipTokenizer::from_merges reads it
+    std::shared_ptr<tok::ClipTokenizer> tokenizer;
+    std::vector<double> losses;      // one per step
+    ZeroShotResult zero_shot;        // on the val split
+    int64_t train_pairs = 0, val_images = 0, steps = 0;
+    double train_seconds = 0, eval_seconds = 0;
+    int64_t truncated_captions = 0;  // captions longer than the context (cut, eot kept last)
+};
+
+// Trains a small CLIP on ROOT's train split and evaluates it zero-shot on ROOT's val split (see the top).
+SmallClipResult train_small_clip(const std::string& root, const SmallClipOptions& options = {});
+// The same on pairs already loaded (tests).
+SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedImages& val,
+                                 const SmallClipOptions& options = {});
+
+// The zero-shot prompt of a class name: the template with "{}" replaced by "a <name>" / "an <name>".
+std::string zero_shot_prompt(const std::string& templ, const std::string& class_name);
+// Zero-shot classification of `images` (val: resized whole) with one prompt per class.
+ZeroShotResult zero_shot_eval(Clip& model, tok::ClipTokenizer& tokenizer, const CaptionedImages& images,
+                              const std::string& templ = "a photo of {}.");
+
+// Writes OUT/clip.safetensors (OpenAI CLIP names, metadata: config and vocab), OUT/vocab.txt.gz (the BPE file,
+// ClipTokenizer::from_file reads it) and OUT/clip_train.json (config, accuracy, time), each atomically.
+void write_small_clip(const std::string& out_dir, const SmallClipResult& result, const SmallClipOptions& options);
+
+}  // namespace wsdol::models

@@ -1,0 +1,298 @@
+// mmcst_method.cpp — MMCST / MCTformer as a models::Method: CLIP prompt embeddings, parameter groups, recipe,
+// training losses, and the config's text options (see mmcst_method.h).
+#include "models/mmcst_method.h"
+
+#include <algorithm>
+#include <sstream>
+#include <utility>
+
+#include "engine/autograd/autograd.h"
+#include "engine/ops/ops.h"
+#include "models/clip_checkpoint.h"
+#include "models/mmcst_losses.h"
+#include "weights/name_maps.h"
+#include "weights/weights_file.h"
+
+namespace wsdol::models {
+
+std::vector<std::string> mmcst_prompts(const std::vector<std::string>& class_names,
+                                       const std::string& prompt_template) {
+    const size_t at = prompt_template.find("{}");
+    WSDOL_CHECK(at != std::string::npos, "mmcst_prompts: the template '", prompt_template, "' has no {}");
+    std::vector<std::string> prompts;
+    for (const std::string& name : class_names)
+        prompts.push_back(prompt_template.substr(0, at) + name + prompt_template.substr(at + 2));
+    return prompts;
+}
+
+Tensor clip_prompt_embeddings(Clip& clip, tok::ClipTokenizer& tokenizer, const std::vector<std::string>& class_names,
+                              const std::string& prompt_template) {
+    WSDOL_CHECK(!class_names.empty(), "clip_prompt_embeddings: no class names");
+    const auto context = static_cast<int>(clip.cfg.context_length);
+    std::vector<double> ids;
+    for (const std::string& prompt : mmcst_prompts(class_names, prompt_template)) {
+        const std::vector<int32_t> row = tokenizer.encode_row(prompt, context, /*truncate=*/true, /*pad=*/true);
+        ids.insert(ids.end(), row.begin(), row.end());
+    }
+    const auto C = static_cast<int64_t>(class_names.size());
+    NoGradGuard no_grad;
+    const Tensor tokens = Tensor::from_vector(ids, {C, context}, DType::i64);
+    return normalize(clip.encode_text(tokens), 2.0, 1).detach();
+}
+
+MmcstClip make_mmcst_clip(Clip& clip, tok::ClipTokenizer& tokenizer, const std::vector<std::string>& class_names,
+                          const std::string& prompt_template) {
+    MmcstClip out;
+    out.text_embeddings = clip_prompt_embeddings(clip, tokenizer, class_names, prompt_template);
+    Clip* model = &clip;
+    out.encode_image = [model](const Tensor& images) { return model->encode_image(images); };
+    return out;
+}
+
+MmcstMethod::MmcstMethod(std::string name, const MmcstConfig& cfg, MmcstClip clip, Generator* gen)
+    : name_(std::move(name)), net_(std::make_shared<MmcstNet>(cfg, gen)), clip_(std::move(clip)) {
+    WSDOL_CHECK(name_ == "mmcst" || name_ == "mctformer", "MmcstMethod: unknown method '", name_,
+                "' (mmcst | mctformer)");
+    // Text embeddings only matter with text tokens (an MCTformer ignores them).
+    if (clip_.text_embeddings.defined() && cfg.text_tokens) net_->set_text_embeddings(clip_.text_embeddings);
+}
+
+std::vector<ParamGroupSpec> MmcstMethod::param_groups() {
+    ParamGroupSpec decay{"decay", {}, 1.0, 1.0}, no_decay{"no_decay", {}, 1.0, 0.0};
+    for (const auto& [name, p] : net_->named_parameters()) {
+        const bool skip = p.dim() <= 1 || name == "pos_embed" || name == "cls_token";
+        (skip ? no_decay : decay).params.push_back(name);
+    }
+    return {decay, no_decay};
+}
+
+Recipe MmcstMethod::recipe() const {
+    Recipe r;
+    const MmcstConfig& c = net_->cfg;
+    const bool mmcst = name_ == "mmcst";
+    constexpr double kUnscaledLr = 5e-4, kScalingBatch = 512;
+    r.optimizer = "adamw";
+    r.batch_size = mmcst ? 32 : 64;
+    r.lr = kUnscaledLr * static_cast<double>(r.batch_size) / kScalingBatch;  // DeiT linear scaling
+    r.weight_decay = 0.05;
+    r.epochs = 60;
+    r.warmup_epochs = 5;
+    r.warmup_lr = 1e-6;
+    r.min_lr = 1e-5;
+    r.schedule = "cosine";
+    r.input_size = c.image_size;
+    r.augmentation = "timm";
+    r.extra["unscaled_lr"] = kUnscaledLr;
+    r.extra["linear_scaling_batch"] = kScalingBatch;
+    r.extra["drop_path_rate"] = c.drop_path_rate;
+    if (c.patch_branch == PatchBranch::correlation && c.pooling == CorrPooling::gwrp)
+        r.extra["gwrp_decay"] = c.gwrp_decay;
+    if (c.contrast != ContrastTarget::none) r.extra["temperature"] = c.temperature;
+    if (clip_input_size > 0 && c.contrast != ContrastTarget::none)
+        r.extra["clip_input_size"] = static_cast<double>(clip_input_size);
+    return r;
+}
+
+LossTerms MmcstMethod::losses(const MethodBatch& batch) {
+    WSDOL_CHECK(batch.images.defined() && batch.labels.defined(), "MmcstMethod::losses: the batch needs images and labels");
+    const MmcstOutput out = net_->forward_all(batch.images);
+    Tensor clip_embeddings;
+    if (net_->cfg.contrast == ContrastTarget::clip_image) {
+        WSDOL_CHECK(clip_.encode_image, "MmcstMethod::losses: the contrastive loss needs a CLIP image encoder "
+                                        "(MmcstClip::encode_image)");
+        WSDOL_CHECK(batch.clip_images.defined(), "MmcstMethod::losses: the contrastive loss needs batch.clip_images");
+        NoGradGuard no_grad;  // the CLIP is frozen: its embeddings are constants of the loss
+        clip_embeddings = clip_.encode_image(batch.clip_images).detach();
+    }
+    return mmcst_loss_terms(*net_, out, batch.labels, clip_embeddings);
+}
+
+// MCTformer's map generation (CODE engine.generate_attention_maps_ms with --scales 1.0 --layer-index 3
+// --attention-type fused --patch-attn-refine; spec §2.1 "Localisation map generation", §2.2 "Inference") through
+// models/attention_maps.h: image + flip, attention maps fused with ReLU(map) (V2: patch CAM, CODE; MMCST:
+// C_t2p + C_c2p, ReLU INFERRED) or the attention alone (V1), patch-affinity refinement, bilinear to the image
+// size, per-class min-max.
+Tensor MmcstMethod::localize(const Tensor& image, const std::vector<int>& labels) {
+    const MmcstConfig& c = net_->cfg;
+    WSDOL_CHECK(image.defined() && image.dim() == 3 && image.size(0) == c.in_chans, "MmcstMethod::localize: expected an image (",
+                c.in_chans, ", H, W), got ", image.defined() ? shape_str(image.shape()) : std::string("undefined"));
+    const int64_t p = c.patch_size;
+    WSDOL_CHECK(image.size(1) >= p && image.size(2) >= p, "MmcstMethod::localize: image ", image.size(1), "x",
+                image.size(2), " is smaller than one patch (", p, ")");
+    for (int label : labels)
+        WSDOL_CHECK(label >= 0 && label < c.num_classes, "MmcstMethod::localize: label ", label, " out of range [0, ",
+                    c.num_classes, ")");
+    NoGradGuard no_grad;
+    const bool was_training = net_->is_training();
+    net_->eval();
+    AttentionMapOptions options;
+    options.type = c.patch_branch == PatchBranch::none ? AttentionMapType::attention : AttentionMapType::fused;
+    options.class_blocks = std::min<int64_t>(3, c.depth);  // the last 3 blocks (CODE), all of a shallower model
+    auto forward = [&](const Tensor& images) {  // (N, 3, h, w) -> (N, C, h / p, w / p)
+        // The patch conv drops the bottom/right remainder (MCTformer): crop it.
+        const int64_t h = images.size(2) / p * p, w = images.size(3) / p * p;
+        const MmcstOutput out = net_->forward_all(images.narrow(2, 0, h).narrow(3, 0, w), /*return_attention=*/true);
+        return attention_class_maps(out.attn_probs, out.layout.attention_layout(), out.localization_map(), options);
+    };
+    Tensor maps;
+    try {
+        maps = minmax_normalize_maps(multiscale_flip_maps(image, forward, labels, test_time), labels);
+    } catch (...) {
+        if (was_training) net_->train();
+        throw;
+    }
+    if (was_training) net_->train();
+    return maps;
+}
+
+MmcstConfig mmcst_preset(const std::string& method) {
+    if (method == "mmcst") return MmcstConfig::mmcst();
+    if (method == "mctformer" || method == "mctformer_v2") return MmcstConfig::mctformer_v2();
+    if (method == "mctformer_v1") return MmcstConfig::mctformer_v1();
+    fail(str("mmcst_preset: unknown method '", method, "' (mmcst | mctformer | mctformer_v2 | mctformer_v1)"));
+}
+
+namespace {
+template <typename E>
+E parse_enum(const std::string& key, const std::string& value, std::initializer_list<std::pair<const char*, E>> options) {
+    std::string names;
+    for (const auto& [n, e] : options) {
+        if (value == n) return e;
+        names += (names.empty() ? "" : " | ") + std::string(n);
+    }
+    fail(str("MmcstConfig: ", key, " must be one of ", names, ", got '", value, "'"));
+}
+
+double parse_number(const std::string& key, const std::string& value) {
+    size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(value, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    WSDOL_CHECK(used == value.size() && !value.empty(), "MmcstConfig: ", key, " must be a number, got '", value, "'");
+    return v;
+}
+
+int64_t parse_int(const std::string& key, const std::string& value) {
+    const double v = parse_number(key, value);
+    WSDOL_CHECK(v == static_cast<double>(static_cast<int64_t>(v)), "MmcstConfig: ", key, " must be an integer, got '",
+                value, "'");
+    return static_cast<int64_t>(v);
+}
+
+bool parse_bool(const std::string& key, const std::string& value) {
+    if (value == "true" || value == "1") return true;
+    if (value == "false" || value == "0") return false;
+    fail(str("MmcstConfig: ", key, " must be true or false, got '", value, "'"));
+}
+
+const char* branch_name(PatchBranch b) {
+    return b == PatchBranch::none ? "none" : b == PatchBranch::conv_cam ? "conv_cam" : "correlation";
+}
+const char* fusion_name(TokenFusion f) {
+    return f == TokenFusion::global ? "global" : f == TokenFusion::local ? "local" : "global_local";
+}
+}  // namespace
+
+void set_mmcst_option(MmcstConfig& c, const std::string& key, const std::string& value) {
+    if (key == "image_size") c.image_size = parse_int(key, value);
+    else if (key == "patch_size") c.patch_size = parse_int(key, value);
+    else if (key == "embed_dim") c.embed_dim = parse_int(key, value);
+    else if (key == "depth") c.depth = parse_int(key, value);
+    else if (key == "num_heads") c.num_heads = parse_int(key, value);
+    else if (key == "mlp_ratio") c.mlp_ratio = parse_number(key, value);
+    else if (key == "num_classes") c.num_classes = parse_int(key, value);
+    else if (key == "text_dim") c.text_dim = parse_int(key, value);
+    else if (key == "image_embed_dim") c.image_embed_dim = parse_int(key, value);
+    else if (key == "drop_path_rate") c.drop_path_rate = parse_number(key, value);
+    else if (key == "text_tokens") c.text_tokens = parse_bool(key, value);
+    else if (key == "patch_branch")
+        c.patch_branch = parse_enum<PatchBranch>(key, value, {{"none", PatchBranch::none},
+                                                              {"conv_cam", PatchBranch::conv_cam},
+                                                              {"correlation", PatchBranch::correlation}});
+    else if (key == "pooling")
+        c.pooling = parse_enum<CorrPooling>(key, value, {{"gap", CorrPooling::gap}, {"gwrp", CorrPooling::gwrp}});
+    else if (key == "gwrp_decay") c.gwrp_decay = parse_number(key, value);
+    else if (key == "fusion")
+        c.fusion = parse_enum<TokenFusion>(key, value, {{"global", TokenFusion::global},
+                                                        {"local", TokenFusion::local},
+                                                        {"global_local", TokenFusion::global_local}});
+    else if (key == "contrast")
+        c.contrast = parse_enum<ContrastTarget>(
+            key, value, {{"none", ContrastTarget::none}, {"clip_image", ContrastTarget::clip_image}});
+    else if (key == "temperature") c.temperature = parse_number(key, value);
+    else if (key == "learnable_temperature") c.learnable_temperature = parse_bool(key, value);
+    else fail(str("MmcstConfig: unknown option '", key, "'"));
+}
+
+std::string mmcst_config_str(const MmcstConfig& c) {
+    std::ostringstream s;
+    s << "image_size=" << c.image_size << " patch_size=" << c.patch_size << " embed_dim=" << c.embed_dim
+      << " depth=" << c.depth << " num_heads=" << c.num_heads << " mlp_ratio=" << c.mlp_ratio
+      << " num_classes=" << c.num_classes << " text_dim=" << c.text_dim << " image_embed_dim=" << c.image_embed_dim
+      << " drop_path_rate=" << c.drop_path_rate << " text_tokens=" << (c.text_tokens ? "true" : "false")
+      << " patch_branch=" << branch_name(c.patch_branch)
+      << " pooling=" << (c.pooling == CorrPooling::gap ? "gap" : "gwrp") << " gwrp_decay=" << c.gwrp_decay
+      << " fusion=" << fusion_name(c.fusion)
+      << " contrast=" << (c.contrast == ContrastTarget::none ? "none" : "clip_image")
+      << " temperature=" << c.temperature
+      << " learnable_temperature=" << (c.learnable_temperature ? "true" : "false");
+    return s.str();
+}
+
+std::unique_ptr<Method> make_mmcst_method(const std::string& method, const MethodConfig& mc) {
+    WSDOL_CHECK(method == "mmcst" || method == "mctformer", "make_mmcst_method: unknown method '", method, "'");
+    WSDOL_CHECK(!mc.class_names.empty(), method, ": no class names");
+    MmcstConfig cfg = mmcst_preset(method == "mctformer" && mc.get_bool("v1", false) ? "mctformer_v1" : method);
+    cfg.num_classes = static_cast<int64_t>(mc.class_names.size());
+
+    // The CLIP (MMCST only): text embeddings of the prompts and the image encoder of the contrastive loss.
+    std::shared_ptr<Clip> clip;
+    std::shared_ptr<tok::ClipTokenizer> tokenizer;
+    if (cfg.text_tokens && !mc.clip_checkpoint.empty()) {
+        clip = load_clip_checkpoint(mc.clip_checkpoint, 64, method).model;  // errors name the file
+        clip->requires_grad_(false);
+        WSDOL_CHECK(!mc.clip_vocab.empty(), method, ": the CLIP needs its BPE vocabulary (clip_vocab)");
+        tokenizer = std::make_shared<tok::ClipTokenizer>(tok::ClipTokenizer::from_file(mc.clip_vocab));
+        cfg.text_dim = cfg.image_embed_dim = clip->cfg.embed_dim;
+    }
+    // Every config field as an option, defaulting to the preset (the registry lists them all as used).
+    const std::string defaults = mmcst_config_str(cfg);
+    size_t pos = 0;
+    while (pos < defaults.size()) {
+        size_t end = defaults.find(' ', pos);
+        if (end == std::string::npos) end = defaults.size();
+        const std::string item = defaults.substr(pos, end - pos);
+        pos = end + 1;
+        const size_t eq = item.find('=');
+        const std::string key = item.substr(0, eq);
+        if (key == "num_classes") continue;
+        set_mmcst_option(cfg, key, mc.get(key, item.substr(eq + 1)));
+    }
+    const std::string prompt = cfg.text_tokens ? mc.get("prompt", "a photo of a {}.") : std::string();
+    WSDOL_CHECK(!cfg.text_tokens || clip || mc.weights_from_checkpoint, method,
+                ": needs a CLIP (clip checkpoint and vocab) for its text tokens");
+    if (clip) {
+        WSDOL_CHECK(cfg.text_dim == clip->cfg.embed_dim && cfg.image_embed_dim == clip->cfg.embed_dim, method,
+                    ": text_dim / image_embed_dim must be the CLIP's embedding width ", clip->cfg.embed_dim);
+    }
+
+    MmcstClip mmclip;
+    if (clip) mmclip = make_mmcst_clip(*clip, *tokenizer, mc.class_names, prompt);
+    auto m = std::make_unique<MmcstMethod>(method, cfg, mmclip, mc.generator);
+    m->owned_clip = clip;
+    m->owned_tokenizer = tokenizer;
+    if (clip) m->clip_input_size = clip->cfg.image_size;
+    if (!mc.backbone_weights.empty() && !mc.weights_from_checkpoint)
+        load_vit_backbone(m->net(), weights::read_weights(mc.backbone_weights).tensors);
+    return m;
+}
+
+WSDOL_METHOD(MethodInfo{"mmcst", "MMCST (CVPR 2023): multi-modal class-specific tokens (needs a CLIP)",
+                        [](const MethodConfig& c) { return make_mmcst_method("mmcst", c); }});
+WSDOL_METHOD(MethodInfo{"mctformer", "MCTformer-V2 (CVPR 2022) multi-class token transformer (option v1=true: V1)",
+                        [](const MethodConfig& c) { return make_mmcst_method("mctformer", c); }});
+
+}  // namespace wsdol::models

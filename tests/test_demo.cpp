@@ -1,0 +1,68 @@
+// test_demo.cpp — `wsdol demo --quick`: the whole pipeline on a tiny set writes report.html (inputs, ground truth,
+// each method's maps) and results.json (per method: mIoU, best threshold, training time), prints the stage times
+// and the table, and refuses to write into a folder that is not a demo output.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/io/json.h"
+#include "tests/cli_test_util.h"
+#include "tests/io_test_util.h"
+
+namespace wsdol {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+size_t count(const std::string& s, const std::string& piece) {
+    size_t n = 0;
+    for (size_t at = s.find(piece); at != std::string::npos; at = s.find(piece, at + 1)) ++n;
+    return n;
+}
+
+TEST(DemoCli, QuickRunWritesTheReportAndResults) {
+    test::ScratchDir dir;
+    const std::string out = dir.file("demo");
+    const auto r = test::run_wsdol("demo --out '" + out + "' --quick --quiet --methods tinycam");
+    ASSERT_EQ(r.code, 0) << r.output;
+    for (const char* piece : {"[demo] synth", "[demo] train tinycam", "[demo] localize tinycam", "[demo] report",
+                              "method", "mIoU", "threshold", "total "})
+        EXPECT_NE(r.output.find(piece), std::string::npos) << piece << " not in:\n" << r.output;
+    const json::Value results = json::parse(slurp(out + "/results.json"));
+    const json::Value& m = results.at("methods").at("tinycam");
+    EXPECT_GT(m.at("mIoU").as_double(), 0.0);
+    EXPECT_GE(m.at("best_threshold").as_double(), 0.0);
+    EXPECT_GT(m.at("train_seconds").as_double(), 0.0);
+    EXPECT_TRUE(results.at("stage_seconds").find("synth") != nullptr);
+    EXPECT_TRUE(results.find("clip") != nullptr);
+    const std::string html = slurp(out + "/report.html");
+    EXPECT_EQ(count(html, "class=\"image-row\""), 6u);  // the quick preset shows 6 images
+    EXPECT_GE(count(html, "<td class=\"input\""), 6u);
+    EXPECT_GE(count(html, "<td class=\"gt\""), 6u);
+    EXPECT_GE(count(html, "<td class=\"map\""), 6u);
+    EXPECT_NE(html.find("tinycam"), std::string::npos);
+    EXPECT_TRUE(fs::exists(out + "/maps/tinycam/synth_000000.npy"));
+    EXPECT_TRUE(fs::exists(out + "/runs/tinycam/checkpoint.safetensors"));
+    // Running again over its own output is allowed; over someone else's folder it is not.
+    const auto again = test::run_wsdol("demo --out '" + out + "' --quick --quiet --methods tinycam");
+    EXPECT_EQ(again.code, 0) << again.output;
+    const std::string foreign = dir.file("foreign");
+    fs::create_directories(foreign);
+    test::write_bytes(foreign + "/notes.txt", "mine");
+    const auto refused = test::run_wsdol("demo --out '" + foreign + "' --quick --quiet --methods tinycam");
+    EXPECT_EQ(refused.code, 1);
+    EXPECT_NE(refused.output.find("is not empty and is not an earlier demo output"), std::string::npos) << refused.output;
+    EXPECT_EQ(slurp(foreign + "/notes.txt"), "mine");
+}
+
+}  // namespace
+}  // namespace wsdol

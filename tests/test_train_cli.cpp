@@ -1,0 +1,199 @@
+// test_train_cli.cpp — `wsdol train` and `wsdol infer` from the outside: the progress bar, --stop-after/--resume
+// and a killed process resuming to the uninterrupted run's bytes, maps that `wsdol eval` reads with the same mIoU,
+// and bad input failing with a clear message before any training step (missing image, class list differing from
+// the checkpoint, a CLIP checkpoint of the wrong architecture, usage errors).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/data/image_io.h"
+#include "engine/data/npy.h"
+#include "engine/io/json.h"
+#include "engine/io/safetensors.h"
+#include "models/method_registry.h"
+#include "models/vit.h"
+#include "tests/cli_test_util.h"
+#include "tests/io_test_util.h"
+
+namespace wsdol {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+bool contains(const std::string& s, const std::string& piece) { return s.find(piece) != std::string::npos; }
+
+class TrainCli : public testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        root_ = new test::ScratchDir();
+        const auto r = test::run_wsdol("synth --quiet --out '" + data() + "' --images 40 --size 48 --classes 4 --seed 5");
+        ASSERT_EQ(r.code, 0) << r.output;
+        // The uninterrupted reference run: tinycam, 3 epochs of 2 batches of 16.
+        const auto f = test::run_wsdol(train_args("full") + " --quiet");
+        ASSERT_EQ(f.code, 0) << f.output;
+    }
+    static void TearDownTestSuite() {
+        delete root_;
+        root_ = nullptr;
+    }
+    static std::string data() { return root_->file("data"); }
+    static std::string dir(const std::string& name) { return root_->file(name); }
+    static std::string ckpt(const std::string& name) { return dir(name) + "/checkpoint.safetensors"; }
+    static std::string train_args(const std::string& out) {
+        return "train --method tinycam --data '" + data() + "' --out '" + dir(out) + "' --epochs 3 --input-size 48";
+    }
+    static test::ScratchDir* root_;
+};
+test::ScratchDir* TrainCli::root_ = nullptr;
+
+TEST_F(TrainCli, ProgressStopAndResumeReproduceTheUninterruptedCheckpoint) {
+    const auto a = test::run_wsdol(train_args("stopped") + " --stop-after 3 --checkpoint-every 1");
+    ASSERT_EQ(a.code, 0) << a.output;
+    for (const char* piece : {"img/s", "ETA", "loss", "lr", "step 3/6", "epoch 2/3", "stopped at step 3/6"})
+        EXPECT_TRUE(contains(a.output, piece)) << piece << " not in:\n" << a.output;
+    const auto b = test::run_wsdol("train --data '" + data() + "' --out '" + dir("stopped") + "' --resume --workers 3");
+    ASSERT_EQ(b.code, 0) << b.output;
+    EXPECT_TRUE(contains(b.output, "resuming tinycam")) << b.output;
+    EXPECT_TRUE(contains(b.output, "resuming at step 3")) << b.output;
+    EXPECT_TRUE(slurp(ckpt("stopped")) == slurp(ckpt("full")));
+    // A finished run resumed again changes nothing.
+    const auto c = test::run_wsdol("train --data '" + data() + "' --out '" + dir("stopped") + "' --resume --quiet");
+    ASSERT_EQ(c.code, 0) << c.output;
+    EXPECT_TRUE(slurp(ckpt("stopped")) == slurp(ckpt("full")));
+}
+
+// kill -9 at an arbitrary moment (possibly during a save): the checkpoint on disk is complete, and --resume
+// reaches the uninterrupted run's bytes.
+TEST_F(TrainCli, KilledRunResumesBitIdentically) {
+    const std::string path = ckpt("killed");
+    const std::string script = "sh -c \"" + std::string(WSDOL_BINARY) + " " + train_args("killed") +
+                               " --checkpoint-every 1 --quiet >/dev/null 2>&1 & pid=\\$!; i=0; while [ ! -f '" + path +
+                               "' ] && [ \\$i -lt 400 ]; do sleep 0.01; i=\\$((i+1)); done; kill -9 \\$pid; wait \\$pid\" 2>/dev/null";
+    FILE* p = popen(script.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    pclose(p);
+    ASSERT_TRUE(fs::exists(path));
+    io::SafetensorsFile f(path);  // complete and valid
+    const auto r = test::run_wsdol("train --data '" + data() + "' --out '" + dir("killed") + "' --resume --quiet");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(slurp(path) == slurp(ckpt("full")));
+}
+
+TEST_F(TrainCli, InferWritesMapsAndSeedsThatEvalScoresAlike) {
+    const std::string maps = dir("maps");
+    const auto r = test::run_wsdol("infer --checkpoint '" + ckpt("full") + "' --data '" + data() + "' --out '" + maps + "'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    ASSERT_TRUE(contains(r.output, "mIoU ")) << r.output;
+    const Tensor m = data::read_npy(maps + "/synth_000000.npy");
+    ASSERT_EQ(m.dim(), 3);
+    EXPECT_EQ(m.size(0), 4);
+    EXPECT_EQ(m.size(1), 48);
+    EXPECT_EQ(m.size(2), 48);
+    const data::Image seed = data::read_label_png(maps + "/synth_000000.png");
+    EXPECT_EQ(seed.height, 48);
+    for (uint8_t v : seed.pixels) EXPECT_LE(v, 4);
+    // `wsdol eval --sweep` on the written maps prints the same mIoU.
+    const auto e = test::run_wsdol("eval --task seg --data '" + data() + "' --pred '" + maps + "' --list '" + data() +
+                                   "/ImageSets/Segmentation/train.txt' --sweep --pred-type npy --json");
+    ASSERT_EQ(e.code, 0) << e.output;
+    const size_t at = r.output.find("mIoU ");
+    const double infer_miou = std::stod(r.output.substr(at + 5));
+    const json::Value v = json::parse(e.output.substr(e.output.find('{')));
+    EXPECT_NEAR(v.at("mIoU").as_double(), infer_miou, 0.006);
+}
+
+TEST_F(TrainCli, MissingImageFailsBeforeTraining) {
+    const std::string broken = dir("broken_data");
+    fs::copy(data(), broken, fs::copy_options::recursive);
+    fs::remove(broken + "/JPEGImages/synth_000007.jpg");
+    const auto r = test::run_wsdol("train --method tinycam --data '" + broken + "' --out '" + dir("broken") + "'");
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "synth_000007.jpg")) << r.output;
+    EXPECT_FALSE(contains(r.output, "step ")) << r.output;
+    EXPECT_FALSE(fs::exists(ckpt("broken")));
+}
+
+TEST_F(TrainCli, ClassListDifferingFromTheCheckpointIsAnError) {
+    const std::string other = dir("other_classes");
+    const auto g = test::run_wsdol("synth --quiet --out '" + other + "' --images 40 --size 48 --classes 3 --seed 5");
+    ASSERT_EQ(g.code, 0) << g.output;
+    const auto r = test::run_wsdol("infer --checkpoint '" + ckpt("full") + "' --data '" + other + "' --out '" +
+                                   dir("other_maps") + "'");
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "classes of the dataset (circle, square, triangle) differ from the classes of"))
+        << r.output;
+    EXPECT_FALSE(fs::exists(dir("other_maps") + "/synth_000000.npy"));
+    // Resuming on it.
+    fs::create_directories(dir("resume_other"));
+    fs::copy_file(ckpt("full"), ckpt("resume_other"));
+    const auto s = test::run_wsdol("train --data '" + other + "' --out '" + dir("resume_other") + "' --resume");
+    EXPECT_EQ(s.code, 1) << s.output;
+    EXPECT_TRUE(contains(s.output, "--resume: classes of")) << s.output;
+    EXPECT_TRUE(slurp(ckpt("resume_other")) == slurp(ckpt("full")));  // untouched
+}
+
+// A CLIP checkpoint of the wrong architecture (here a timm ViT) for a CLIP-guided method is refused before training.
+TEST_F(TrainCli, ClipCheckpointOfTheWrongArchitectureIsAnError) {
+    if (!models::has_method("mmcst")) GTEST_SKIP() << "mmcst is not in this build";
+    models::ViTConfig vc;
+    vc.image_size = 32;
+    vc.patch_size = 8;
+    vc.embed_dim = 32;
+    vc.depth = 1;
+    vc.num_heads = 2;
+    vc.num_classes = 4;
+    models::VisionTransformer vit(vc);
+    const std::string wrong = dir("not_a_clip.safetensors");
+    io::save_safetensors(wrong, vit.state_dict());
+    const auto r = test::run_wsdol("train --method mmcst --data '" + data() + "' --out '" + dir("mmcst_wrong") +
+                                   "' --clip '" + wrong + "'");
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_TRUE(contains(r.output, "not_a_clip.safetensors")) << r.output;
+    EXPECT_TRUE(contains(r.output, "CLIP")) << r.output;
+    EXPECT_FALSE(fs::exists(ckpt("mmcst_wrong")));
+}
+
+TEST_F(TrainCli, UsageErrorsNameTheProblem) {
+    struct Case {
+        std::string args, expected;
+    };
+    const std::vector<Case> cases = {
+        {"train --data '" + data() + "' --out '" + dir("u") + "'", "--method is required"},
+        {"train --method tinycam --out '" + dir("u") + "'", "--data DIR is required"},
+        {"train --method nope --data '" + data() + "' --out '" + dir("u") + "'", "unknown method 'nope'"},
+        {"train --method tinycam --data '" + data() + "' --out '" + dir("u") + "' --set widht=3",
+         "unknown option 'widht'"},
+        {"train --method tinycam --data '" + data() + "' --out '" + dir("u") + "' --set width", "--set expects key=value"},
+        {"train --method tinycam --data '" + data() + "' --out '" + dir("u") + "' --optimizer lamb",
+         "setting 'optimizer': expected adamw | sgd, got 'lamb'"},
+        {"train --method tinycam --data '" + data() + "' --out '" + dir("u") + "' --config '" + dir("none.cfg") + "'",
+         "none.cfg: config file not found"},
+        {"train --data '" + data() + "' --out '" + dir("never") + "' --resume", "checkpoint not found"},
+        {"infer --data '" + data() + "' --out '" + dir("u") + "'", "--checkpoint FILE is required"},
+        {"infer --checkpoint '" + dir("none.safetensors") + "' --data '" + data() + "' --out '" + dir("u") + "'",
+         "none.safetensors: checkpoint not found"},
+    };
+    for (const Case& c : cases) {
+        const auto r = test::run_wsdol(c.args);
+        EXPECT_EQ(r.code, 1) << c.args << "\n" << r.output;
+        EXPECT_TRUE(contains(r.output, c.expected)) << c.args << "\nexpected '" << c.expected << "' in:\n" << r.output;
+    }
+    const auto d = test::run_wsdol("train --method tinycam --data '" + data() + "' --out '" + dir("u") +
+                                   "' --dry-run --lr 0.003 --set width=8");
+    ASSERT_EQ(d.code, 0) << d.output;
+    EXPECT_TRUE(contains(d.output, "lr = 0.003")) << d.output;
+    EXPECT_TRUE(contains(d.output, "options.width = 8")) << d.output;
+    EXPECT_FALSE(fs::exists(ckpt("u")));
+}
+
+}  // namespace
+}  // namespace wsdol
