@@ -67,19 +67,19 @@ std::vector<DemoMethod> demo_methods(const DemoPreset& p) {
         {"options.depth", "4"},       {"options.num_heads", "3"}};
     std::vector<DemoMethod> v;
     {
-        DemoMethod m{"CAM", "cam", {{"epochs", epochs(8)}, {"batch_size", "16"}, {"input_size", size},
-                                    {"augmentation", "flip"}, {"options.backbone", "vit"}}};
+        DemoMethod m{"CAM", "cam", {{"epochs", epochs(5)}, {"batch_size", "16"}, {"input_size", size},
+                                    {"augmentation", "flip"}, {"warmup_epochs", "1"}, {"options.backbone", "vit"}}};
         for (const auto& kv : small_vit) m.settings.push_back(kv);
         v.push_back(m);
     }
     {
-        DemoMethod m{"MCTformer", "mctformer", {{"epochs", epochs(8)}, {"batch_size", "16"}, {"input_size", size},
+        DemoMethod m{"MCTformer", "mctformer", {{"epochs", epochs(5)}, {"batch_size", "16"}, {"input_size", size},
                                                 {"augmentation", "flip"}, {"lr", "5e-4"}, {"warmup_epochs", "1"}}};
         for (const auto& kv : small_vit) m.settings.push_back(kv);
         v.push_back(m);
     }
     {
-        DemoMethod m{"MMCST", "mmcst", {{"epochs", epochs(8)}, {"batch_size", "16"}, {"input_size", size},
+        DemoMethod m{"MMCST", "mmcst", {{"epochs", epochs(5)}, {"batch_size", "16"}, {"input_size", size},
                                         {"augmentation", "flip"}, {"lr", "5e-4"}, {"warmup_epochs", "1"}}, true};
         for (const auto& kv : small_vit) m.settings.push_back(kv);
         v.push_back(m);

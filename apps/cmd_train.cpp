@@ -46,13 +46,10 @@ int run_train(const std::vector<std::string>& args) {
     for (const std::string& s : sets) {
         const size_t eq = s.find('=');
         WSDOL_CHECK(eq != std::string::npos && eq > 0, "train: --set expects key=value, got '", s, "'");
+        // --set always names a method option (settings have their own flags): "--set backbone=vit" is the CAM
+        // option, "--backbone FILE" the pretrained weights.
         std::string key = s.substr(0, eq);
-        const bool known = [&] {
-            for (const auto& k : train::setting_keys())
-                if (k == key) return true;
-            return false;
-        }();
-        settings.set(known || key.rfind("options.", 0) == 0 ? key : "options." + key, s.substr(eq + 1));
+        settings.set(key.rfind("options.", 0) == 0 ? key : "options." + key, s.substr(eq + 1));
     }
     if (auto config = a.get("config")) train::read_config_file(*config, settings);
 
@@ -99,11 +96,11 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "as `wsdol synth` writes) and writes DIR_OUT/checkpoint.safetensors atomically every --checkpoint-every steps\n"
     "(default 50; 0: only at the end) and at the end. A progress bar on stderr shows step, epoch, loss, lr,\n"
     "images/s and ETA.\n"
-    "Settings (flags, a config file, or --set key=value; flags win over the file):\n"
+    "Settings (flags or a config file; flags win over the file); method options with --set key=value:\n"
     "  identity: method split seed epochs batch-size lr weight-decay momentum optimizer(adamw|sgd)\n"
     "            schedule(cosine|poly|constant) warmup-epochs warmup-lr min-lr input-size\n"
-    "            augmentation(timm|flip|none) grad-clip, and method options (--set key=value, or\n"
-    "            options.key); defaults come from the method's recipe (see --dry-run).\n"
+    "            augmentation(timm|irn|flip|none) grad-clip, and the method's options (--set key=value, or\n"
+    "            \"options\" in the config file); defaults come from the method's recipe (see --dry-run).\n"
     "  run:      data out clip clip-vocab backbone workers checkpoint-every stop-after threads\n"
     "Config file: a JSON object {\"method\": \"cam\", \"epochs\": 5, \"options\": {\"backbone\": \"vit\"}}, or\n"
     "'key = value' lines ('#' comments).\n"

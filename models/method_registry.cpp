@@ -105,3 +105,4 @@ std::unique_ptr<Method> make_method(const std::string& name, const MethodConfig&
 }
 
 }  // namespace wsdol::models
+

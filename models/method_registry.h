@@ -31,6 +31,11 @@ struct MethodConfig {
     // True when the trainer will overwrite every tensor of network() from a checkpoint right after construction
     // (resume, `wsdol infer`): skip loading pretrained files and the random-init notice.
     bool weights_from_checkpoint = false;
+    // One-line notices for the user (random initialisation, what a pretrained file provided); may be empty.
+    std::function<void(const std::string&)> notice;
+    void say(const std::string& line) const {
+        if (notice) notice(line);
+    }
 
     // Typed option reads; each records the key and its resolved value (the fallback when absent). A value that
     // does not parse is an error naming the option.

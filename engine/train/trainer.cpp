@@ -25,6 +25,8 @@
 #include "engine/optim/schedule.h"
 #include "engine/optim/sgd.h"
 #include "kernels/cpu/parallel.h"
+#include "weights/architecture.h"
+#include "weights/weights_file.h"
 
 namespace wsdol::train {
 
@@ -130,7 +132,7 @@ const std::vector<Field>& fields() {
         recipe_num("warmup_lr", &models::Recipe::warmup_lr, 0);
         recipe_num("min_lr", &models::Recipe::min_lr, 0);
         recipe_int("input_size", &models::Recipe::input_size, 8);
-        recipe_choice("augmentation", &models::Recipe::augmentation, {"timm", "flip", "none"});
+        recipe_choice("augmentation", &models::Recipe::augmentation, {"timm", "irn", "flip", "none"});
         v.push_back({"grad_clip", true, false,
                      [](TrainConfig& c, const std::string& s) {
                          c.grad_clip = parse_double("grad_clip", s);
@@ -274,6 +276,18 @@ data::ExampleFn make_example_fn(const data::Dataset& dataset, const models::Reci
             data::timm_train_view(rgb, rng, o, out);
             return;
         }
+        if (aug == "irn") {
+            // IRNet (resnet50_cam): resize the long side to U{lo..hi} (320..640 for a 512 crop; scaled by S / 512
+            // here), flip p 0.5, random crop S x S with black padding. (IRN pads the normalised image with 0, i.e.
+            // the mean colour; black padding is the approximation used here.)
+            const double scale = double(S) / 512.0;
+            const int64_t lo = int64_t(std::lround(320 * scale)), hi = int64_t(std::lround(640 * scale));
+            data::Image img = data::resize_long(rgb, lo + rng.below(hi - lo + 1), data::PilFilter::bilinear);
+            if (rng.bernoulli(0.5)) img = data::hflip(img);
+            const data::PadCrop pc = data::random_pad_crop_params(img.height, img.width, S, rng);
+            data::normalize_into(data::pad_crop(img, pc, 0), mean, stdev, out);
+            return;
+        }
         // "flip": resize to S x S (PIL bilinear) and flip with p = 0.5; "none": resize only.
         data::Image img = data::resize(rgb, S, S, data::PilFilter::bilinear);
         if (aug == "flip" && rng.bernoulli(0.5)) img = data::hflip(img);
@@ -378,6 +392,17 @@ Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
                         " images, the checkpoint was trained on ", run.stored.at("wsdol.num_samples"));
     }
 
+    // A CLIP file must be a CLIP (OpenAI names), whatever the method does with it.
+    if (!c.clip.empty()) {
+        WSDOL_CHECK(fs::is_regular_file(c.clip), "--clip ", c.clip, ": file not found");
+        const weights::DetectedArchitecture arch = weights::detect_architecture(weights::read_weights(c.clip).tensors);
+        WSDOL_CHECK(arch.arch == weights::Architecture::openai_clip_vit ||
+                        arch.arch == weights::Architecture::openai_clip_resnet,
+                    "--clip ", c.clip, ": not a CLIP checkpoint in OpenAI names (found: ",
+                    arch.description.empty() ? weights::architecture_name(arch.arch) : arch.description, ")");
+    }
+    if (!c.backbone.empty()) WSDOL_CHECK(fs::is_regular_file(c.backbone), "--backbone ", c.backbone, ": file not found");
+
     // The method (its generator seeded from the run seed; restored from the checkpoint on resume).
     manual_seed(c.seed);
     run.model_gen = std::make_unique<Generator>(c.seed * 2 + 1);
@@ -389,8 +414,11 @@ Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
     mc.clip_vocab = c.clip_vocab;
     mc.generator = run.model_gen.get();
     mc.weights_from_checkpoint = c.resume;
+    mc.notice = hooks.log;
     run.method = models::make_method(c.method, mc);
     c.options = mc.options_used();
+    if (!c.resume && c.backbone.empty())
+        notice(hooks, str(c.method, ": no --backbone given: the network starts from random initialisation"));
     if (!c.resume) {
         c.recipe = run.method->recipe();
         for (const auto& [key, value] : settings.values)
@@ -407,6 +435,7 @@ Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
         r.augmentation = c.recipe.augmentation;
         c.recipe = r;
     }
+    one_of("augmentation", c.recipe.augmentation, {"timm", "irn", "flip", "none"});
     WSDOL_CHECK(int64_t(run.dataset.samples.size()) >= c.recipe.batch_size, "train: split '", c.split, "' of ", c.data,
                 " has ", run.dataset.samples.size(), " images, fewer than one batch (batch_size ",
                 c.recipe.batch_size, ")");

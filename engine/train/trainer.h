@@ -8,7 +8,7 @@
 // the result):
 //   identity  method, split, seed, epochs, batch_size, lr, weight_decay, momentum, optimizer (adamw|sgd),
 //             schedule (cosine|poly|constant), warmup_epochs, warmup_lr, min_lr, input_size,
-//             augmentation (timm|flip|none), grad_clip (0: off), and the method's options (options.<key>)
+//             augmentation (timm|irn|flip|none), grad_clip (0: off), and the method's options (options.<key>)
 //   run       data, out, clip, clip_vocab, backbone, workers, checkpoint_every, stop_after, resume, threads
 // Defaults for the recipe keys come from the method's Recipe; explicit settings override them.
 //
