@@ -107,11 +107,15 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "train-clip", "train a small CLIP on a synth folder's captions and report its zero-shot accuracy",
     "usage: wsdol train-clip --data SYNTH_DIR --out DIR [--steps N | --epochs N] [--batch B] [--lr X] [--weight-decay X]\n"
     "                        [--vocab-size V] [--seed S] [--image-size R] [--workers W] [--threads T]\n"
-    "                        [--prompt TEMPLATE] [--no-flip] [--quiet]\n\n"
+    "                        [--prompt TEMPLATE] [--no-flip] [--partial P] [--eval-every N] [--quiet]\n"
+    "                        [--width W] [--vision-layers N] [--text-layers N] [--context L] [--patch P]\n\n"
     "Trains a BPE vocabulary (CLIP's file format) on the training captions (SYNTH_DIR/captions.txt, train split),\n"
     "then a small CLIP (ViT 128x4 on 64 px, patch 8; text 128x3, context 32; embed 128) with the symmetric\n"
     "contrastive loss, AdamW and a cosine schedule; evaluates it zero-shot on the val split with one prompt per\n"
     "class (default \"a photo of {}.\", {} = \"a circle\", ...) and writes DIR/clip.safetensors (OpenAI CLIP names:\n"
     "`wsdol inspect` recognises it), DIR/vocab.txt.gz and DIR/clip_train.json (config, accuracy, time).\n"
+    "--width sets both towers and the joint space (a multiple of 64; heads = width / 64); --partial is the\n"
+    "probability of a partial caption (a subset of the objects, colours and scene dropped at random); --eval-every\n"
+    "prints the zero-shot accuracy every N steps.\n"
     "Defaults: 360 steps, batch 64, lr 1e-3, weight decay 0.1, vocab 1024, seed 0. Same seed, same numbers.",
     run_train_clip});
