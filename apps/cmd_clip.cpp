@@ -3,7 +3,7 @@
 // safetensors or PyTorch files).
 //
 // Pipeline (as OpenAI's clip.py / open_clip do it):
-//   weights  read_weights -> detect_architecture -> OpenAI names (name_maps.h) -> clip_config_from_state_dict
+//   weights  models/clip_checkpoint.h: any format, OpenAI or HF names, strict load
 //            (heads = width / --head-width, 64 for every released model) -> strict load into models::Clip (f32)
 //   images   engine/data/preprocess.h preset "clip" at the model's input size: Resize(S, BICUBIC, Pillow-exact),
 //            CenterCrop(S), /255, CLIP mean/std
@@ -26,56 +26,14 @@
 #include "engine/data/preprocess.h"
 #include "engine/io/json.h"
 #include "models/clip.h"
+#include "models/clip_checkpoint.h"
 #include "tokenizer/clip_tokenizer.h"
-#include "weights/name_maps.h"
-#include "weights/weights_file.h"
 
 namespace {
 
 using wsdol::Tensor;
-using wsdol::weights::Architecture;
 
 constexpr int64_t kImagesPerBatch = 16;  // bounds the activation memory for long image lists
-
-struct LoadedClip {
-    std::shared_ptr<wsdol::models::Clip> model;
-    std::string format, description;
-};
-
-// Any CLIP checkpoint -> a models::Clip holding its weights (strict: every key used, none missing).
-LoadedClip load_clip(const std::string& path, int64_t head_width) {
-    const wsdol::weights::WeightsFile w = wsdol::weights::read_weights(path);
-    const wsdol::weights::DetectedArchitecture d = wsdol::weights::detect_architecture(w.tensors);
-    wsdol::weights::MappedTensors mapped;
-    switch (d.arch) {
-        case Architecture::openai_clip_vit:
-        case Architecture::openai_clip_resnet: mapped = wsdol::weights::openai_clip_clean(w.tensors); break;
-        case Architecture::hf_clip: mapped = wsdol::weights::hf_clip_to_openai(w.tensors); break;
-        case Architecture::timm_clip_vit:
-            wsdol::fail(wsdol::str("clip: ", path, " holds only timm's CLIP image tower (", d.description,
-                                   "); zero-shot scores need the text tower too (an OpenAI or HF CLIP checkpoint)"));
-        default:
-            wsdol::fail(wsdol::str("clip: ", path, " is not a CLIP checkpoint (", d.description, ")"));
-    }
-    wsdol::models::ClipConfig cfg;
-    try {
-        cfg = wsdol::models::clip_config_from_state_dict(mapped.tensors, head_width);
-    } catch (const wsdol::Error& e) {
-        wsdol::fail(wsdol::str("clip: ", path, ": ", e.what(), " (see --head-width)"));
-    }
-    LoadedClip out;
-    out.model = std::make_shared<wsdol::models::Clip>(cfg);
-    const Architecture target = cfg.vision_resnet ? Architecture::openai_clip_resnet : Architecture::openai_clip_vit;
-    try {
-        wsdol::weights::load_into(*out.model, w.tensors, target, true);
-    } catch (const wsdol::Error& e) {
-        wsdol::fail(wsdol::str("clip: ", path, ": ", e.what()));
-    }
-    out.model->eval();
-    out.format = wsdol::weights::format_name(w.format);
-    out.description = d.description;
-    return out;
-}
 
 // rows: (N, E) f32 features -> N rows of x / ||x||_2, rounded to f32.
 std::vector<std::vector<float>> l2_normalized_rows(const Tensor& features) {
@@ -125,7 +83,7 @@ int run_clip(const std::vector<std::string>& args) {
     // Texts first: a tokenizer error should not wait for the model.
     const std::string vocab = wsdol::cli::find_clip_vocab("clip", a.get("vocab"));
     wsdol::tok::ClipTokenizer tok = wsdol::tok::ClipTokenizer::from_file(vocab);
-    const LoadedClip clip = load_clip(weights_path, head_width);
+    const wsdol::models::LoadedClip clip = wsdol::models::load_clip_checkpoint(weights_path, head_width);
     const wsdol::models::ClipConfig& cfg = clip.model->cfg;
     WSDOL_CHECK(static_cast<int64_t>(tok.vocab_size()) <= cfg.vocab_size, "clip: ", weights_path,
                 ": token_embedding.weight has ", cfg.vocab_size, " rows but the CLIP tokenizer (", vocab, ") has ",
@@ -235,6 +193,7 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "                  list over the texts per image)\n"
     "  --truncate      cut too-long texts to the context (eot kept last) instead of failing\n"
     "  --head-width N  attention head width used to infer the head counts (default 64, every released CLIP)\n"
-    "  --vocab FILE    the BPE vocabulary; else $WSDOL_CLIP_VOCAB, else ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz\n"
-    "                  from the current directory or beside the repository holding the executable",
+    "  --vocab FILE    the BPE vocabulary; else $WSDOL_CLIP_VOCAB, else\n"
+    "                  ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz from the current directory or beside the\n"
+    "                  repository holding the executable",
     run_clip});

@@ -10,38 +10,12 @@
 #include <vector>
 
 #include "apps/cli.h"
+#include "apps/clip_vocab.h"
 #include "engine/core/error.h"
 #include "tokenizer/bpe_train.h"
 #include "tokenizer/clip_tokenizer.h"
 
 namespace {
-
-const char* const kVocabName = "bpe_simple_vocab_16e6.txt.gz";
-
-// --vocab, else $WSDOL_CLIP_VOCAB, else ../shared/data/clip/<name> from the current directory, else the same
-// beside the repository that holds the executable (<repo>/build/wsdol -> <repo>/../shared/data/clip/<name>).
-std::string find_vocab(const wsdol::cli::Args& a) {
-    if (auto v = a.get("vocab")) return *v;
-    std::vector<std::string> tried;
-    if (const char* env = std::getenv("WSDOL_CLIP_VOCAB"); env && *env) {
-        if (std::filesystem::exists(env)) return env;
-        tried.push_back(std::string(env) + " ($WSDOL_CLIP_VOCAB)");
-    }
-    std::vector<std::filesystem::path> candidates{std::filesystem::path("../shared/data/clip") / kVocabName};
-    std::error_code ec;
-    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-        candidates.push_back(exe.parent_path().parent_path().parent_path() / "shared/data/clip" / kVocabName);
-        candidates.push_back(exe.parent_path().parent_path() / "shared/data/clip" / kVocabName);
-    }
-    for (const auto& c : candidates) {
-        if (std::filesystem::exists(c)) return c.string();
-        tried.push_back(c.string());
-    }
-    std::string list;
-    for (const auto& t : tried) list += "\n  " + t;
-    wsdol::fail("tokenize: no CLIP vocab found; pass --vocab FILE or set WSDOL_CLIP_VOCAB. Looked in:" + list);
-}
 
 bool read_line(std::string& line) {
     return static_cast<bool>(std::getline(std::cin, line));  // a last line without '\n' still counts
@@ -67,7 +41,7 @@ int run_tokenize(const std::vector<std::string>& args) {
     }
 
     std::ios::sync_with_stdio(false);
-    const std::string vocab = find_vocab(a);
+    const std::string vocab = wsdol::cli::find_clip_vocab("tokenize", a.get("vocab"));
     wsdol::tok::ClipTokenizer tok = wsdol::tok::ClipTokenizer::from_file(vocab);
     const long long context = a.get_int("context", wsdol::tok::kClipContext);
     WSDOL_CHECK(context >= 1 && context <= 1000000, "tokenize: --context must be in 1..1000000, got ", context);

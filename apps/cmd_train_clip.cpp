@@ -2,6 +2,7 @@
 // `wsdol synth` folder, reports its zero-shot accuracy on the held-out val split, and writes DIR/clip.safetensors
 // (OpenAI CLIP names), DIR/vocab.txt.gz (the BPE vocabulary, CLIP's file format) and DIR/clip_train.json.
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -18,7 +19,7 @@ using namespace wsdol;
 int run_train_clip(const std::vector<std::string>& args) {
     cli::Args a("train-clip", args,
                 {"data", "out", "steps", "epochs", "batch", "lr", "weight-decay", "vocab-size", "seed", "image-size",
-                 "workers", "threads", "prompt", "width", "vision-layers", "text-layers", "context", "patch"},
+                 "workers", "threads", "prompt", "width", "vision-layers", "text-layers", "context", "patch", "eval-every", "partial"},
                 {"quiet", "no-flip"});
     const auto data_dir = a.get("data");
     const auto out_dir = a.get("out");
@@ -50,6 +51,8 @@ int run_train_clip(const std::vector<std::string>& args) {
     o.workers = static_cast<int>(a.get_int("workers", o.workers));
     o.prompt = a.get_or("prompt", o.prompt);
     o.flip = !a.flag("no-flip");
+    o.eval_every = a.get_int("eval-every", 0);
+    o.partial_probability = a.get_double("partial", o.partial_probability);
     WSDOL_CHECK(o.steps >= 1, "train-clip: --steps must be at least 1, got ", o.steps);
     WSDOL_CHECK(o.epochs >= 0, "train-clip: --epochs must be >= 0, got ", o.epochs);
     WSDOL_CHECK(o.batch_size >= 2, "train-clip: --batch must be at least 2, got ", o.batch_size);
@@ -66,22 +69,27 @@ int run_train_clip(const std::vector<std::string>& args) {
     const bool quiet = a.flag("quiet");
     const models::CaptionedImages train = models::load_captioned_images(*data_dir, "train");
     const models::CaptionedImages val = models::load_captioned_images(*data_dir, "val");
+    o.model.vocab_size = static_cast<int64_t>(o.vocab_size);  // at most; the trained tokenizer's size replaces it
     const std::string length = o.epochs > 0 ? std::to_string(o.epochs) + " epochs" : std::to_string(o.steps) + " steps";
     std::printf("train-clip: %zu training pairs, %zu val images, %zu classes; %s; %s, batch %lld, %d threads\n",
                 train.images.size(), val.images.size(), train.class_names.size(),
                 o.model.str().c_str(), length.c_str(), static_cast<long long>(o.batch_size), cpu::num_threads());
     std::fflush(stdout);
-    std::unique_ptr<cli::Progress> progress;
+    const int64_t batch = std::min<int64_t>(o.batch_size, static_cast<int64_t>(train.images.size()));
+    const int64_t total = o.epochs > 0 ? o.epochs * (static_cast<int64_t>(train.images.size()) / batch) : o.steps;
+    cli::Progress progress("train-clip", total, "step");
     o.on_step = [&](const models::ClipTrainProgress& p) {
         if (quiet) return;
-        if (!progress) progress = std::make_unique<cli::Progress>("train-clip", p.steps, "step");
         char extra[96];
         std::snprintf(extra, sizeof extra, "epoch %lld loss %.3f lr %.1e scale %.1f", static_cast<long long>(p.epoch + 1),
                       p.loss, p.lr, std::exp(p.logit_scale));
-        progress->update(p.step, extra);
+        progress.update(p.step, extra);
     };
     const models::SmallClipResult r = models::train_small_clip(train, val, o);
     models::write_small_clip(*out_dir, r, o);
+    for (const auto& [step, h] : r.history)
+        std::printf("  step %lld: zero-shot top-1 %.1f%%, single-object %.1f%%, mAP %.1f%%\n", static_cast<long long>(step),
+                    100 * h.top1, 100 * h.single_object, 100 * h.mean_ap);
     const models::ZeroShotResult& z = r.zero_shot;
     std::printf("trained %lld steps in %.1f s: loss %.3f -> %.3f, logit scale %.1f\n", static_cast<long long>(r.steps),
                 r.train_seconds, r.losses.front(), r.losses.back(), std::exp(r.model->logit_scale.item()));
@@ -99,11 +107,15 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "train-clip", "train a small CLIP on a synth folder's captions and report its zero-shot accuracy",
     "usage: wsdol train-clip --data SYNTH_DIR --out DIR [--steps N | --epochs N] [--batch B] [--lr X] [--weight-decay X]\n"
     "                        [--vocab-size V] [--seed S] [--image-size R] [--workers W] [--threads T]\n"
-    "                        [--prompt TEMPLATE] [--no-flip] [--quiet]\n\n"
+    "                        [--prompt TEMPLATE] [--no-flip] [--partial P] [--eval-every N] [--quiet]\n"
+    "                        [--width W] [--vision-layers N] [--text-layers N] [--context L] [--patch P]\n\n"
     "Trains a BPE vocabulary (CLIP's file format) on the training captions (SYNTH_DIR/captions.txt, train split),\n"
     "then a small CLIP (ViT 128x4 on 64 px, patch 8; text 128x3, context 32; embed 128) with the symmetric\n"
     "contrastive loss, AdamW and a cosine schedule; evaluates it zero-shot on the val split with one prompt per\n"
     "class (default \"a photo of {}.\", {} = \"a circle\", ...) and writes DIR/clip.safetensors (OpenAI CLIP names:\n"
     "`wsdol inspect` recognises it), DIR/vocab.txt.gz and DIR/clip_train.json (config, accuracy, time).\n"
+    "--width sets both towers and the joint space (a multiple of 64; heads = width / 64); --partial is the\n"
+    "probability of a partial caption (a subset of the objects, colours and scene dropped at random); --eval-every\n"
+    "prints the zero-shot accuracy every N steps.\n"
     "Defaults: 360 steps, batch 64, lr 1e-3, weight decay 0.1, vocab 1024, seed 0. Same seed, same numbers.",
     run_train_clip});

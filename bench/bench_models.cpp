@@ -15,7 +15,9 @@
 //   act_peak_MB  peak_MB - rss_base_MB: the activation (working memory) peak as the OS sees it, including what
 //                the caching allocator keeps for reuse
 //   alloc_act_peak_MB  the caching allocator's peak of bytes in use (tensors alive at once) over the forwards,
-//                minus what was in use before them: the activation peak without the cache's slack
+//                minus what was in use before them: the activation peak without the cache's slack (the caching
+//                allocator keeps freed blocks per exact size class, so act_peak_MB can be well above this);
+//                -1 when the model's initialization had a higher peak (the allocator's peak cannot be reset)
 // Threads: WSDOL_BENCH_THREADS (default 2).
 #include <benchmark/benchmark.h>
 
@@ -27,6 +29,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "engine/autograd/autograd.h"
 #include "engine/core/allocator.h"
@@ -112,10 +116,12 @@ void run_model(benchmark::State& state, Build build, Forward forward) {
     const double rss0 = proc_status_mb("VmRSS");
     auto model = build();
     model->eval();
+    if (std::getenv("WSDOL_BENCH_VERBOSE")) std::fprintf(stderr, "bench_models: model built, pid %d\n", getpid());
     const double rss_base = proc_status_mb("VmRSS");
     const double weights_mb = rss_base - rss0;
     const bool reset = reset_peak_rss();
-    const size_t alloc_base = allocator_for(Device::cpu()).bytes_in_use();
+    Allocator& alloc = allocator_for(Device::cpu());
+    const size_t alloc_base = alloc.bytes_in_use(), alloc_peak_before = alloc.peak_bytes_in_use();
     {
         Tensor warm = forward(*model);
         benchmark::DoNotOptimize(warm.data_ptr());
@@ -133,9 +139,12 @@ void run_model(benchmark::State& state, Build build, Forward forward) {
     state.counters["rss_base_MB"] = rss_base;
     state.counters["peak_MB"] = peak;
     state.counters["act_peak_MB"] = reset ? peak - rss_base : -1.0;
+    // The allocator's peak cannot be reset: when the build itself peaked higher, the forwards' peak is unknown (-1).
+    const size_t alloc_peak = alloc.peak_bytes_in_use();
     state.counters["alloc_act_peak_MB"] =
-        (static_cast<double>(allocator_for(Device::cpu()).peak_bytes_in_use()) - static_cast<double>(alloc_base)) /
-        (1024.0 * 1024.0);
+        alloc_peak > alloc_peak_before
+            ? (static_cast<double>(alloc_peak) - static_cast<double>(alloc_base)) / (1024.0 * 1024.0)
+            : -1.0;
     state.counters["threads"] = env_int("WSDOL_BENCH_THREADS", 2);
 }
 

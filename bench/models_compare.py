@@ -197,11 +197,12 @@ def main():
     for row in rows:
         o, t = med(row, "ours", "ms"), med(row, "torch", "ms")
         oc, tc = med(row, "ours", "cpu_ms"), med(row, "torch", "cpu_ms")
+        alloc = med(row, "ours", "alloc_act_peak_MB")
+        alloc_act = f"{alloc:.0f}" if alloc >= 0 else "n/a"
         floor = 2 * macs[row] / (peak * 1e9) * 1e3 if peak else float("nan")
         print(f"| {ROWS[row][1]} | {macs[row] / 1e9:.1f} | {o:.1f} | {t:.1f} | **{t / o:.2f}** | {oc:.1f} | {tc:.1f} "
               f"| {tc / oc:.2f} | {floor:.1f} | {o / floor:.2f} | {t / floor:.2f} "
-              f"| {med(row, 'ours', 'peak_MB'):.0f} ({med(row, 'ours', 'act_peak_MB'):.0f}, "
-              f"{med(row, 'ours', 'alloc_act_peak_MB'):.0f}) "
+              f"| {med(row, 'ours', 'peak_MB'):.0f} ({med(row, 'ours', 'act_peak_MB'):.0f}, {alloc_act}) "
               f"| {med(row, 'torch', 'peak_MB'):.0f} ({med(row, 'torch', 'act_peak_MB'):.0f}) |")
     if args.json:
         with open(args.json, "w") as f:

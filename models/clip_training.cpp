@@ -188,6 +188,76 @@ std::string apply_template(const std::string& templ, const std::string& text) {
     return templ.substr(0, at) + text + templ.substr(at + 2);
 }
 
+std::vector<std::string> split_words(const std::string& text) {
+    std::vector<std::string> words;
+    std::istringstream in(text);
+    std::string w;
+    while (in >> w) words.push_back(w);
+    return words;
+}
+
+std::string join_words(const std::vector<std::string>& words, size_t begin, size_t end) {
+    std::string out;
+    for (size_t i = begin; i < end; ++i) out += (out.empty() ? "" : " ") + words[i];
+    return out;
+}
+
+}  // namespace
+
+CaptionParts parse_caption(const std::string& caption, const std::vector<std::string>& class_names) {
+    CaptionParts parts;
+    // Segments: "<obj>, <obj> and <obj> <scene>" -> split on ", " and " and ".
+    std::vector<std::string> segments;
+    size_t pos = 0;
+    while (pos <= caption.size()) {
+        size_t comma = caption.find(", ", pos), conj = caption.find(" and ", pos);
+        size_t cut = std::min(comma, conj);
+        if (cut == std::string::npos) {
+            segments.push_back(caption.substr(pos));
+            break;
+        }
+        segments.push_back(caption.substr(pos, cut - pos));
+        pos = cut + (cut == comma ? 2 : 5);
+    }
+    for (size_t s = 0; s < segments.size(); ++s) {
+        const std::vector<std::string> words = split_words(segments[s]);
+        // The object's class: the last word that is a class name (class names are single words here; a
+        // multi-word name is matched on its last word).
+        int64_t at = -1, cls = -1;
+        for (size_t w = 0; w < words.size(); ++w)
+            for (size_t k = 0; k < class_names.size(); ++k) {
+                const std::vector<std::string> name = split_words(class_names[k]);
+                if (!name.empty() && words[w] == name.back() && w + 1 >= name.size()) at = int64_t(w), cls = int64_t(k);
+            }
+        if (at < 0 || words.size() < 2) return CaptionParts{};  // not an object list: no partial captions
+        const size_t end = size_t(at) + 1;
+        if (s + 1 < segments.size() && end != words.size()) return CaptionParts{};  // words after a middle object
+        parts.objects.push_back(join_words(words, 0, end));
+        parts.bare.push_back(zero_shot_prompt("{}", class_names[size_t(cls)]));
+        if (s + 1 == segments.size()) parts.scene = join_words(words, end, words.size());
+    }
+    return parts;
+}
+
+std::string compose_partial_caption(const CaptionParts& parts, data::SampleRng& rng) {
+    const size_t n = parts.objects.size();
+    WSDOL_CHECK(n >= 1, "compose_partial_caption: no objects");
+    // A random non-empty subset of the objects, in caption order.
+    std::vector<size_t> keep;
+    while (keep.empty())
+        for (size_t i = 0; i < n; ++i)
+            if (rng.bernoulli(0.5)) keep.push_back(i);
+    std::string out;
+    for (size_t j = 0; j < keep.size(); ++j) {
+        if (j > 0) out += j + 1 == keep.size() ? " and " : ", ";
+        out += rng.bernoulli(0.5) ? parts.objects[keep[j]] : parts.bare[keep[j]];
+    }
+    if (!parts.scene.empty() && rng.bernoulli(0.5)) out += " " + parts.scene;
+    return out;
+}
+
+namespace {
+
 // open_clip's weight-decay rule: no decay for parameters with fewer than 2 dims, LayerNorms ("ln"), biases and
 // logit_scale. (Embeddings and positional embeddings, 2-D, are decayed, as in open_clip.)
 bool decays(const std::string& name, const Tensor& p) {
@@ -331,16 +401,15 @@ SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedIm
     cfg.vocab_size = static_cast<int64_t>(tokenizer.vocab_size());
     const int64_t S = cfg.image_size, L = cfg.context_length;
 
-    // ---- token rows of every caption in every template: tokens[t][i]
+    // ---- caption structure (for partial captions) and the length check of the longest text form
     const int64_t N = static_cast<int64_t>(train.images.size());
-    std::vector<Tensor> tokens;
-    for (const auto& t : templates) {
-        std::vector<std::string> texts;
-        for (const auto& caption : train.captions) texts.push_back(apply_template(t, caption));
-        const auto rows = tokenizer.encode_rows(texts, static_cast<int>(L), true, true);
-        for (size_t i = 0; i < texts.size(); ++i)
-            result.truncated_captions += tokenizer.encode(texts[i]).size() + 2 > static_cast<size_t>(L);
-        tokens.push_back(token_tensor(rows, L));
+    std::vector<CaptionParts> parts(static_cast<size_t>(N));
+    for (int64_t i = 0; i < N; ++i) {
+        parts[i] = parse_caption(train.captions[i], train.class_names);
+        // the longest form: the whole caption in the longest template
+        size_t longest = 0;
+        for (const auto& t : templates) longest = std::max(longest, tokenizer.encode(apply_template(t, train.captions[i])).size());
+        result.truncated_captions += longest + 2 > static_cast<size_t>(L);
     }
 
     // ---- model, optimizer, schedule
@@ -404,18 +473,19 @@ SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedIm
         data::Batch b;
         while (step < steps && loader.next(b)) {
             const int64_t B = b.images.size(0);
-            // The text of each sample: the caption or a template, from the sample's own (seed, epoch, index) stream.
-            Tensor text = Tensor::empty({B, L}, DType::i64);
-            int64_t* tp = text.data<int64_t>();
+            // The text of each sample (partial caption, template) from its own (seed, epoch, index) stream.
+            std::vector<std::vector<int32_t>> rows(static_cast<size_t>(B));
             for (int64_t i = 0; i < B; ++i) {
                 const int64_t index = b.examples[i].index;
                 data::SampleRng text_rng(o.seed ^ 0x7e47c0deull, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
-                size_t t = 0;
-                if (templates.size() > 1 && text_rng.bernoulli(o.template_probability))
-                    t = 1 + static_cast<size_t>(text_rng.below(static_cast<int64_t>(templates.size()) - 1));
-                const int64_t* row = tokens[t].data<int64_t>() + index * L;
-                std::copy(row, row + L, tp + i * L);
+                std::string t = train.captions[index];
+                if (!parts[index].objects.empty() && text_rng.bernoulli(o.partial_probability))
+                    t = compose_partial_caption(parts[index], text_rng);
+                if (text_rng.bernoulli(o.template_probability))
+                    t = apply_template(templates[1 + static_cast<size_t>(text_rng.below(int64_t(templates.size()) - 1))], t);
+                rows[i] = tokenizer.encode_row(t, static_cast<int>(L), true, true);
             }
+            const Tensor text = token_tensor(rows, L);
             const ClipOutput out = model.forward(b.images, text);
             const Tensor loss = clip_contrastive_loss(out.logits_per_image);
             model.zero_grad();
@@ -426,6 +496,8 @@ SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedIm
             ++step;
             schedule.step_update(step);
             result.losses.push_back(loss.item());
+            if (o.eval_every > 0 && step % o.eval_every == 0 && step < steps && !val.images.empty())
+                result.history.emplace_back(step, zero_shot_eval(model, tokenizer, val, o.prompt));
             if (o.on_step) {
                 ClipTrainProgress p;
                 p.step = step;
@@ -498,6 +570,7 @@ void write_small_clip(const std::string& out_dir, const SmallClipResult& r, cons
     opts.set("seed", o.seed);
     opts.set("crop_scale_min", o.crop_scale_min);
     opts.set("flip", o.flip);
+    opts.set("partial_probability", o.partial_probability);
     opts.set("template_probability", o.template_probability);
     opts.set("vocab_size", static_cast<int64_t>(o.vocab_size));
     opts.set("prompt", o.prompt);
@@ -524,6 +597,18 @@ void write_small_clip(const std::string& out_dir, const SmallClipResult& r, cons
            "top1: predicted class (argmax cosine over one prompt per class) is one of the classes present; "
            "single_object: accuracy on images with one labelled class; mean_per_class: its mean over classes; "
            "mean_ap: mean over classes of the average precision of the class scores");
+
+    json::Value history = json::Value::array();
+    for (const auto& [step, h] : r.history) {
+        json::Value e = json::Value::object();
+        e.set("step", step);
+        e.set("top1", h.top1);
+        e.set("single_object", h.single_object);
+        e.set("mean_per_class", h.mean_per_class);
+        e.set("mean_ap", h.mean_ap);
+        history.push_back(e);
+    }
+    zs.set("history", history);
 
     json::Value doc = json::Value::object();
     doc.set("model", config);

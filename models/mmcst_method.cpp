@@ -8,6 +8,7 @@
 
 #include "engine/autograd/autograd.h"
 #include "engine/ops/ops.h"
+#include "models/clip_checkpoint.h"
 #include "models/mmcst_losses.h"
 #include "weights/name_maps.h"
 #include "weights/weights_file.h"
@@ -251,10 +252,7 @@ std::unique_ptr<Method> make_mmcst_method(const std::string& method, const Metho
     std::shared_ptr<Clip> clip;
     std::shared_ptr<tok::ClipTokenizer> tokenizer;
     if (cfg.text_tokens && !mc.clip_checkpoint.empty()) {
-        const NamedTensors sd = weights::read_weights(mc.clip_checkpoint).tensors;
-        clip = std::make_shared<Clip>(clip_config_from_state_dict(sd));
-        weights::load_into(*clip, sd, weights::Architecture::openai_clip_vit);
-        clip->eval();
+        clip = load_clip_checkpoint(mc.clip_checkpoint, 64, method).model;  // errors name the file
         clip->requires_grad_(false);
         WSDOL_CHECK(!mc.clip_vocab.empty(), method, ": the CLIP needs its BPE vocabulary (clip_vocab)");
         tokenizer = std::make_shared<tok::ClipTokenizer>(tok::ClipTokenizer::from_file(mc.clip_vocab));

@@ -119,6 +119,16 @@ TEST(CliClassify, DefaultPreprocessIsNamed) {
     EXPECT_NE(r.output.find("class 3"), std::string::npos) << r.output;  // no labels: "class N"
 }
 
+// JPEG input (stb decodes it; no bit-exact reference, see engine/data/preprocess.h): runs, probabilities sum to 1.
+TEST(CliClassify, JpegInput) {
+    const std::string jpg = std::string(WSDOL_SOURCE_DIR) + "/tests/reference/formats/not_weights.jpg";
+    const json::Value r = run_json("classify --weights '" + kModels + "resnet.safetensors' --image '" + jpg + "'");
+    ASSERT_EQ(r.at("probs").size(), 1u);
+    double sum = 0;
+    for (const json::Value& p : r.at("probs").items()[0].items()) sum += p.as_double();
+    EXPECT_NEAR(sum, 1.0, 1e-12);
+}
+
 TEST(CliClassify, Errors) {
     auto expect_failure = [](const std::string& args, const std::vector<std::string>& pieces) {
         const test::CliResult r = test::run_wsdol(args);

@@ -3,11 +3,12 @@
 // bit-identical embeddings from all three files, and PyTorch's embeddings / logits / probabilities of the same
 // images and texts (open_clip preprocessing, the reference tokenizer) within 1e-4 (1 + |b|); plus the text table
 // and the errors (missing image, unreadable weights, not CLIP, text too long, vocabulary mismatch). An HF
-// CLIPModel file of the same sizes is checked against transformers' own outputs.
+// CLIPModel file and an OpenAI CLIP with a ModifiedResNet tower (both f16) are checked against PyTorch likewise.
 //
 // Tolerance: the images are PNGs, so the preprocessed tensors equal PyTorch's bit for bit (test_preprocess.cpp);
-// what remains is f32 model arithmetic in another summation order (~1e-7) and the normalisation / logits done in
-// double here and in f32 by PyTorch (~1e-7 relative, x100 for the logits of scale 100): 1e-4 (1 + |b|) is loose.
+// what remains is f32 model arithmetic in another summation order (~1e-7 on the embeddings; ~1e-6 through the
+// f16-valued ModifiedResNet) and the normalisation / logits done in double here and in f32 by PyTorch (~1e-7
+// relative): embeddings and probabilities within 1e-4 (1 + |b|), logits (= 100 cos) within 1e-4 (100 + |b|).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -54,7 +55,11 @@ std::vector<std::vector<double>> matrix(const json::Value& root, const char* key
     return m;
 }
 
-void expect_matches_torch(const std::vector<std::vector<double>>& ours, const Tensor& ref, const std::string& what) {
+// |ours - b| <= 1e-4 (floor + |b|): floor 1 for embeddings and probabilities; for the logits (= 100 cos) the floor
+// is the logit scale, since an embedding error e becomes a logit error of up to 100 e (logits near 0 would
+// otherwise get a 100x tighter bound than the embeddings they come from).
+void expect_matches_torch(const std::vector<std::vector<double>>& ours, const Tensor& ref, const std::string& what,
+                          double floor = 1.0) {
     ASSERT_EQ(ref.dim(), 2);
     ASSERT_EQ(static_cast<int64_t>(ours.size()), ref.size(0)) << what;
     const std::vector<double> b = ref.to_vector();
@@ -62,7 +67,7 @@ void expect_matches_torch(const std::vector<std::vector<double>>& ours, const Te
     for (size_t i = 0; i < ours.size(); ++i) {
         ASSERT_EQ(static_cast<int64_t>(ours[i].size()), ref.size(1)) << what;
         for (size_t j = 0; j < ours[i].size(); ++j) {
-            const double bound = 1e-4 * (1 + std::fabs(b[i * ours[i].size() + j]));
+            const double bound = 1e-4 * (floor + std::fabs(b[i * ours[i].size() + j]));
             const double err = std::fabs(ours[i][j] - b[i * ours[i].size() + j]);
             worst = std::max(worst, err / bound);
             EXPECT_LE(err, bound) << what << "[" << i << "][" << j << "]";
@@ -97,7 +102,7 @@ TEST(CliClip, ThreeFormatsGiveIdenticalEmbeddingsAndMatchPyTorch) {
         EXPECT_NEAR(root.at("logit_scale").as_double(), 100.0, 1e-4);
         expect_matches_torch(matrix(root, "image_embeds"), ref_of("image_embeds"), "image_embeds");
         expect_matches_torch(matrix(root, "text_embeds"), ref_of("text_embeds"), "text_embeds");
-        expect_matches_torch(matrix(root, "logits"), ref_of("logits"), "logits");
+        expect_matches_torch(matrix(root, "logits"), ref_of("logits"), "logits", 100.0);
         expect_matches_torch(matrix(root, "probs"), ref_of("probs"), "probs");
         // unit norm
         for (const auto& row : matrix(root, "image_embeds")) {
@@ -114,25 +119,37 @@ TEST(CliClip, ThreeFormatsGiveIdenticalEmbeddingsAndMatchPyTorch) {
     EXPECT_EQ(dumps[0], dumps[2]) << "safetensors vs TorchScript";
 }
 
+// The embeddings, logits and probabilities of a `wsdol clip --json` output against a reference file's.
+void expect_matches_reference(const json::Value& root, const std::string& reference_file) {
+    const NamedTensors ref = io::load_safetensors(kDir + reference_file);
+    for (const char* key : {"image_embeds", "text_embeds", "logits", "probs"}) {
+        Tensor b;
+        for (const auto& [n, t] : ref)
+            if (n == key) b = t;
+        ASSERT_TRUE(b.defined()) << reference_file << " has no " << key;
+        expect_matches_torch(matrix(root, key), b, key, std::string(key) == "logits" ? 100.0 : 1.0);
+    }
+}
+
 // An HF transformers CLIPModel (f16 file): renamed to OpenAI names (weights/name_maps.h) and checked against HF's
-// own forward (get_image_features / get_text_features, normalized, logits_per_image).
+// own forward (image_embeds / text_embeds / logits_per_image).
 TEST(CliClip, HuggingFaceCheckpointMatchesTransformers) {
     if (!have_vocab()) GTEST_SKIP() << "no CLIP vocab at " << kVocab;
-    const NamedTensors ref = io::load_safetensors(kDir + "clip_hf_expected.safetensors");
-    auto ref_of = [&](const std::string& name) {
-        for (const auto& [n, t] : ref)
-            if (n == name) return t;
-        ADD_FAILURE() << "no " << name;
-        return Tensor();
-    };
     const test::CliResult r = test::run_wsdol(clip_args(kDir + "clip_tiny_hf.safetensors"));
     ASSERT_EQ(r.code, 0) << r.output;
     const json::Value root = json::parse(r.output);
     EXPECT_NE(root.at("architecture").as_string().find("HF CLIPModel"), std::string::npos);
-    expect_matches_torch(matrix(root, "image_embeds"), ref_of("image_embeds"), "image_embeds");
-    expect_matches_torch(matrix(root, "text_embeds"), ref_of("text_embeds"), "text_embeds");
-    expect_matches_torch(matrix(root, "logits"), ref_of("logits"), "logits");
-    expect_matches_torch(matrix(root, "probs"), ref_of("probs"), "probs");
+    expect_matches_reference(root, "clip_hf_expected.safetensors");
+}
+
+// OpenAI CLIP with a ModifiedResNet image tower (f16 file, input 64 = 32 x the attnpool grid).
+TEST(CliClip, ModifiedResNetCheckpointMatchesOpenAI) {
+    if (!have_vocab()) GTEST_SKIP() << "no CLIP vocab at " << kVocab;
+    const test::CliResult r = test::run_wsdol(clip_args(kDir + "clip_tiny_rn.safetensors"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json::Value root = json::parse(r.output);
+    EXPECT_NE(root.at("preprocess").as_string().find("resize 64 (bicubic), center crop 64"), std::string::npos);
+    expect_matches_reference(root, "clip_rn_expected.safetensors");
 }
 
 TEST(CliClip, TableListsEveryTextPerImage) {

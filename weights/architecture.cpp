@@ -22,6 +22,7 @@ const char* architecture_name(Architecture arch) {
         case Architecture::timm_vit: return "timm_vit";
         case Architecture::timm_deit_distilled: return "timm_deit_distilled";
         case Architecture::torchvision_resnet: return "torchvision_resnet";
+        case Architecture::wide_resnet38: return "wide_resnet38";
     }
     return "?";
 }
@@ -208,6 +209,25 @@ std::string describe_torchvision_resnet(const Shapes& s, const NamedTensors& t) 
                counters ? "with" : "without", " BN counters)");
 }
 
+// ---- PSA / MCTformer ResNet-38d
+
+// Trunk keys are conv1a.*, b2* .. b7*, bn7.*; anything else (PSA's fc8, MCTformer's fc8_seg_conv1/2, AffinityNet's
+// f8_3 ...) is a task head on top, listed by top-level name.
+std::string describe_wide_resnet38(const NamedTensors& t, const Shapes& s) {
+    const int64_t width = s.dim("conv1a.weight", 0);
+    std::set<std::string> heads;
+    for (const auto& [name, tensor] : t) {
+        const std::string top = name.substr(0, name.find('.'));
+        const bool trunk = top == "conv1a" || top == "bn7" || (top.size() >= 2 && top[0] == 'b' && top[1] >= '2' &&
+                                                                 top[1] <= '7');
+        if (!trunk) heads.insert(top);
+    }
+    std::string extra;
+    for (const std::string& h : heads) extra += (extra.empty() ? ", head " : ", ") + h;
+    return str(width == 64 ? "WideResNet-38 (ResNet-38d, " : "WideResNet-38 (ResNet-38d, custom width " + str(width) + ", ",
+               64 * width, " output channels, output stride 8", extra, ")");
+}
+
 bool counts_as_parameter(const std::string& name, const Tensor& t) {
     if (!t.defined() || !is_floating(t.dtype())) return false;  // position_ids, counters, TorchScript scalars
     for (const char* buffer : {"running_mean", "running_var", "attn_mask"})
@@ -241,6 +261,9 @@ DetectedArchitecture detect_architecture(const NamedTensors& tensors) {
     } else if (s.has("cls_token") && s.has("pos_embed") && s.has("patch_embed.proj.weight")) {
         d.arch = Architecture::timm_vit;
         d.description = describe_timm_vit(s, false, false);
+    } else if (s.has("conv1a.weight") && s.has("b2.conv_branch2a.weight")) {
+        d.arch = Architecture::wide_resnet38;
+        d.description = describe_wide_resnet38(tensors, s);
     } else if (s.dim("conv1.weight", 1) == 3 && s.has("layer1.0.conv1.weight") && s.has("bn1.weight")) {
         d.arch = Architecture::torchvision_resnet;
         d.description = describe_torchvision_resnet(s, tensors);

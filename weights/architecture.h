@@ -1,7 +1,8 @@
 // architecture.h — recognise which network a state_dict belongs to, and map foreign names to ours.
 //
 // Our modules use the original names of each family: OpenAI CLIP names for CLIP (models/clip.h), timm names for
-// ViT/DeiT (models/vit.h), torchvision names for ResNet-50 (models/resnet.h). Checkpoints in other namings
+// ViT/DeiT (models/vit.h), torchvision names for ResNet-50 (models/resnet.h), PSA's
+// resnet38d.py names for WideResNet-38 (models/wide_resnet38.h). Checkpoints in other namings
 // (HF CLIPModel, timm's CLIP vision tower) are renamed (and re-packed/transposed where needed) to those.
 #pragma once
 #include <string>
@@ -19,6 +20,7 @@ enum class Architecture {
     timm_vit,              // timm ViT / DeiT (cls_token, pos_embed, blocks.i.attn.qkv ...)
     timm_deit_distilled,   // DeiT distilled (dist_token, head_dist)
     torchvision_resnet,    // torchvision ResNet (conv1, bn1, layerL.b.*, fc)
+    wide_resnet38,         // PSA / MCTformer ResNet-38d "WideResNet-38" (conv1a, b2 .. b7, bn7), models/wide_resnet38.h
 };
 const char* architecture_name(Architecture arch);
 

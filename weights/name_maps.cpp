@@ -237,7 +237,8 @@ MappedTensors openai_clip_clean(const NamedTensors& openai) {
 namespace {
 bool is_model_naming(Architecture a) {
     return a == Architecture::openai_clip_vit || a == Architecture::openai_clip_resnet || a == Architecture::timm_vit ||
-           a == Architecture::timm_deit_distilled || a == Architecture::torchvision_resnet;
+           a == Architecture::timm_deit_distilled || a == Architecture::torchvision_resnet ||
+           a == Architecture::wide_resnet38;
 }
 }  // namespace
 
@@ -287,7 +288,7 @@ std::string LoadResult::str() const {
 LoadResult load_into(nn::Module& model, const NamedTensors& file_tensors, Architecture target,
                      const LoadOptions& options) {
     WSDOL_CHECK(is_model_naming(target), "load_into: target must be a model naming (openai_clip_vit, "
-                "openai_clip_resnet, timm_vit, timm_deit_distilled, torchvision_resnet), got ",
+                "openai_clip_resnet, timm_vit, timm_deit_distilled, torchvision_resnet, wide_resnet38), got ",
                 architecture_name(target));
     LoadResult result;
     result.file = detect_architecture(file_tensors);

@@ -45,7 +45,7 @@ MappedTensors timm_clip_to_openai(const NamedTensors& timm);
 MappedTensors openai_clip_clean(const NamedTensors& openai);
 
 // Whether a checkpoint of architecture `file` can be renamed onto a model named like `target`
-// (target: openai_clip_vit, openai_clip_resnet, timm_vit, timm_deit_distilled or torchvision_resnet).
+// (target: openai_clip_vit, openai_clip_resnet, timm_vit, timm_deit_distilled, torchvision_resnet or wide_resnet38).
 bool can_map(Architecture file, Architecture target);
 // The map for (file -> target): identity within a family, the maps above across. Throws wsdol::Error naming both
 // architectures when can_map is false.

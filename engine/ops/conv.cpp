@@ -26,6 +26,9 @@ WSDOL_OP(conv2d, "conv_pool", true);
 namespace {
 
 std::atomic<int64_t> g_column_budget{int64_t(1) << 24};  // 16 Mi elements: 64 MiB of f32 columns
+// Below this many output positions per image, forward runs one product over a chunk's images (see
+// conv2d_forward): a product per image would be too narrow for the gemm micro-kernel.
+constexpr int64_t kMergeImagesBelowL = 256;
 
 struct ConvGeometry {
     int64_t N = 0, C_in = 0, C_out = 0, groups = 1;
@@ -79,11 +82,37 @@ Tensor conv2d_forward(const ConvGeometry& c, const Tensor& x, const Tensor& w, c
             gemm(a);
         }
     };
+    const int64_t chunk = c.chunk;
+    if (c.N > 1 && c.L < kMergeImagesBelowL) {
+        // Small outputs: one product per group over all images of a chunk, (Cg_out, n L), into a scratch buffer
+        // laid out (C_out, n, L), then one layout copy into y. Per image the product would have only L columns
+        // (ResNet-50 layer4: 7 x 7 = 49, i.e. three full 16-column micro-panels and a 1-wide one), which the
+        // micro-kernel runs at a fraction of its rate. Each element of y still gets the same k-chunked sum (and
+        // the bias first, beta = 1), so the bits do not change (gemm.cpp's determinism rule).
+        for (int64_t n0 = 0; n0 < c.N; n0 += chunk) {
+            const int64_t n = std::min(chunk, c.N - n0);
+            // columns (C_in kH kW, n L): im2col, or for a pointwise conv x itself with images moved inside
+            Tensor col = c.pointwise ? x.narrow(0, n0, n).permute({1, 0, 2, 3}).contiguous()
+                                     : im2col(c, x.narrow(0, n0, n));
+            Tensor out = Tensor::empty({c.C_out, n, c.win.OH, c.win.OW}, x.dtype(), x.device());
+            if (bias.defined()) out.copy_(bias.reshape({c.C_out, 1, 1, 1}));
+            for (int64_t g = 0; g < c.groups; ++g) {
+                GemmArgs a;
+                a.m = c.Cg_out; a.n = n * c.L; a.k = c.K_g;
+                a.a = element_at(w, g * c.Cg_out * c.K_g); a.lda = c.K_g;
+                a.b = element_at(col, g * c.K_g * n * c.L); a.ldb = n * c.L;
+                a.c = element_at(out, g * c.Cg_out * n * c.L); a.ldc = n * c.L;
+                a.beta = beta;
+                gemm(a);
+            }
+            y.narrow(0, n0, n).copy_(out.permute({1, 0, 2, 3}));
+        }
+        return y;
+    }
     if (c.pointwise) {
         product(x, c.L, c.C_in * c.L, 0, c.N);  // x[img] is (C_in, L): already the column matrix
         return y;
     }
-    const int64_t chunk = c.chunk;
     for (int64_t n0 = 0; n0 < c.N; n0 += chunk) {
         const int64_t n = std::min(chunk, c.N - n0);
         Tensor col = im2col(c, x.narrow(0, n0, n));

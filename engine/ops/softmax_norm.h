@@ -2,7 +2,8 @@
 //
 // softmax/log_softmax (engine/ops/softmax.cpp) and layer_norm (engine/ops/norm.cpp) have dedicated fused kernels,
 // forward and backward. batch_norm and group_norm (norm.cpp) are single recorded nodes built on the reduce and
-// elementwise kernels (group_norm reuses the layer_norm kernels for its per-group statistics).
+// elementwise kernels (group_norm reuses the layer_norm kernels for its per-group statistics; batch_norm in eval
+// mode is one channel_affine pass).
 #pragma once
 #include "engine/ops/registry.h"
 #include "engine/tensor/tensor.h"
@@ -37,6 +38,10 @@ using LayerNormKernel = void(const TensorView& y, const TensorView& mean, const 
                              const TensorView& weight, const TensorView& bias, int64_t M, int64_t N, double eps);
 // Backward of the above: grad_x (M, N), grad_weight (N), grad_bias (N); any of them data == nullptr to skip it.
 // weight: (N) or data == nullptr. grad_weight/grad_bias are sums over rows: fixed row blocks (parallel.h's rule).
+// Per-channel affine map (batch_norm in eval mode): y = x * scale[c] + shift[c], rounded as the two separate
+// operations (a product, then a sum: never a fused multiply-add). x, y: (outer, C, inner); scale, shift: (C).
+using ChannelAffineKernel = void(const TensorView& y, const TensorView& x, const TensorView& scale,
+                                 const TensorView& shift, int64_t outer, int64_t C, int64_t inner);
 using LayerNormBackwardKernel = void(const TensorView& grad_x, const TensorView& grad_weight,
                                      const TensorView& grad_bias, const TensorView& grad_y, const TensorView& x,
                                      const TensorView& mean, const TensorView& rstd, const TensorView& weight,

@@ -10,8 +10,13 @@
 namespace wsdol::cpu {
 namespace {
 
+// Both kernels first coalesce dims (strided.h), so that e.g. the copy of a permuted (N, C, H, W) view walks runs
+// of H W elements rather than W.
 template <typename Src>
-void copy_cpu(const TensorView& dst, const TensorView& src) {
+void copy_cpu(const TensorView& dst_in, const TensorView& src_in) {
+    if (dst_in.numel() == 0) return;
+    TensorView dst = dst_in, src = src_in;
+    coalesce<2>({&dst, &src});
     visit_dtype(dst.dtype, [&](auto dst_tag) {
         using Dst = decltype(dst_tag);
         const Src* s = src.ptr<Src>();
@@ -33,7 +38,10 @@ void copy_cpu(const TensorView& dst, const TensorView& src) {
 }
 
 template <typename T>
-void fill_cpu(const TensorView& dst, double value) {
+void fill_cpu(const TensorView& dst_in, double value) {
+    if (dst_in.numel() == 0) return;
+    TensorView dst = dst_in;
+    coalesce<1>({&dst});
     const T v = from_double<T>(value);
     T* d = dst.ptr<T>();
     parallel_for(dst.numel(), 1, [&](int64_t begin, int64_t end) {

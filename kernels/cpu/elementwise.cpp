@@ -32,31 +32,7 @@ namespace {
 
 // ---------------------------------------------------------------- layout helpers
 
-// Merges adjacent dims that are laid out contiguously with each other in EVERY operand (stride[d-1] ==
-// stride[d] * size[d]; stride-0 broadcast dims merge with each other too) and drops size-1 dims, so the runs
-// along the last dim are as long as possible. All views share one shape; numel > 0.
-template <size_t K>
-void coalesce(const std::array<TensorView*, K>& v) {
-    const int nd = v[0]->ndim;
-    int m = 0;  // dims kept so far
-    for (int d = 0; d < nd; ++d) {
-        const int64_t size = v[0]->shape[d];
-        if (size == 1) continue;
-        bool merge = m > 0;
-        for (size_t k = 0; k < K && merge; ++k) merge = v[k]->strides[m - 1] == v[k]->strides[d] * size;
-        for (size_t k = 0; k < K; ++k) {
-            if (merge) {
-                v[k]->shape[m - 1] *= size;
-                v[k]->strides[m - 1] = v[k]->strides[d];
-            } else {
-                v[k]->shape[m] = size;
-                v[k]->strides[m] = v[k]->strides[d];
-            }
-        }
-        if (!merge) ++m;
-    }
-    for (size_t k = 0; k < K; ++k) v[k]->ndim = m;
-}
+// coalesce(): kernels/cpu/strided.h.
 
 inline int64_t last_stride(const TensorView& v) { return v.ndim ? v.strides[v.ndim - 1] : 1; }
 

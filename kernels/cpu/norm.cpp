@@ -1,5 +1,6 @@
 // norm.cpp (CPU) — the fused layer-norm kernels (f32, f64): forward saving mean and rstd per row, and backward
-// producing grad_x, grad_weight and grad_bias in one pass over the rows.
+// producing grad_x, grad_weight and grad_bias in one pass over the rows; and batch_norm's eval-mode per-channel
+// affine map (channel_affine).
 //
 // Numerics. Row statistics accumulate in double with two passes (mean, then the mean of squared deviations: no
 // E[x^2] - E[x]^2 cancellation), biased variance and eps inside the sqrt, as PyTorch. Row sums use kLanes
@@ -133,8 +134,29 @@ void layer_norm_backward_cpu(const TensorView& gxv, const TensorView& gwv, const
     if (gb) combine(partial_b, gb);
 }
 
+// y = x * scale[c] + shift[c] over (outer, C, inner), all contiguous; one (outer, c) row of `inner` values per
+// work item. With -ffp-contract=off the product and the sum are rounded separately, as mul then add.
+template <typename T>
+void channel_affine_cpu(const TensorView& y, const TensorView& x, const TensorView& scale, const TensorView& shift,
+                        int64_t outer, int64_t C, int64_t inner) {
+    const T* px = x.ptr<T>();
+    const T* ps = scale.ptr<T>();
+    const T* pb = shift.ptr<T>();
+    T* py = y.ptr<T>();
+    parallel_for(outer * C, inner, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const T s = ps[r % C], b = pb[r % C];
+            const T* xr = px + r * inner;
+            T* yr = py + r * inner;
+            for (int64_t i = 0; i < inner; ++i) yr[i] = xr[i] * s + b;
+        }
+    });
+}
+
 }  // namespace
 
+WSDOL_KERNEL("channel_affine", cpu, f32, ChannelAffineKernel, &channel_affine_cpu<float>);
+WSDOL_KERNEL("channel_affine", cpu, f64, ChannelAffineKernel, &channel_affine_cpu<double>);
 WSDOL_KERNEL("layer_norm", cpu, f32, LayerNormKernel, &layer_norm_cpu<float>);
 WSDOL_KERNEL("layer_norm", cpu, f64, LayerNormKernel, &layer_norm_cpu<double>);
 WSDOL_KERNEL("layer_norm_backward", cpu, f32, LayerNormBackwardKernel, &layer_norm_backward_cpu<float>);

@@ -21,6 +21,9 @@ vocabulary size 49408 and context 77 so the real tokenizer's ids index it, and t
       probs         (3, 3)  f32  logits.softmax(dim=-1)
   preprocess = open_clip.transform.image_transform(32, is_train=False, OpenAI mean/std), which gen_preprocess.py
   shows equal to clip.py's _transform.
+  clip_tiny_rn.safetensors      OpenAI CLIP with a ModifiedResNet image tower (layers 1,1,1,1, base width 4, image
+                                64, attnpool 32 heads of width 4), same text tower sizes, stored f16 (as the HF file)
+  clip_rn_expected.safetensors  its PyTorch embeddings / logits / probs (keys as clip_expected.safetensors)
   clip_tiny_hf.safetensors      an HF transformers CLIPModel of the same sizes (its own random init, QuickGELU,
                                 eos_token_id 49407), every float tensor stored as f16 (half the bytes; the
                                 reference runs the f32 model holding the same f16-rounded values, and f16 -> f32
@@ -142,6 +145,50 @@ def write_clip(gen):
     print("probs per image:\n", probs)
 
 
+def write_clip_rn(gen):
+    import open_clip
+    torch.manual_seed(SEED + 2)
+    model = clipm.CLIP(embed_dim=8, image_resolution=64, vision_layers=(1, 1, 1, 1), vision_width=4,
+                       vision_patch_size=None, context_length=77, vocab_size=49408, transformer_width=4,
+                       transformer_heads=1, transformer_layers=1)
+    # attnpool over 32 * 4 = 128 channels with head width 4 -> 32 heads (clip.model.CLIP would give 2 of 64)
+    model.visual = clipm.ModifiedResNet(layers=(1, 1, 1, 1), output_dim=8, heads=32, input_resolution=64, width=4)
+    model.initialize_parameters()
+    gen_models.perturb_norms(model, gen)
+    preprocess = open_clip.transform.image_transform(64, is_train=False, mean=CLIP_MEAN, std=CLIP_STD)
+    images = torch.stack([preprocess(Image.open(os.path.join(HERE, p))) for p in IMAGES])
+    with torch.no_grad():
+        model.logit_scale.fill_(math.log(100.0))
+        model.token_embedding.weight.normal_(0, 0.5, generator=gen)
+        model.text_projection.normal_(0, 1.0, generator=gen)
+        # Random running statistics swamp the tiny towers' activations (every image gives the same embedding):
+        # set them to the statistics of the images themselves (one train-mode pass with momentum 1).
+        for m in model.visual.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.momentum = 1.0
+        model.visual.train()
+        model.visual(images)
+        model.visual.eval()
+        for t in model.state_dict().values():
+            if t.is_floating_point():
+                t.copy_(t.half().float())  # the values the f16 file holds
+    model.eval()
+    sd = OrderedDict((k, v.detach().clone().contiguous().half() if v.is_floating_point() else v.contiguous())
+                     for k, v in model.state_dict().items())
+    save_file(sd, os.path.join(HERE, "clip_tiny_rn.safetensors"))
+    ids = tokenize(TEXTS)
+    with torch.no_grad():
+        img = model.encode_image(images)
+        txt = model.encode_text(ids)
+        img = img / img.norm(dim=1, keepdim=True)
+        txt = txt / txt.norm(dim=1, keepdim=True)
+        logits = model.logit_scale.exp() * img @ txt.t()
+    save_file({"text_ids": ids, "image_embeds": img.contiguous(), "text_embeds": txt.contiguous(),
+               "logits": logits.contiguous(), "probs": logits.softmax(dim=-1).contiguous()},
+              os.path.join(HERE, "clip_rn_expected.safetensors"))
+    print("RN probs per image:\n", logits.softmax(dim=-1))
+
+
 def write_hf_clip(gen):
     import open_clip
     from transformers import CLIPConfig, CLIPModel
@@ -219,6 +266,7 @@ def main():
     gen = torch.Generator().manual_seed(SEED)
     write_clip(gen)
     write_hf_clip(gen)
+    write_clip_rn(gen)
     write_classify()
     for f in sorted(os.listdir(HERE)):
         if f.endswith((".safetensors", ".pt", ".pth", ".txt")):

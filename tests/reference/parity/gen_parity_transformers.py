@@ -38,6 +38,9 @@ test_parity_full_size_transformers.cpp reads DIR from $WSDOL_FULL_PARITY_DIR, de
                                 batch 1 image)
   full_clip_rn50.safetensors    OpenAI CLIP RN50 image tower (ModifiedResNet (3,4,6,3), width 64, 224, batch 1)
 
+Re-running reproduces every tensor exactly (checked); only the order of the metadata keys in the safetensors
+header can change from run to run (the writer serializes them from a hash map).
+
 Run:  python tests/reference/parity/gen_parity_transformers.py [--full --out DIR]
 """
 import argparse

@@ -1,0 +1,322 @@
+// test_clip_training.cpp — models/clip_training: the contrastive loss and its gradients against open_clip's ClipLoss
+// on OpenAI's CLIP (fixtures from tests/reference/clip_training/gen_clip_loss.py), the logit-scale clamp, caption
+// parsing, a tiny training run that learns (loss down, zero-shot above chance) deterministically, and
+// `wsdol train-clip` (files that load strictly, errors naming the file).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/data/synth.h"
+#include "engine/io/json.h"
+#include "engine/ops/ops.h"
+#include "kernels/cpu/parallel.h"
+#include "models/clip_training.h"
+#include "tests/cli_test_util.h"
+#include "tests/io_test_util.h"
+#include "tests/parity_util.h"
+#include "tokenizer/clip_tokenizer.h"
+#include "weights/architecture.h"
+#include "weights/weights_file.h"
+
+namespace wsdol {
+namespace {
+
+namespace fs = std::filesystem;
+using models::Clip;
+using models::ClipConfig;
+
+std::string fixture(const std::string& name) {
+    return std::string(WSDOL_SOURCE_DIR) + "/tests/reference/clip_training/" + name;
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// ---------------------------------------------------------------- loss parity
+
+TEST(ClipTraining, LossAndGradientsMatchOpenClip) {
+    const test::ParityFixture fx(fixture("clip_loss.safetensors"));
+    Tensor img = fx.input("image_features"), txt = fx.input("text_features");
+    Tensor scale = fx.at("param.logit_scale").clone();
+    scale.set_requires_grad(true);
+    const models::ClipLossOutput out = models::clip_contrastive_loss(img, txt, scale);
+    fx.expect_outputs({{"loss", out.loss}, {"logits_per_image", out.logits_per_image}});
+    fx.loss({{"loss", out.loss}}).backward();
+    fx.expect("grad.param.logit_scale", scale.grad(), test::kParityGradTol);
+    fx.expect("grad.input.image_features", img.grad(), test::kParityGradTol);
+    fx.expect("grad.input.text_features", txt.grad(), test::kParityGradTol);
+}
+
+TEST(ClipTraining, TinyClipThroughTheLossMatchesPyTorch) {
+    const test::ParityFixture fx(fixture("clip_model_loss.safetensors"));
+    ClipConfig c;
+    c.embed_dim = 16;
+    c.image_size = 16;
+    c.vision_patch_size = 4;
+    c.vision_width = 32;
+    c.vision_layers = 2;
+    c.vision_heads = 1;
+    c.context_length = 12;
+    c.vocab_size = 100;
+    c.text_width = 32;
+    c.text_heads = 1;
+    c.text_layers = 2;
+    Clip model(c);
+    const nn::LoadReport report = model.load_state_dict(fx.state_dict(), true);
+    ASSERT_TRUE(report.ok()) << report.str();
+    Tensor images = fx.input("images");
+    const models::ClipOutput out = model.forward(images, fx.at("input.text"));
+    const Tensor loss = models::clip_contrastive_loss(out.logits_per_image);
+    fx.expect_outputs({{"loss", loss}, {"logits_per_image", out.logits_per_image}});
+    fx.loss({{"loss", loss}}).backward();
+    fx.expect_gradients(model, {{"images", images}});
+}
+
+TEST(ClipTraining, LossOfPerfectAndUniformLogits) {
+    // Uniform logits: log(B) both ways. A strongly diagonal matrix: close to 0.
+    EXPECT_NEAR(models::clip_contrastive_loss(Tensor::zeros({5, 5})).item(), std::log(5.0), 1e-6);
+    const Tensor diag = mul(Tensor::from_vector({1, 0, 0, 0, 1, 0, 0, 0, 1}, {3, 3}), 50.0);
+    EXPECT_LT(models::clip_contrastive_loss(diag).item(), 1e-10);
+    // Asymmetric: two images close to text 0 are two confusions in column 0's softmax but one in each of rows 1
+    // and 2, so the two directions differ, and the loss is their mean.
+    const Tensor rows_ok = Tensor::from_vector({10, 0, 0, 9.5, 10, 0, 9.5, 0, 10}, {3, 3});
+    const double rows = cross_entropy(rows_ok, Tensor::arange(3)).item();
+    const double cols = cross_entropy(rows_ok.t(), Tensor::arange(3)).item();
+    EXPECT_NEAR(models::clip_contrastive_loss(rows_ok).item(), (rows + cols) / 2, 1e-6);
+    EXPECT_GT(std::abs(cols - rows), 0.01);
+}
+
+TEST(ClipTraining, BadLossInputsAreNamed) {
+    try {
+        models::clip_contrastive_loss(Tensor::zeros({3, 4}));
+        FAIL() << "non-square logits accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("clip_contrastive_loss: expected square logits (B, B)"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("[3, 4]"), std::string::npos) << e.what();
+    }
+    try {
+        models::clip_contrastive_loss(Tensor::zeros({3, 4}), Tensor::zeros({2, 4}), Tensor::scalar(1.0));
+        FAIL() << "feature batches of different sizes accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("image_features and text_features of the same shape"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(ClipTraining, LogitScaleIsClampedToZeroAndLog100) {
+    Tensor s = Tensor::scalar(5.0);
+    s.set_requires_grad(true);
+    models::clamp_logit_scale_(s);
+    EXPECT_NEAR(s.item(), std::log(100.0), 1e-6);
+    EXPECT_TRUE(s.requires_grad());
+    Tensor t = Tensor::scalar(-0.5);
+    models::clamp_logit_scale_(t);
+    EXPECT_EQ(t.item(), 0.0);
+    Tensor u = Tensor::scalar(models::kClipLogitScaleInit);
+    models::clamp_logit_scale_(u);
+    EXPECT_NEAR(u.item(), std::log(1 / 0.07), 1e-6);
+}
+
+// ---------------------------------------------------------------- captions
+
+TEST(ClipTraining, CaptionsSplitIntoObjectsAndScene) {
+    const std::vector<std::string> classes = {"circle", "square", "triangle", "star", "ring", "cross"};
+    const models::CaptionParts p = models::parse_caption("an orange star, an orange ring and a blue cross on sand", classes);
+    ASSERT_EQ(p.objects.size(), 3u);
+    EXPECT_EQ(p.objects[0], "an orange star");
+    EXPECT_EQ(p.objects[2], "a blue cross");
+    EXPECT_EQ(p.bare[1], "a ring");
+    EXPECT_EQ(p.scene, "on sand");
+    const models::CaptionParts q = models::parse_caption("a white circle in the sky", classes);
+    ASSERT_EQ(q.objects.size(), 1u);
+    EXPECT_EQ(q.scene, "in the sky");
+    EXPECT_TRUE(models::parse_caption("nothing on water", classes).objects.empty());
+    EXPECT_TRUE(models::parse_caption("a dog on grass", classes).objects.empty());
+
+    // Partial captions keep the object order, name only caption objects, and are reproducible from the stream.
+    for (uint64_t i = 0; i < 50; ++i) {
+        data::SampleRng a(1, 2, i), b(1, 2, i);
+        const std::string t = models::compose_partial_caption(p, a);
+        EXPECT_EQ(t, models::compose_partial_caption(p, b));
+        EXPECT_TRUE(t.find("star") != std::string::npos || t.find("ring") != std::string::npos ||
+                    t.find("cross") != std::string::npos) << t;
+        EXPECT_EQ(t.find("circle"), std::string::npos) << t;
+        if (t.find("star") != std::string::npos && t.find("cross") != std::string::npos) {
+            EXPECT_LT(t.find("star"), t.find("cross")) << t;
+        }
+    }
+    EXPECT_EQ(models::zero_shot_prompt("a photo of {}.", "star"), "a photo of a star.");
+    EXPECT_EQ(models::zero_shot_prompt("a photo of {}.", "ellipse"), "a photo of an ellipse.");
+}
+
+// ---------------------------------------------------------------- training
+
+// In-memory pairs straight from the synth renderer.
+models::CaptionedImages synth_pairs(int classes, int64_t first, int64_t count, int64_t size, uint64_t seed) {
+    data::SynthConfig sc;
+    sc.classes = classes;
+    sc.images = first + count;
+    sc.size = size;
+    sc.seed = seed;
+    sc.difficulty = data::SynthDifficulty::easy;
+    models::CaptionedImages out;
+    out.class_names = data::synth_class_names(classes);
+    for (int64_t i = first; i < first + count; ++i) {
+        const data::SynthImage s = data::synth_image(sc, i);
+        data::Image im;
+        im.height = im.width = s.size;
+        im.channels = 3;
+        im.pixels = s.rgb;
+        out.ids.push_back(s.id);
+        out.images.push_back(std::move(im));
+        out.captions.push_back(s.caption);
+        out.labels.push_back(s.labels);
+    }
+    return out;
+}
+
+models::SmallClipOptions tiny_options() {
+    models::SmallClipOptions o;
+    o.model.image_size = 32;
+    o.model.vision_patch_size = 8;
+    o.model.vision_width = o.model.text_width = o.model.embed_dim = 64;
+    o.model.vision_heads = o.model.text_heads = 1;
+    o.model.vision_layers = 1;
+    o.model.text_layers = 1;
+    o.model.context_length = 24;
+    o.batch_size = 32;
+    o.steps = 120;
+    o.lr = 2e-3;
+    o.workers = 0;
+    return o;
+}
+
+TEST(ClipTraining, TinyRunLowersTheLossAndBeatsChanceZeroShot) {
+    const models::CaptionedImages train = synth_pairs(3, 0, 192, 32, 5), val = synth_pairs(3, 192, 96, 32, 5);
+    const models::SmallClipOptions o = tiny_options();
+    const models::SmallClipResult r = models::train_small_clip(train, val, o);
+    ASSERT_EQ(r.losses.size(), size_t(o.steps));
+    auto mean_of = [&](size_t begin, size_t end) {
+        double s = 0;
+        for (size_t i = begin; i < end; ++i) s += r.losses[i];
+        return s / double(end - begin);
+    };
+    const double first = mean_of(0, 10), last = mean_of(r.losses.size() - 10, r.losses.size());
+    std::printf("tiny CLIP: loss %.3f -> %.3f; zero-shot top-1 %.3f, single-object %.3f (%lld images), mAP %.3f\n",
+                first, last, r.zero_shot.top1, r.zero_shot.single_object,
+                static_cast<long long>(r.zero_shot.single_object_images), r.zero_shot.mean_ap);
+    EXPECT_LT(last, 0.8 * first);  // partial captions repeat within a batch ("a star"), so the floor stays high
+    EXPECT_EQ(r.zero_shot.images, 96);
+    EXPECT_GT(r.zero_shot.single_object, 0.5);  // chance 1/3
+    EXPECT_GT(r.zero_shot.mean_ap, 0.6);
+    EXPECT_EQ(r.model->cfg.vocab_size, int64_t(r.tokenizer->vocab_size()));
+    EXPECT_EQ(r.truncated_captions, 0);
+    EXPECT_LE(r.model->logit_scale.item(), models::kClipLogitScaleMax);
+}
+
+TEST(ClipTraining, SameSeedSameNumbersForAnyWorkerAndThreadCount) {
+    const models::CaptionedImages train = synth_pairs(3, 0, 64, 32, 9), val = synth_pairs(3, 64, 16, 32, 9);
+    models::SmallClipOptions o = tiny_options();
+    o.steps = 6;
+    o.batch_size = 16;
+    const models::SmallClipResult a = models::train_small_clip(train, val, o);
+    o.workers = 2;
+    const int threads = cpu::num_threads();
+    cpu::set_num_threads(threads == 1 ? 2 : 1);
+    const models::SmallClipResult b = models::train_small_clip(train, val, o);
+    cpu::set_num_threads(threads);
+    EXPECT_EQ(a.losses, b.losses);
+    EXPECT_EQ(a.vocab_text, b.vocab_text);
+    const NamedTensors pa = a.model->state_dict(), pb = b.model->state_dict();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].second.to_vector(), pb[i].second.to_vector()) << pa[i].first;
+    o.seed = 1;
+    const models::SmallClipResult c = models::train_small_clip(train, val, o);
+    EXPECT_NE(a.losses, c.losses);
+}
+
+// ---------------------------------------------------------------- CLI
+
+const char* kTinyCli = " --quiet --steps 4 --batch 8 --width 64 --vision-layers 1 --text-layers 1 --image-size 32 "
+                       "--context 24 --workers 0";
+
+TEST(TrainClipCli, WritesACheckpointThatLoadsStrictly) {
+    test::ScratchDir dir;
+    const std::string data = dir.file("synth"), out = dir.file("clip");
+    ASSERT_EQ(test::run_wsdol("synth --quiet --out '" + data + "' --images 40 --size 32 --classes 3").code, 0);
+    const auto r = test::run_wsdol("train-clip --data '" + data + "' --out '" + out + "'" + kTinyCli);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("zero-shot on 8 held-out images"), std::string::npos) << r.output;
+
+    const weights::WeightsFile wf = weights::read_weights(out + "/clip.safetensors");
+    const weights::DetectedArchitecture arch = weights::detect_architecture(wf.tensors);
+    EXPECT_EQ(arch.arch, weights::Architecture::openai_clip_vit) << arch.description;
+    const ClipConfig cfg = models::clip_config_from_state_dict(wf.tensors);  // head width 64: 1 head at width 64
+    EXPECT_EQ(cfg.image_size, 32);
+    EXPECT_EQ(cfg.vision_width, 64);
+    EXPECT_EQ(cfg.context_length, 24);
+    Clip model(cfg);
+    const nn::LoadReport report = model.load_state_dict(wf.tensors, true);
+    EXPECT_TRUE(report.ok()) << report.str();
+
+    tok::ClipTokenizer tokenizer = tok::ClipTokenizer::from_file(out + "/vocab.txt.gz", SIZE_MAX);
+    EXPECT_EQ(int64_t(tokenizer.vocab_size()), cfg.vocab_size);
+    EXPECT_EQ(tokenizer.encode("a photo of a circle.").size(), 6u);  // every word is one token
+
+    const json::Value doc = json::parse(slurp(out + "/clip_train.json"));
+    EXPECT_EQ(doc.at("steps").as_int64(), 4);
+    EXPECT_EQ(doc.at("zero_shot").at("images").as_int64(), 8);
+    EXPECT_GE(doc.at("zero_shot").at("top1").as_double(), 0.0);
+    EXPECT_EQ(doc.at("model").at("vocab_size").as_int64(), cfg.vocab_size);
+}
+
+TEST(TrainClipCli, BadDataIsNamed) {
+    test::ScratchDir dir;
+    const std::string data = dir.file("synth"), out = dir.file("clip");
+    ASSERT_EQ(test::run_wsdol("synth --quiet --out '" + data + "' --images 20 --size 32 --classes 3").code, 0);
+    const std::string cmd = "train-clip --data '" + data + "' --out '" + out + "'" + kTinyCli;
+
+    // a caption missing for one id
+    const std::string captions = slurp(data + "/captions.txt");
+    {
+        std::ofstream f(data + "/captions.txt", std::ios::trunc);
+        f << captions.substr(captions.find('\n') + 1);  // drops synth_000000
+    }
+    auto r = test::run_wsdol(cmd);
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find(data + "/captions.txt has no caption for 'synth_000000'"), std::string::npos) << r.output;
+
+    // no captions file
+    fs::remove(data + "/captions.txt");
+    r = test::run_wsdol(cmd);
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("no captions file " + data + "/captions.txt"), std::string::npos) << r.output;
+
+    // an empty training split
+    {
+        std::ofstream f(data + "/captions.txt", std::ios::trunc);
+        f << captions;
+        std::ofstream g(data + "/ImageSets/Segmentation/train.txt", std::ios::trunc);
+    }
+    r = test::run_wsdol(cmd);
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("ImageSets/Segmentation/train.txt"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("empty"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(out + "/clip.safetensors"));
+
+    // not a folder at all
+    r = test::run_wsdol("train-clip --data '" + dir.file("nothing") + "' --out '" + out + "'" + kTinyCli);
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find(dir.file("nothing")), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace wsdol
