@@ -328,7 +328,7 @@ def torch_self_error(model, images, outputs_fn, loss_outputs, seed):
         sum((out[n] * w[n].to(dtype)).sum() for n in loss_outputs).backward()
         grads = {"grad.param." + n: p.grad for n, p in m.named_parameters() if p.grad is not None}
         grads["grad.input.images"] = x.grad
-        res.append(({"output." + n: out[n].detach() for n in loss_outputs}, grads))
+        res.append(({"output." + n: t.detach() for n, t in out.items()}, grads))  # every output, in the loss or not
     (o32, g32), (o64, g64) = res
     frac = lambda a, b, tol: ((a.double() - b).abs() / (tol * (1 + b.abs()))).max().item()  # noqa: E731
     table = {k: frac(o32[k], o64[k], 1e-4) for k in o64}
