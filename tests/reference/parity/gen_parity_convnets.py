@@ -51,8 +51,8 @@ the reduced fixtures do (ReLU margin 3e-6 x max), with PyTorch's own f32-vs-f64 
 rounding can flip); (d) ResNet-38d: its loss output conv6 is a 4096-channel map, whose N(0,1)-weighted loss sends
 gradients large enough back that the bound's absolute part no longer covers f32 rounding in their small elements
 (PyTorch f32 vs f64 x1.2 on the weight gradients of b5-b7, with (a)-(c)); bn7's weight and bias times 0.1
-(FULL_WRN38_BN7_SCALE) scale every gradient down by 10 (x0.14). Measured on ResNet-50 eval with shift 3 and the logits loss: forward err/bound <= 0.1,
-gradients <= 0.04 for one draw, 24 for another (in conv1, bn1 and layer1 only:
+(FULL_WRN38_BN7_SCALE) scale every gradient down by 10 (x0.14). Measured on ResNet-50 eval with shift 3 and the
+logits loss: forward err/bound <= 0.1, gradients <= 0.04 for one draw, 24 for another (in conv1, bn1 and layer1 only:
 a flipped gate or max-pool near-tie): hence shift 4 and (c). The fixture's table
 <fixture>.torch_f32_vs_f64.txt (PyTorch's own f32 error against f64 per key, as a fraction of the bound) is written
 next to it and printed by the heavy test next to ours. Everything is seeded, so reruns write identical files.
@@ -403,10 +403,9 @@ def write_resnet(path, seed, train, width=3, layers=(2, 1, 2, 2), strides=(1, 2,
             "replace_stride_with_dilation": ",".join(str(int(d)) for d in dilate),
             "num_classes": str(1000 if full else num_classes), "bn_mode": bn_mode,
             "freeze_stem": str(int(freeze_stem)), "mode": "train" if train else "eval",
-            "images_draw": str(attempt), "torch_f32_vs_f64_err_per_bound": f"{frac:.3g}",
-            "bn_bias_shift": str(FULL_BN_BIAS_SHIFT if full else 0.0), "loss_outputs": ",".join(loss_outputs),
-            "bn7_scale": str(FULL_WRN38_BN7_SCALE if full else 1.0)}
+            "images_draw": str(attempt), "torch_f32_vs_f64_err_per_bound": f"{frac:.3g}"}
     if full:
+        meta.update({"bn_bias_shift": str(FULL_BN_BIAS_SHIFT), "loss_outputs": ",".join(loss_outputs)})
         write_self_error(path, torch_self_error(model, images, resnet_outputs, loss_outputs, seed))
     t = write_parity_fixture(path, model, {"images": images}, fwd, seed, loss_outputs=loss_outputs, metadata=meta)
     report(path, t)
@@ -431,12 +430,13 @@ def write_wrn38(path, seed, train, width=1, bn_mode="normal", freeze_conv1a=Fals
     loss_outputs = ["conv6"] if full else ["b2", "b3", "b4", "b5", "b6", "b7", "conv4", "conv5", "conv6"]
     images, attempt, frac = choose_images(model, images_shape, wrn38_outputs, loss_outputs, seed,
                                           max_frac=0.5 if full else 0.9)
-    meta = {"images_draw": str(attempt), "torch_f32_vs_f64_err_per_bound": f"{frac:.3g}","model": "ResNet-38d (PSA network/resnet38d.py)", "width": str(width), "bn_mode": bn_mode,
+    meta = {"images_draw": str(attempt), "torch_f32_vs_f64_err_per_bound": f"{frac:.3g}",
+            "model": "ResNet-38d (PSA network/resnet38d.py)", "width": str(width), "bn_mode": bn_mode,
             "freeze_conv1a": str(int(freeze_conv1a)), "dropout": ",".join(map(str, dropout)),
-            "mode": "train" if train else "eval",
-            "bn_bias_shift": str(FULL_BN_BIAS_SHIFT if full else 0.0), "loss_outputs": ",".join(loss_outputs),
-            "bn7_scale": str(FULL_WRN38_BN7_SCALE if full else 1.0)}
+            "mode": "train" if train else "eval"}
     if full:
+        meta.update({"bn_bias_shift": str(FULL_BN_BIAS_SHIFT), "loss_outputs": ",".join(loss_outputs),
+                     "bn7_scale": str(FULL_WRN38_BN7_SCALE)})
         write_self_error(path, torch_self_error(model, images, wrn38_outputs, loss_outputs, seed))
     t = write_parity_fixture(path, model, {"images": images}, forward_with_state(wrn38_outputs), seed,
                              loss_outputs=loss_outputs, metadata=meta)
