@@ -174,18 +174,25 @@ void gemm_packed(const Problem<T>& pr) {
     }
 }
 
-// Picks a tm x tn grid (tm row groups, tn column groups, tm * tn == team) that balances the MR x NR tiles;
-// row groups are preferred (each thread then packs only its own rows of A).
-void thread_grid(int team, int64_t m_tiles, int64_t n_tiles, int& tm, int& tn) {
+// Picks a tm x tn grid (tm row groups, tn column groups, tm * tn == team) that balances the MR x NR tiles; among
+// the grids within 10% of the best balance, the one that packs the fewest elements: each row group packs all of
+// its B columns (tm * N per k in total) and each column group all of its A rows (tn * M per k). So a short, wide C
+// (ViT at batch 1: qkv is 197 x 2304, where B is a whole weight matrix) is cut into column groups and a tall one
+// into row groups; ties go to row groups.
+void thread_grid(int team, int64_t m, int64_t n, int64_t m_tiles, int64_t n_tiles, int& tm, int& tn) {
     auto cost = [&](int t) { return ((m_tiles + t - 1) / t) * ((n_tiles + team / t - 1) / (team / t)); };
     int64_t best = INT64_MAX;
     for (int t = 1; t <= team; ++t)
         if (team % t == 0) best = std::min(best, cost(t));
     tm = 1;
+    int64_t least_packed = INT64_MAX;
     for (int t = team; t >= 1; --t)
-        if (team % t == 0 && cost(t) * 10 <= best * 11) {  // within 10% of the best balance: most row groups
-            tm = t;
-            break;
+        if (team % t == 0 && cost(t) * 10 <= best * 11) {  // within 10% of the best balance
+            const int64_t packed = t * n + (team / t) * m;
+            if (packed < least_packed) {
+                least_packed = packed;
+                tm = t;
+            }
         }
     tn = team / tm;
 }
@@ -200,7 +207,7 @@ void gemm_packed_team(const Problem<T>& pr, int team) {
     constexpr int MR = Blocking<T>::MR, NR = Blocking<T>::NR;
     const int64_t m_tiles = (pr.m + MR - 1) / MR, n_tiles = (pr.n + NR - 1) / NR;
     int tm = 1, tn = 1;
-    thread_grid(team, m_tiles, n_tiles, tm, tn);
+    thread_grid(team, pr.m, pr.n, m_tiles, n_tiles, tm, tn);
     auto rectangle = [&](int64_t u) {
         const int64_t rg = u / tn, cg = u % tn;
         const int64_t m0 = std::min(pr.m, m_tiles * rg / tm * MR), m1 = std::min(pr.m, m_tiles * (rg + 1) / tm * MR);
