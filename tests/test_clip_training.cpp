@@ -32,13 +32,6 @@ std::string fixture(const std::string& name) {
     return std::string(WSDOL_SOURCE_DIR) + "/tests/reference/clip_training/" + name;
 }
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 // ---------------------------------------------------------------- loss parity
 
 TEST(ClipTraining, LossAndGradientsMatchOpenClip) {
@@ -271,7 +264,7 @@ TEST(TrainClipCli, WritesACheckpointThatLoadsStrictly) {
     EXPECT_EQ(int64_t(tokenizer.vocab_size()), cfg.vocab_size);
     EXPECT_EQ(tokenizer.encode("a photo of a circle.").size(), 6u);  // every word is one token
 
-    const json::Value doc = json::parse(slurp(out + "/clip_train.json"));
+    const json::Value doc = json::parse(test::read_bytes(out + "/clip_train.json"));
     EXPECT_EQ(doc.at("steps").as_int64(), 4);
     EXPECT_EQ(doc.at("zero_shot").at("images").as_int64(), 8);
     EXPECT_GE(doc.at("zero_shot").at("top1").as_double(), 0.0);
@@ -285,7 +278,7 @@ TEST(TrainClipCli, BadDataIsNamed) {
     const std::string cmd = "train-clip --data '" + data + "' --out '" + out + "'" + kTinyCli;
 
     // a caption missing for one id
-    const std::string captions = slurp(data + "/captions.txt");
+    const std::string captions = test::read_bytes(data + "/captions.txt");
     {
         std::ofstream f(data + "/captions.txt", std::ios::trunc);
         f << captions.substr(captions.find('\n') + 1);  // drops synth_000000

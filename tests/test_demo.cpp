@@ -16,13 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 size_t count(const std::string& s, const std::string& piece) {
     size_t n = 0;
     for (size_t at = s.find(piece); at != std::string::npos; at = s.find(piece, at + 1)) ++n;
@@ -39,7 +32,7 @@ TEST(DemoCli, QuickRunWritesTheReportAndResults) {
                               "[demo] train MMCST", "[demo] localize MMCST", "[demo] report", "mIoU", "threshold",
                               "zero-shot top-1", "expected ordering MMCST > MCTformer > CAM", "total "})
         EXPECT_NE(r.output.find(piece), std::string::npos) << piece << " not in:\n" << r.output;
-    const json::Value results = json::parse(slurp(out + "/results.json"));
+    const json::Value results = json::parse(test::read_bytes(out + "/results.json"));
     for (const char* method : {"cam", "mctformer", "mmcst"}) {
         const json::Value& m = results.at("methods").at(method);
         EXPECT_GT(m.at("mIoU").as_double(), 0.0) << method;
@@ -50,7 +43,7 @@ TEST(DemoCli, QuickRunWritesTheReportAndResults) {
     }
     EXPECT_TRUE(results.at("clip").find("zero_shot_top1") != nullptr);
     EXPECT_TRUE(results.at("stage_seconds").find("synth") != nullptr);
-    const std::string html = slurp(out + "/report.html");
+    const std::string html = test::read_bytes(out + "/report.html");
     EXPECT_EQ(count(html, "class=\"image-row\""), 6u);  // the quick preset shows 6 images
     EXPECT_EQ(count(html, "<td class=\"input\""), 6u);
     EXPECT_EQ(count(html, "<td class=\"gt\""), 6u);
@@ -65,7 +58,7 @@ TEST(DemoCli, QuickRunWritesTheReportAndResults) {
     const auto refused = test::run_wsdol("demo --out '" + foreign + "' --quick --quiet --methods tinycam");
     EXPECT_EQ(refused.code, 1);
     EXPECT_NE(refused.output.find("is not empty and is not an earlier demo output"), std::string::npos) << refused.output;
-    EXPECT_EQ(slurp(foreign + "/notes.txt"), "mine");
+    EXPECT_EQ(test::read_bytes(foreign + "/notes.txt"), "mine");
 }
 
 }  // namespace

@@ -17,13 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 TEST(SynthCli, WritesTheVocLayoutByteIdenticallyForAnyThreadCount) {
     test::ScratchDir dir;
     const std::string a = dir.file("a"), b = dir.file("b");
@@ -40,16 +33,16 @@ TEST(SynthCli, WritesTheVocLayoutByteIdenticallyForAnyThreadCount) {
     for (const auto& entry : fs::recursive_directory_iterator(a)) {
         if (!entry.is_regular_file()) continue;
         const fs::path rel = fs::relative(entry.path(), a);
-        EXPECT_EQ(slurp(entry.path()), slurp(fs::path(b) / rel)) << rel;
-        EXPECT_EQ(slurp(entry.path()), slurp(fs::path(c) / rel)) << rel;
+        EXPECT_EQ(test::read_bytes(entry.path()), test::read_bytes(fs::path(b) / rel)) << rel;
+        EXPECT_EQ(test::read_bytes(entry.path()), test::read_bytes(fs::path(c) / rel)) << rel;
         ++files;
     }
     EXPECT_EQ(files, 30 * 2 + 3 + 4);  // images + masks, three lists, labels/captions/classes/synth.json
-    EXPECT_EQ(slurp(fs::path(a) / "ImageSets/Segmentation/val.txt").size(), size_t(6 * 13));  // 6 ids of 12 chars
-    EXPECT_EQ(slurp(fs::path(a) / "classes.txt"), "0 background\n1 circle\n2 square\n3 triangle\n4 star\n");
+    EXPECT_EQ(test::read_bytes(fs::path(a) / "ImageSets/Segmentation/val.txt").size(), size_t(6 * 13));  // 6 ids of 12 chars
+    EXPECT_EQ(test::read_bytes(fs::path(a) / "classes.txt"), "0 background\n1 circle\n2 square\n3 triangle\n4 star\n");
 
     // Masks decode to the labels of cls_labels.txt; images decode to RGB of the right size.
-    std::istringstream labels(slurp(fs::path(a) / "cls_labels.txt"));
+    std::istringstream labels(test::read_bytes(fs::path(a) / "cls_labels.txt"));
     std::string line;
     int lines = 0;
     while (std::getline(labels, line)) {
@@ -88,7 +81,7 @@ TEST(SynthCli, BadArgumentsFailBeforeWriting) {
     const auto theirs = test::run_wsdol("synth --quiet --images 2 --size 32 --out '" + dir.file("theirs") + "'");
     EXPECT_NE(theirs.code, 0);
     EXPECT_NE(theirs.output.find("not a wsdol synth dataset"), std::string::npos) << theirs.output;
-    EXPECT_EQ(slurp(fs::path(dir.file("theirs")) / "cls_labels.txt"), "2007_000032 1 15\n");
+    EXPECT_EQ(test::read_bytes(fs::path(dir.file("theirs")) / "cls_labels.txt"), "2007_000032 1 15\n");
     ASSERT_EQ(test::run_wsdol("synth --quiet --images 2 --size 32 --out '" + dir.file("again") + "'").code, 0);
     EXPECT_EQ(test::run_wsdol("synth --quiet --images 3 --size 32 --out '" + dir.file("again") + "'").code, 0);
     const auto r = test::run_wsdol("synth --images 3");

@@ -22,13 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 bool contains(const std::string& s, const std::string& piece) { return s.find(piece) != std::string::npos; }
 
 class TrainCli : public testing::Test {
@@ -64,11 +57,11 @@ TEST_F(TrainCli, ProgressStopAndResumeReproduceTheUninterruptedCheckpoint) {
     ASSERT_EQ(b.code, 0) << b.output;
     EXPECT_TRUE(contains(b.output, "resuming tinycam")) << b.output;
     EXPECT_TRUE(contains(b.output, "resuming at step 3")) << b.output;
-    EXPECT_TRUE(slurp(ckpt("stopped")) == slurp(ckpt("full")));
+    EXPECT_TRUE(test::read_bytes(ckpt("stopped")) == test::read_bytes(ckpt("full")));
     // A finished run resumed again changes nothing.
     const auto c = test::run_wsdol("train --data '" + data() + "' --out '" + dir("stopped") + "' --resume --quiet");
     ASSERT_EQ(c.code, 0) << c.output;
-    EXPECT_TRUE(slurp(ckpt("stopped")) == slurp(ckpt("full")));
+    EXPECT_TRUE(test::read_bytes(ckpt("stopped")) == test::read_bytes(ckpt("full")));
 }
 
 // kill -9 at an arbitrary moment (possibly during a save): the checkpoint on disk is complete, and --resume
@@ -85,7 +78,7 @@ TEST_F(TrainCli, KilledRunResumesBitIdentically) {
     io::SafetensorsFile f(path);  // complete and valid
     const auto r = test::run_wsdol("train --data '" + data() + "' --out '" + dir("killed") + "' --resume --quiet");
     ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_TRUE(slurp(path) == slurp(ckpt("full")));
+    EXPECT_TRUE(test::read_bytes(path) == test::read_bytes(ckpt("full")));
 }
 
 TEST_F(TrainCli, InferWritesMapsAndSeedsThatEvalScoresAlike) {
@@ -143,7 +136,7 @@ TEST_F(TrainCli, ClassListDifferingFromTheCheckpointIsAnError) {
     const auto s = test::run_wsdol("train --data '" + other + "' --out '" + dir("resume_other") + "' --resume");
     EXPECT_EQ(s.code, 1) << s.output;
     EXPECT_TRUE(contains(s.output, "--resume: classes of")) << s.output;
-    EXPECT_TRUE(slurp(ckpt("resume_other")) == slurp(ckpt("full")));  // untouched
+    EXPECT_TRUE(test::read_bytes(ckpt("resume_other")) == test::read_bytes(ckpt("full")));  // untouched
 }
 
 // A CLIP checkpoint of the wrong architecture (here a timm ViT) for a CLIP-guided method is refused before training.

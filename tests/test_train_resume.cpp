@@ -83,13 +83,6 @@ private:
 WSDOL_METHOD(models::MethodInfo{"testlinear", "test-only linear classifier",
                                 [](const models::MethodConfig& c) { return std::make_unique<TestLinear>(c); }});
 
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 // One synthetic dataset (40 images: 32 train = 4 batches of 8 per epoch) shared by the suite.
 class TrainResume : public testing::Test {
 protected:
@@ -133,7 +126,7 @@ TEST_F(TrainResume, InterruptedRunsResumeBitIdentically) {
     const train::TrainResult full = train::train(base("full"));
     ASSERT_TRUE(full.finished);
     ASSERT_EQ(full.total_steps, 12);
-    const std::string reference = slurp(full.checkpoint);
+    const std::string reference = test::read_bytes(full.checkpoint);
     // Stopped inside an epoch (step 6 = epoch 1, batch 2), at an epoch boundary (step 8), after one step; resumed
     // with another worker count.
     for (int stop : {6, 8, 1}) {
@@ -154,7 +147,7 @@ TEST_F(TrainResume, InterruptedRunsResumeBitIdentically) {
         // The losses of the resumed steps equal the uninterrupted run's, and the final files are identical.
         ASSERT_EQ(rest.losses.size(), size_t(12 - stop));
         for (size_t i = 0; i < rest.losses.size(); ++i) EXPECT_EQ(rest.losses[i], full.losses[stop + i]) << i;
-        EXPECT_TRUE(slurp(rest.checkpoint) == reference) << "stop at " << stop;
+        EXPECT_TRUE(test::read_bytes(rest.checkpoint) == reference) << "stop at " << stop;
     }
 }
 
@@ -174,7 +167,7 @@ TEST_F(TrainResume, SgdPolyScheduleResumesBitIdentically) {
     r.set("resume", "true");
     r.set("optimizer", "sgd");  // explicit settings equal to the stored ones are fine
     const train::TrainResult rest = train::train(r);
-    EXPECT_TRUE(slurp(rest.checkpoint) == slurp(full.checkpoint));
+    EXPECT_TRUE(test::read_bytes(rest.checkpoint) == test::read_bytes(full.checkpoint));
 }
 
 // A crash between periodic saves: the file on disk is the last complete periodic checkpoint (never a partial
@@ -211,7 +204,7 @@ TEST_F(TrainResume, CheckpointsAreWrittenEveryNStepsAtomically) {
     r.set("resume", "true");
     const train::TrainResult rest = train::train(r);
     EXPECT_EQ(rest.first_step, 6);
-    EXPECT_TRUE(slurp(rest.checkpoint) == slurp(full.checkpoint));
+    EXPECT_TRUE(test::read_bytes(rest.checkpoint) == test::read_bytes(full.checkpoint));
 }
 
 TEST_F(TrainResume, ResumeMismatchesNameTheField) {
@@ -349,7 +342,7 @@ TEST_F(TrainResume, RealMethodsResumeBitIdentically) {
         rest.set("resume", "true");
         const train::TrainResult r = train::train(rest);
         EXPECT_EQ(r.first_step, 3);
-        EXPECT_TRUE(slurp(r.checkpoint) == slurp(full.checkpoint)) << method;
+        EXPECT_TRUE(test::read_bytes(r.checkpoint) == test::read_bytes(full.checkpoint)) << method;
     }
 }
 
