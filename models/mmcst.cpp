@@ -25,20 +25,6 @@ public:
     PatchEmbedGroup() : nn::Module("PatchEmbed") {}
 };
 
-// Patch part of a positional embedding (1, g0*g0, D) -> (1, gh*gw, D), bicubic (a = -0.75, align_corners=False).
-// dino_scale: MCTformer's run-time rule, F.interpolate(scale_factor=((gh + 0.1) / g0, (gw + 0.1) / g0)) (the
-// 0.1 avoids floor() rounding the output size down; the source mapping then uses these factors, which shifts
-// the samples slightly compared with resizing to an exact size). Otherwise an exact-size resize (load time).
-Tensor resize_patch_pos(const Tensor& patch_pos, int64_t g0, int64_t gh, int64_t gw, bool dino_scale) {
-    const int64_t D = patch_pos.size(2);
-    Tensor grid = patch_pos.reshape({1, g0, g0, D}).permute({0, 3, 1, 2});  // (1, D, g0, g0)
-    Tensor resized = dino_scale ? interpolate(grid, gh, gw, InterpMode::bicubic, false,
-                                              (static_cast<double>(gh) + 0.1) / static_cast<double>(g0),
-                                              (static_cast<double>(gw) + 0.1) / static_cast<double>(g0))
-                                : interpolate(grid, gh, gw, InterpMode::bicubic, false);
-    return resized.permute({0, 2, 3, 1}).reshape({1, gh * gw, D});
-}
-
 // (B, N, C) scores per position -> (B, C, h, w) maps.
 Tensor to_maps(const Tensor& per_position, int64_t gh, int64_t gw) {
     const int64_t B = per_position.size(0), C = per_position.size(2);
@@ -165,11 +151,11 @@ Tensor MmcstNet::attention_mask(int64_t num_patches) const {
 }
 
 Tensor MmcstNet::pos_embed_for(int64_t grid_h, int64_t grid_w) const {
-    const int64_t g0 = cfg.image_size / cfg.patch_size;
-    if (grid_h == g0 && grid_w == g0) return pos_embed;
-    const int64_t prefix = cfg.num_classes + cfg.text_token_count();
-    Tensor patch = resize_patch_pos(pos_embed.narrow(1, prefix, g0 * g0), g0, grid_h, grid_w, /*dino_scale=*/true);
-    return cat({pos_embed.narrow(1, 0, prefix), patch}, 1);
+    // MCTformer's run-time rule (models/vit.h resize_pos_embed, PosEmbedResize::mctformer): bicubic with
+    // scale_factor (g + 0.1) / g0, skipped when the grid is unchanged. The input is a multiple of the patch size
+    // here, so "square input" is "square grid".
+    return resize_pos_embed(pos_embed, cfg.num_classes + cfg.text_token_count(), grid_h, grid_w,
+                            PosEmbedResize::mctformer, grid_h == grid_w);
 }
 
 Tensor MmcstNet::contrast_scale() const {
@@ -287,7 +273,7 @@ void load_vit_backbone(MmcstNet& net, const NamedTensors& timm_state) {
     WSDOL_CHECK(prefix > 0, "load_vit_backbone: pos_embed ", shape_str(pos.shape()),
                 " is not 1 or 2 prefix tokens plus a square patch grid");
     Tensor patch = pos.narrow(1, prefix, g * g);
-    if (g != g0) patch = resize_patch_pos(patch, g, g0, g0, /*dino_scale=*/false);
+    if (g != g0) patch = resize_pos_embed(patch, 0, g0, g0, PosEmbedResize::bicubic);  // exact size, load time
     Tensor cls_pos = pos.narrow(1, 0, 1).expand({1, C + Ct, D});
     copy_into(net.pos_embed, cat({cls_pos.contiguous(), patch}, 1), "pos_embed");
 }
