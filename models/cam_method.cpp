@@ -32,15 +32,7 @@ std::vector<ParamGroupSpec> CamMethod::param_groups() {
         }
         groups = {backbone, head};
     } else {
-        // timm create_optimizer: no weight decay on 1-D parameters, pos_embed and cls_token.
-        ParamGroupSpec decay{"decay", {}, 1.0, 1.0}, no_decay{"no_decay", {}, 1.0, 0.0};
-        for (const auto& [name, p] : net_->named_parameters()) {
-            if (!p.requires_grad()) continue;
-            const bool skip = p.dim() <= 1 || name.find("pos_embed") != std::string::npos ||
-                              name.find("cls_token") != std::string::npos;
-            (skip ? no_decay : decay).params.push_back(name);
-        }
-        groups = {decay, no_decay};
+        groups = timm_decay_groups(*net_);  // timm create_optimizer: no decay on 1-D, pos_embed, cls_token
     }
     return groups;
 }

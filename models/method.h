@@ -39,6 +39,24 @@ struct ParamGroupSpec {
     double weight_decay_scale = 1.0;
 };
 
+// timm's create_optimizer weight-decay rule as two groups, "decay" and "no_decay" (weight_decay_scale 0): no decay
+// for parameters with fewer than 2 dims (biases, norms, scalars) and for those whose last name component is in
+// `no_decay_names` (timm's no_weight_decay(): pos_embed, cls_token). Frozen parameters (requires_grad false) are
+// left out. Order: network().named_parameters() order.
+inline std::vector<ParamGroupSpec> timm_decay_groups(const nn::Module& network,
+                                                      const std::vector<std::string>& no_decay_names = {"pos_embed",
+                                                                                                        "cls_token"}) {
+    ParamGroupSpec decay{"decay", {}, 1.0, 1.0}, no_decay{"no_decay", {}, 1.0, 0.0};
+    for (const auto& [name, p] : network.named_parameters()) {
+        if (!p.requires_grad()) continue;
+        const std::string last = name.substr(name.rfind('.') == std::string::npos ? 0 : name.rfind('.') + 1);
+        bool skip = p.dim() <= 1;
+        for (const std::string& n : no_decay_names) skip = skip || last == n;
+        (skip ? no_decay : decay).params.push_back(name);
+    }
+    return {decay, no_decay};
+}
+
 // A method's default training recipe, as data (printed by `wsdol train --dry-run`, overridable by flags/config).
 struct Recipe {
     std::string optimizer = "adamw";  // "adamw" | "sgd"

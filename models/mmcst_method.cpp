@@ -58,12 +58,7 @@ MmcstMethod::MmcstMethod(std::string name, const MmcstConfig& cfg, MmcstClip cli
 }
 
 std::vector<ParamGroupSpec> MmcstMethod::param_groups() {
-    ParamGroupSpec decay{"decay", {}, 1.0, 1.0}, no_decay{"no_decay", {}, 1.0, 0.0};
-    for (const auto& [name, p] : net_->named_parameters()) {
-        const bool skip = p.dim() <= 1 || name == "pos_embed" || name == "cls_token";
-        (skip ? no_decay : decay).params.push_back(name);
-    }
-    return {decay, no_decay};
+    return timm_decay_groups(*net_);  // timm: no decay on 1-D parameters, pos_embed, cls_token
 }
 
 Recipe MmcstMethod::recipe() const {

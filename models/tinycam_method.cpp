@@ -38,9 +38,7 @@ public:
     std::string name() const override { return "tinycam"; }
     nn::Module& network() override { return *net_; }
     std::vector<ParamGroupSpec> param_groups() override {
-        ParamGroupSpec decay{"decay", {}, 1.0, 1.0}, no_decay{"no_decay", {}, 1.0, 0.0};
-        for (const auto& [n, p] : net_->named_parameters()) (p.dim() > 1 ? decay : no_decay).params.push_back(n);
-        return {decay, no_decay};
+        return timm_decay_groups(*net_);
     }
     Recipe recipe() const override {
         Recipe r;
