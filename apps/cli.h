@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wsdol::cli {
@@ -24,7 +25,10 @@ class Args {
 public:
     Args(const std::string& command, const std::vector<std::string>& argv, const std::vector<std::string>& value_options,
          const std::vector<std::string>& flag_options);
-    std::optional<std::string> get(const std::string& key) const;
+    std::optional<std::string> get(const std::string& key) const;  // the last value of a repeated option
+    std::vector<std::string> get_all(const std::string& key) const;  // every value, in order (e.g. --set a=1 --set b=2)
+    // get_all of a "key=value" option (--set), split at the first '='; an item without one is an error.
+    std::vector<std::pair<std::string, std::string>> key_values(const std::string& key) const;
     std::string get_or(const std::string& key, const std::string& fallback) const;
     long long get_int(const std::string& key, long long fallback) const;
     double get_double(const std::string& key, double fallback) const;
@@ -34,6 +38,7 @@ public:
 private:
     std::string command_;
     std::map<std::string, std::string> values_;
+    std::map<std::string, std::vector<std::string>> all_values_;
     std::map<std::string, bool> flags_;
     std::vector<std::string> positional_;
 };

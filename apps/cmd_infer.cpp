@@ -13,7 +13,8 @@ namespace {
 using namespace wsdol;
 
 int run_infer(const std::vector<std::string>& args) {
-    cli::Args a("infer", args, {"checkpoint", "data", "out", "split", "clip", "clip-vocab", "threshold", "max-images", "threads"},
+    cli::Args a("infer", args, {"checkpoint", "data", "out", "split", "clip", "clip-vocab", "threshold", "max-images", "threads",
+                                  "set"},
                 {"no-png", "quiet"});
     WSDOL_CHECK(a.positional().empty(), "infer: unexpected argument '", a.positional().empty() ? "" : a.positional()[0],
                 "'");
@@ -27,6 +28,7 @@ int run_infer(const std::vector<std::string>& args) {
     o.threshold = a.get_double("threshold", 0.5);
     o.max_images = a.get_int("max-images", -1);
     o.write_png = !a.flag("no-png");
+    for (const auto& [key, value] : a.key_values("set")) o.method_options[key] = value;
     WSDOL_CHECK(o.threshold >= 0 && o.threshold <= 1, "infer: --threshold must be in [0, 1], got ", o.threshold);
     if (a.get("threads")) cpu::set_num_threads(int(a.get_int("threads", 0)));
     std::unique_ptr<cli::Progress> bar;
@@ -53,12 +55,14 @@ int run_infer(const std::vector<std::string>& args) {
 WSDOL_COMMAND(wsdol::cli::Command{
     "infer", "localization maps (.npy) and seeds (.png) of a trained checkpoint over a dataset split",
     "usage: wsdol infer --checkpoint FILE --data DIR --out DIR [--split train] [--threshold T] [--clip FILE --clip-vocab FILE]\n"
-    "                   [--max-images N] [--no-png] [--threads T] [--quiet]\n\n"
+    "                   [--max-images N] [--no-png] [--set key=value ...] [--threads T] [--quiet]\n\n"
     "Runs the method stored in FILE (a `wsdol train` checkpoint) over split --split of the VOC-layout dataset DIR\n"
     "with each image's labels (the WSSS protocol). Writes OUT/<id>.npy, (C, H, W) float32 score maps in [0, 1] at\n"
     "the image's size (channel k = class k+1), and OUT/<id>.png, a palette seed: the best image class where its\n"
     "score > T (default 0.5), else background. When the split has masks, prints the best mIoU over the background\n"
     "thresholds 0.00 .. 0.99 and MCTformer's early-stopping sweep (what `wsdol eval --task seg --data DIR --pred OUT\n"
     "--list DIR/ImageSets/Segmentation/train.txt --sweep` prints). The dataset's classes must equal the\n"
-    "checkpoint's (else an error naming both lists). The CLIP is not needed: the checkpoint holds what inference uses.",
+    "checkpoint's (else an error naming both lists). The CLIP is not needed: the checkpoint holds what inference uses.\n"
+    "--set key=value replaces a stored method option for this run, e.g. mctformer/mmcst map_type=attention|fused|cam\n"
+    "and patch_refine=true|false (MCTformer's --attention-type and --patch-attn-refine).",
     run_infer});

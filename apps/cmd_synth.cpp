@@ -45,7 +45,8 @@ std::string encode_jpeg(const data::SynthImage& image) {
 }
 
 int run_synth(const std::vector<std::string>& args) {
-    cli::Args a("synth", args, {"out", "classes", "images", "size", "seed", "difficulty", "val-fraction"}, {"quiet"});
+    cli::Args a("synth", args, {"out", "classes", "images", "size", "seed", "difficulty", "val-fraction", "home-probability", "max-objects"},
+                {"quiet"});
     const auto out_arg = a.get("out");
     WSDOL_CHECK(out_arg.has_value(), "synth: --out DIR is required");
     data::SynthConfig config;
@@ -55,6 +56,8 @@ int run_synth(const std::vector<std::string>& args) {
     config.seed = uint64_t(a.get_int("seed", 0));
     config.difficulty = data::parse_synth_difficulty(a.get_or("difficulty", "medium"));
     config.val_fraction = a.get_double("val-fraction", config.val_fraction);
+    config.home_probability = a.get_double("home-probability", config.home_probability);
+    config.max_objects = int(a.get_int("max-objects", config.max_objects));
     WSDOL_CHECK(config.images >= 1, "synth: --images must be at least 1, got ", config.images);
     WSDOL_CHECK(config.val_fraction >= 0 && config.val_fraction < 1, "synth: --val-fraction must be in [0, 1), got ",
                 config.val_fraction);
@@ -132,7 +135,8 @@ int run_synth(const std::vector<std::string>& args) {
     write_bytes(root / "synth.json",
                 str("{\"generator\": \"wsdol synth\", \"seed\": ", config.seed, ", \"classes\": ", config.classes,
                     ", \"images\": ", config.images, ", \"size\": ", config.size, ", \"difficulty\": \"",
-                    data::synth_difficulty_name(config.difficulty), "\", \"train\": ", n_train, ", \"val\": ", n_val,
+                    data::synth_difficulty_name(config.difficulty), "\", \"home_probability\": ",
+                    config.home_probability, ", \"max_objects\": ", config.max_objects, ", \"train\": ", n_train, ", \"val\": ", n_val,
                     "}\n"));
     std::printf("wrote %lld images (%lld train, %lld val) of %lldx%lld, %d classes, %s, to %s in %.2f s (%.0f img/s)\n",
                 (long long)config.images, (long long)n_train, (long long)n_val, (long long)config.size,
@@ -146,11 +150,14 @@ int run_synth(const std::vector<std::string>& args) {
 WSDOL_COMMAND(wsdol::cli::Command{
     "synth", "write the synthetic localization benchmark (VOC layout, masks, labels, captions)",
     "usage: wsdol synth --out DIR [--classes K] [--images N] [--size S] [--seed X] [--difficulty easy|medium|hard]\n"
-    "                   [--val-fraction F] [--quiet]\n\n"
+    "                   [--val-fraction F] [--home-probability P] [--max-objects M] [--quiet]\n\n"
     "Renders N images of S x S pixels with 1-3 objects of K shape classes (K <= 10) on textured backgrounds that\n"
     "co-occur with the classes, plus clutter and occluders, and writes them in the PASCAL VOC layout:\n"
     "JPEGImages/, SegmentationClass/ (palette PNGs; 255 = ignore), ImageSets/Segmentation/{train,val,trainval}.txt,\n"
     "cls_labels.txt, captions.txt, classes.txt and synth.json. The last F of the images (default 0.2) form val.\n"
+    "--home-probability P overrides the difficulty's chance that a scene takes its first object's home background\n"
+    "(0: backgrounds independent of the classes); --max-objects M (1..3) its most objects per scene (1: one object\n"
+    "per image, as in an object-centric pretraining set).\n"
     "Defaults: K 6, N 200, S 128, seed 0, medium. The same arguments always give byte-identical files.\n"
     "DIR must be new, empty, or an earlier `wsdol synth` output: any other folder is refused, never written into.",
     run_synth});

@@ -23,18 +23,7 @@ std::vector<std::string> value_flags() {
 }
 
 int run_train(const std::vector<std::string>& args) {
-    // --set may repeat: collect its values before the parser (which keeps the last value of an option).
-    std::vector<std::string> rest, sets;
-    for (size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--set" && i + 1 < args.size()) {
-            sets.push_back(args[++i]);
-        } else if (args[i].rfind("--set=", 0) == 0) {
-            sets.push_back(args[i].substr(6));
-        } else {
-            rest.push_back(args[i]);
-        }
-    }
-    cli::Args a("train", rest, value_flags(), {"resume", "dry-run", "quiet"});
+    cli::Args a("train", args, value_flags(), {"resume", "dry-run", "quiet"});
     WSDOL_CHECK(a.positional().empty(), "train: unexpected argument '", a.positional().empty() ? "" : a.positional()[0],
                 "'");
     train::TrainSettings settings;
@@ -43,13 +32,10 @@ int run_train(const std::vector<std::string>& args) {
         if (auto v = a.get(k)) settings.set(k, *v);
     }
     if (a.flag("resume")) settings.set("resume", "true");
-    for (const std::string& s : sets) {
-        const size_t eq = s.find('=');
-        WSDOL_CHECK(eq != std::string::npos && eq > 0, "train: --set expects key=value, got '", s, "'");
+    for (const auto& [key, value] : a.key_values("set")) {
         // --set always names a method option (settings have their own flags): "--set backbone=vit" is the CAM
         // option, "--backbone FILE" the pretrained weights.
-        std::string key = s.substr(0, eq);
-        settings.set(key.rfind("options.", 0) == 0 ? key : "options." + key, s.substr(eq + 1));
+        settings.set(key.rfind("options.", 0) == 0 ? key : "options." + key, value);
     }
     if (auto config = a.get("config")) train::read_config_file(*config, settings);
 

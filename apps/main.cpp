@@ -50,6 +50,7 @@ Args::Args(const std::string& command, const std::vector<std::string>& argv,
                     value = argv[++i];
                 }
                 values_[key] = value;
+                all_values_[key].push_back(value);
             } else {
                 fail(str(command_, ": unknown option --", key, " (see wsdol ", command_, " --help)"));
             }
@@ -63,6 +64,19 @@ std::optional<std::string> Args::get(const std::string& key) const {
     auto it = values_.find(key);
     if (it == values_.end()) return std::nullopt;
     return it->second;
+}
+std::vector<std::string> Args::get_all(const std::string& key) const {
+    auto it = all_values_.find(key);
+    return it == all_values_.end() ? std::vector<std::string>{} : it->second;
+}
+std::vector<std::pair<std::string, std::string>> Args::key_values(const std::string& key) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const std::string& item : get_all(key)) {
+        const size_t eq = item.find('=');
+        WSDOL_CHECK(eq != std::string::npos && eq > 0, command_, ": --", key, " expects key=value, got '", item, "'");
+        out.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+    }
+    return out;
 }
 std::string Args::get_or(const std::string& key, const std::string& fallback) const {
     return get(key).value_or(fallback);

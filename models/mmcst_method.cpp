@@ -55,6 +55,8 @@ MmcstMethod::MmcstMethod(std::string name, const MmcstConfig& cfg, MmcstClip cli
                 "' (mmcst | mctformer)");
     // Text embeddings only matter with text tokens (an MCTformer ignores them).
     if (clip_.text_embeddings.defined() && cfg.text_tokens) net_->set_text_embeddings(clip_.text_embeddings);
+    // MCTformer-V1 has no patch branch: its maps are the attention alone.
+    map_type = cfg.patch_branch == PatchBranch::none ? AttentionMapType::attention : AttentionMapType::fused;
 }
 
 std::vector<ParamGroupSpec> MmcstMethod::param_groups() {
@@ -121,7 +123,8 @@ Tensor MmcstMethod::localize(const Tensor& image, const std::vector<int>& labels
     const bool was_training = net_->is_training();
     net_->eval();
     AttentionMapOptions options;
-    options.type = c.patch_branch == PatchBranch::none ? AttentionMapType::attention : AttentionMapType::fused;
+    options.type = map_type;
+    options.patch_refine = patch_refine;
     options.class_blocks = std::min<int64_t>(3, c.depth);  // the last 3 blocks (CODE), all of a shallower model
     auto forward = [&](const Tensor& images) {  // (N, 3, h, w) -> (N, C, h / p, w / p)
         // The patch conv drops the bottom/right remainder (MCTformer): crop it.
@@ -277,6 +280,10 @@ std::unique_ptr<Method> make_mmcst_method(const std::string& method, const Metho
     MmcstClip mmclip;
     if (clip) mmclip = make_mmcst_clip(*clip, *tokenizer, mc.class_names, prompt);
     auto m = std::make_unique<MmcstMethod>(method, cfg, mmclip, mc.generator);
+    m->map_type = attention_map_type_from_name(mc.get("map_type", attention_map_type_name(m->map_type)));
+    WSDOL_CHECK(m->map_type == AttentionMapType::attention || cfg.patch_branch != PatchBranch::none, method,
+                ": map_type ", attention_map_type_name(m->map_type), " needs a patch branch (patch_branch is none)");
+    m->patch_refine = mc.get_bool("patch_refine", true);
     m->owned_clip = clip;
     m->owned_tokenizer = tokenizer;
     if (clip) m->clip_input_size = clip->cfg.image_size;

@@ -61,6 +61,11 @@ public:
     // MCTformer's map generation (attention_maps.h) with `test_time` (default: scale 1.0 + flip, as the CODE run).
     Tensor localize(const Tensor& image, const std::vector<int>& labels) override;
     TestTimeOptions test_time;
+    // MCTformer's --attention-type and --patch-attn-refine (CODE defaults: fused, refined; V1: attention). Options
+    // "map_type" (fused | attention | cam) and "patch_refine" (true | false); set at inference with
+    // `wsdol infer --set` without retraining.
+    AttentionMapType map_type = AttentionMapType::fused;  // the constructor sets attention for V1
+    bool patch_refine = true;
 
     // The CLIP (and tokenizer) when the method loaded them itself (make_method path); MmcstClip refers to it.
     std::shared_ptr<Clip> owned_clip;
@@ -76,7 +81,7 @@ private:
 // The registry's entry point (models/method_registry.h; registered as "mmcst" and "mctformer"):
 //   class_names -> num_classes; options: every set_mmcst_option key (defaults: the method's preset; for mmcst
 //   text_dim / image_embed_dim default to the CLIP's embedding width), "prompt" (template with {}, default
-//   "a photo of a {}."), and for mctformer "v1" (false: V2);
+//   "a photo of a {}."), for mctformer "v1" (false: V2), and the map options "map_type" / "patch_refine" (above);
 //   backbone_weights: a timm ViT/DeiT file loaded with load_vit_backbone (skipped when weights_from_checkpoint);
 //   clip_checkpoint + clip_vocab: an OpenAI-named CLIP and its BPE vocab (required to train mmcst: prompt
 //   embeddings and the contrastive target; with weights_from_checkpoint the text embeddings come from the

@@ -28,8 +28,8 @@ TEST(DemoCli, QuickRunWritesTheReportAndResults) {
     // The default methods (CAM, MCTformer, MMCST with the small CLIP), at the quick preset's size.
     const auto r = test::run_wsdol("demo --out '" + out + "' --quick --quiet");
     ASSERT_EQ(r.code, 0) << r.output;
-    for (const char* piece : {"[demo] synth", "[demo] train small CLIP", "[demo] train CAM", "[demo] train MCTformer",
-                              "[demo] train MMCST", "[demo] localize MMCST", "[demo] report", "mIoU", "threshold",
+    for (const char* piece : {"[demo] synth", "[demo] pretrain ViT", "[demo] train small CLIP", "[demo] train CAM", "[demo] train MCTformer",
+                              "[demo] train MMCST", "[demo] localize MMCST", "[demo] localize MMCST refined", "[demo] report", "mIoU", "threshold",
                               "zero-shot top-1", "expected ordering MMCST > MCTformer > CAM", "total "})
         EXPECT_NE(r.output.find(piece), std::string::npos) << piece << " not in:\n" << r.output;
     const json::Value results = json::parse(test::read_bytes(out + "/results.json"));
@@ -40,15 +40,25 @@ TEST(DemoCli, QuickRunWritesTheReportAndResults) {
         EXPECT_GT(m.at("train_seconds").as_double(), 0.0) << method;
         EXPECT_TRUE(fs::exists(out + "/maps/" + method + "/synth_000000.npy")) << method;
         EXPECT_TRUE(fs::exists(out + "/runs/" + method + "/checkpoint.safetensors")) << method;
+        // Every method starts from the pretrained ViT (the trainer records the backbone file).
+        EXPECT_NE(m.at("backbone").as_string().find("runs/pretrain/checkpoint.safetensors"), std::string::npos) << method;
     }
+    for (const char* method : {"mctformer", "mmcst"}) {  // also the maps with the patch-affinity refinement
+        EXPECT_GT(results.at("methods").at(method).at("with_patch_refine").at("mIoU").as_double(), 0.0) << method;
+        EXPECT_TRUE(fs::exists(out + "/maps/" + method + "-refined/synth_000000.npy")) << method;
+    }
+    EXPECT_TRUE(fs::exists(out + "/runs/pretrain/checkpoint.safetensors"));
+    EXPECT_GT(results.at("pretrain").at("steps").as_double(), 0.0);
     EXPECT_TRUE(results.at("clip").find("zero_shot_top1") != nullptr);
+    EXPECT_TRUE(results.at("clip").find("zero_shot_top1_independent_backgrounds") != nullptr);
     EXPECT_TRUE(results.at("stage_seconds").find("synth") != nullptr);
     const std::string html = test::read_bytes(out + "/report.html");
     EXPECT_EQ(count(html, "class=\"image-row\""), 6u);  // the quick preset shows 6 images
     EXPECT_EQ(count(html, "<td class=\"input\""), 6u);
     EXPECT_EQ(count(html, "<td class=\"gt\""), 6u);
-    EXPECT_EQ(count(html, "<td class=\"map\""), 18u);  // each method's map for each image
-    for (const char* label : {"CAM", "MCTformer", "MMCST"}) EXPECT_NE(html.find(label), std::string::npos) << label;
+    EXPECT_EQ(count(html, "<td class=\"map\""), 30u);  // each method's map (and 2 refined) for each image
+    for (const char* label : {"CAM", "MCTformer", "MMCST", "MMCST refined"})
+        EXPECT_NE(html.find(label), std::string::npos) << label;
     // Running again over its own output is allowed; over someone else's folder it is not.
     const auto again = test::run_wsdol("demo --out '" + out + "' --quick --quiet --methods tinycam");
     EXPECT_EQ(again.code, 0) << again.output;

@@ -74,6 +74,27 @@ TEST(Synth, ClassesCoOccurWithTheirHomeBackgrounds) {
     EXPECT_GT(double(home) / total, 0.75) << home << " of " << total;
 }
 
+// The overrides behind the demo's pretraining set: one object per scene, backgrounds independent of the class.
+TEST(Synth, OverridesGiveObjectCentricScenesOnIndependentBackgrounds) {
+    data::SynthConfig config;
+    config.classes = 6;
+    config.difficulty = data::SynthDifficulty::hard;  // its own home probability is 0.9
+    config.size = 32;
+    config.max_objects = 1;
+    config.home_probability = 0;
+    const auto backgrounds = data::synth_background_names();
+    int home = 0;
+    const int n = 600;
+    for (int64_t i = 0; i < n; ++i) {
+        const data::SynthImage image = data::synth_image(config, i);
+        ASSERT_EQ(image.labels.size(), 1u) << image.id << ": " << image.caption;
+        home += image.background == backgrounds[(image.labels[0] - 1) % backgrounds.size()];
+    }
+    // Uniform over the 6 backgrounds: 100 of 600 expected; 4 standard deviations (9.1 each) either side.
+    EXPECT_GT(home, 100 - 37) << home << " of " << n;
+    EXPECT_LT(home, 100 + 37) << home << " of " << n;
+}
+
 TEST(Synth, BadConfigurationsAreNamed) {
     data::SynthConfig config;
     config.classes = 11;
@@ -82,6 +103,12 @@ TEST(Synth, BadConfigurationsAreNamed) {
     config.size = 4;
     test::expect_error([&] { data::synth_image(config, 0); }, "synth:", {"--size", "4"});
     test::expect_error([] { data::parse_synth_difficulty("brutal"); }, "synth:", {"brutal"});
+    config.size = 32;
+    config.home_probability = 1.5;
+    test::expect_error([&] { data::synth_image(config, 0); }, "synth:", {"--home-probability", "1.5"});
+    config.home_probability = -1;
+    config.max_objects = 4;
+    test::expect_error([&] { data::synth_image(config, 0); }, "synth:", {"--max-objects", "4"});
 }
 
 }  // namespace

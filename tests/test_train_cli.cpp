@@ -14,6 +14,7 @@
 #include "engine/io/safetensors.h"
 #include "models/method_registry.h"
 #include "models/vit.h"
+#include "weights/weights_file.h"
 #include "tests/cli_test_util.h"
 #include "tests/io_test_util.h"
 
@@ -158,6 +159,71 @@ TEST_F(TrainCli, ClipCheckpointOfTheWrongArchitectureIsAnError) {
     EXPECT_TRUE(contains(r.output, "not_a_clip.safetensors")) << r.output;
     EXPECT_TRUE(contains(r.output, "CLIP")) << r.output;
     EXPECT_FALSE(fs::exists(ckpt("mmcst_wrong")));
+}
+
+// The demo's pretraining path: a vit_classifier checkpoint is read as a timm ViT file (its "model." tensors,
+// without the optimizer state) and starts CAM and MCTformer; one of another width is refused naming the file.
+TEST_F(TrainCli, ViTClassifierCheckpointIsABackbone) {
+    const std::string vit = " --set image_size=48 --set patch_size=8 --set embed_dim=32 --set depth=1 --set num_heads=2";
+    const auto p = test::run_wsdol("train --method vit_classifier --data '" + data() + "' --out '" + dir("pre") +
+                                   "' --epochs 1 --batch-size 8 --input-size 48 --quiet" + vit);
+    ASSERT_EQ(p.code, 0) << p.output;
+    const weights::WeightsFile w = weights::read_weights(ckpt("pre"));
+    EXPECT_EQ(w.state_dict_key, "model");
+    std::map<std::string, Tensor> by_name(w.tensors.begin(), w.tensors.end());
+    for (const char* name : {"cls_token", "pos_embed", "patch_embed.proj.weight", "blocks.0.attn.qkv.weight", "head.weight"})
+        EXPECT_TRUE(by_name.count(name)) << name;
+    for (const auto& [name, t] : w.tensors) EXPECT_NE(name.rfind("optim.", 0), 0u) << name;
+    for (const char* method : {"cam", "mctformer"}) {
+        const std::string out = dir(std::string("from_pre_") + method);
+        const auto r = test::run_wsdol(std::string("train --method ") + method + " --data '" + data() + "' --out '" +
+                                       out + "' --backbone '" + ckpt("pre") + "' --epochs 1 --batch-size 8 --input-size 48 --quiet" +
+                                       vit + (std::string(method) == "cam" ? " --set backbone=vit" : ""));
+        ASSERT_EQ(r.code, 0) << method << "\n" << r.output;
+        EXPECT_FALSE(contains(r.output, "random initialisation")) << r.output;
+    }
+    // The backbone tensors arrived: MCTformer's first block equals the classifier's before any step.
+    const auto z = test::run_wsdol("train --method mctformer --data '" + data() + "' --out '" + dir("zero_steps") +
+                                   "' --backbone '" + ckpt("pre") + "' --epochs 1 --batch-size 8 --input-size 48 --stop-after 0 --quiet" +
+                                   vit);
+    ASSERT_EQ(z.code, 0) << z.output;
+    const weights::WeightsFile m = weights::read_weights(ckpt("zero_steps"));
+    std::map<std::string, Tensor> mct(m.tensors.begin(), m.tensors.end());
+    ASSERT_TRUE(mct.count("blocks.0.attn.qkv.weight"));
+    EXPECT_TRUE(test::bit_equal(mct.at("blocks.0.attn.qkv.weight"), by_name.at("blocks.0.attn.qkv.weight")));
+    const auto bad = test::run_wsdol("train --method cam --data '" + data() + "' --out '" + dir("from_pre_bad") +
+                                     "' --backbone '" + ckpt("pre") + "' --epochs 1 --batch-size 8 --input-size 48 --quiet --set backbone=vit"
+                                     " --set image_size=48 --set patch_size=8 --set embed_dim=64 --set depth=1 --set num_heads=2");
+    EXPECT_EQ(bad.code, 1) << bad.output;
+    EXPECT_TRUE(contains(bad.output, ckpt("pre"))) << bad.output;
+    EXPECT_FALSE(fs::exists(ckpt("from_pre_bad")));
+}
+
+// `wsdol infer --set` replaces a stored method option for one run: MCTformer's map type and refinement.
+TEST_F(TrainCli, InferSetReplacesMapOptions) {
+    if (!models::has_method("mctformer")) GTEST_SKIP() << "mctformer is not in this build";
+    const auto t = test::run_wsdol("train --method mctformer --data '" + data() + "' --out '" + dir("mct") +
+                                   "' --epochs 1 --batch-size 8 --input-size 48 --quiet --set image_size=48 --set patch_size=8"
+                                   " --set embed_dim=32 --set depth=2 --set num_heads=2");
+    ASSERT_EQ(t.code, 0) << t.output;
+    auto infer = [&](const std::string& name, const std::string& sets) {
+        return test::run_wsdol("infer --checkpoint '" + ckpt("mct") + "' --data '" + data() + "' --out '" + dir(name) +
+                               "' --max-images 2 --no-png --quiet" + sets);
+    };
+    const auto fused = infer("m_fused", ""), attention = infer("m_attention", " --set map_type=attention"),
+               unrefined = infer("m_unrefined", " --set patch_refine=false");
+    ASSERT_EQ(fused.code, 0) << fused.output;
+    ASSERT_EQ(attention.code, 0) << attention.output;
+    ASSERT_EQ(unrefined.code, 0) << unrefined.output;
+    const Tensor a = data::read_npy(dir("m_fused") + "/synth_000000.npy");
+    EXPECT_FALSE(test::bit_equal(a, data::read_npy(dir("m_attention") + "/synth_000000.npy")));
+    EXPECT_FALSE(test::bit_equal(a, data::read_npy(dir("m_unrefined") + "/synth_000000.npy")));
+    const auto typo = infer("m_typo", " --set patch_refin=false");
+    EXPECT_EQ(typo.code, 1) << typo.output;
+    EXPECT_TRUE(contains(typo.output, "unknown option 'patch_refin'")) << typo.output;
+    const auto bad = infer("m_bad", " --set map_type=rollout");
+    EXPECT_EQ(bad.code, 1) << bad.output;
+    EXPECT_TRUE(contains(bad.output, "rollout")) << bad.output;
 }
 
 TEST_F(TrainCli, UsageErrorsNameTheProblem) {

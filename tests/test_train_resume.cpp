@@ -315,7 +315,7 @@ namespace {
 // The paper's methods through the same loop: a tiny MCTformer (drop-path draws from the method's generator) and a
 // tiny CAM resume bit-identically too.
 TEST_F(TrainResume, RealMethodsResumeBitIdentically) {
-    for (const std::string method : {"mctformer", "cam"}) {
+    for (const std::string method : {"mctformer", "cam", "vit_classifier"}) {
         if (!models::has_method(method)) continue;
         auto settings = [&](const std::string& out_name) {
             train::TrainSettings s = base(out_name);

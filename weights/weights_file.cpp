@@ -8,6 +8,7 @@
 #include <set>
 
 #include "engine/io/atomic_file.h"
+#include "engine/io/checkpoint.h"
 #include "engine/io/safetensors.h"
 #include "weights/pickle.h"
 #include "weights/torch_state_dict.h"
@@ -271,6 +272,17 @@ WeightsFile read_safetensors(const io::SafetensorsFile& f) {
     w.path = f.path();
     w.format = Format::safetensors;
     w.tensors = f.load_all();
+    // A wsdol training checkpoint (engine/io/checkpoint.h): its network is the "model." tensors (the optimizer's
+    // "optim." state is left out), so `--backbone runs/x/checkpoint.safetensors` reads like the network's own file.
+    if (f.metadata().count(io::kCheckpointMetadataKey)) {
+        NamedTensors model;
+        for (auto& [name, t] : w.tensors) {
+            if (name.rfind("model.", 0) == 0) model.emplace_back(name.substr(6), t);
+            else w.skipped.push_back(name + ": training state of a wsdol checkpoint");
+        }
+        w.tensors = std::move(model);
+        w.state_dict_key = "model";
+    }
     strip_module_prefix(w);
     return w;
 }

@@ -44,7 +44,8 @@ struct WeightsFile {
 
 // Reads `path`; throws wsdol::Error naming the file and what is wrong (truncated, corrupt, unsupported global...).
 // The state_dict is the top object if it maps names to tensors, else obj["model"] / obj["state_dict"] /
-// obj["model_state_dict"]; a "module." prefix on every name is stripped.
+// obj["model_state_dict"]; a "module." prefix on every name is stripped. A wsdol training checkpoint
+// (engine/io/checkpoint.h) gives its "model." tensors without the prefix (state_dict_key "model").
 WeightsFile read_weights(const std::string& path);
 // The same over bytes in memory (tests, fuzzing); `label` names them in errors.
 WeightsFile read_weights_from_bytes(std::string bytes, const std::string& label = "<memory>");

@@ -242,7 +242,17 @@ SynthImage render(const SynthConfig& config, int64_t index, uint64_t attempt) {
     const int K = int(synth_class_names(config.classes).size());
     WSDOL_CHECK(config.size >= 16 && config.size <= 4096, "synth: --size must be 16..4096, got ", config.size);
     const int64_t S = config.size;
-    const Difficulty diff = difficulty_of(config.difficulty);
+    Difficulty diff = difficulty_of(config.difficulty);
+    if (config.home_probability >= 0) {
+        WSDOL_CHECK(config.home_probability <= 1, "synth: --home-probability must be in [0, 1], got ",
+                    config.home_probability);
+        diff.home_probability = config.home_probability;
+    }
+    if (config.max_objects != 0) {
+        WSDOL_CHECK(config.max_objects >= 1 && config.max_objects <= 3, "synth: --max-objects must be 1..3, got ",
+                    config.max_objects);
+        diff.max_objects = config.max_objects;
+    }
     Stream stream(config.seed, uint64_t(index) + (attempt << 40));
     const uint64_t key = stream.next();
 

@@ -30,6 +30,10 @@ struct SynthConfig {
     uint64_t seed = 0;
     SynthDifficulty difficulty = SynthDifficulty::medium;
     double val_fraction = 0.2;  // the last images form the val split
+    // Overrides of the difficulty's settings (for object-centric pretraining sets and control runs):
+    double home_probability = -1;  // in [0, 1]: chance the scene takes its first object's home background; < 0: the
+                                   // difficulty's (0 makes backgrounds independent of the classes)
+    int max_objects = 0;           // 1..3 objects at most per scene; 0: the difficulty's
 };
 
 constexpr int kSynthMaxClasses = 10;

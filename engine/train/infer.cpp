@@ -24,7 +24,7 @@ InferResult run_inference(const InferOptions& o, const std::function<void(int64_
     data::DatasetOptions dopt;
     dopt.check_files = true;
     const data::Dataset ds = data::open_voc(o.data, o.split, dopt);
-    LoadedMethod lm = load_trained_method(o.checkpoint, foreground_classes(ds), o.clip, o.clip_vocab);
+    LoadedMethod lm = load_trained_method(o.checkpoint, foreground_classes(ds), o.clip, o.clip_vocab, o.method_options);
     const int64_t S = lm.config.recipe.input_size;
     const auto mean = recipe_mean(lm.config.recipe), stdev = recipe_std(lm.config.recipe);
     const int num_classes = int(lm.class_names.size()) + 1;

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct InferOptions {
     int64_t max_images = -1;   // -1: all
     bool write_png = true;
     bool evaluate = true;      // accumulate the threshold sweep against the masks (when the split has them)
+    // Method options that replace the checkpoint's (inference settings such as MCTformer's map_type /
+    // patch_refine; an option that changes the network's shape fails at loading, naming the tensor).
+    std::map<std::string, std::string> method_options;
 };
 
 struct InferResult {

@@ -754,7 +754,8 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
 }
 
 LoadedMethod load_trained_method(const std::string& checkpoint, const std::vector<std::string>& dataset_classes,
-                                 const std::string& clip, const std::string& clip_vocab) {
+                                 const std::string& clip, const std::string& clip_vocab,
+                                 const std::map<std::string, std::string>& option_overrides) {
     const io::StringMap user = checkpoint_user_metadata(checkpoint);
     LoadedMethod lm;
     lm.config.method = user.at("wsdol.method");
@@ -766,6 +767,7 @@ LoadedMethod load_trained_method(const std::string& checkpoint, const std::vecto
     lm.generator = std::make_unique<Generator>(lm.config.seed * 2 + 1);
     models::MethodConfig mc;
     mc.class_names = lm.class_names;
+    for (const auto& [key, value] : option_overrides) lm.config.options[key] = value;
     mc.options = lm.config.options;
     mc.clip_checkpoint = clip;
     mc.clip_vocab = clip_vocab;

@@ -122,8 +122,10 @@ struct LoadedMethod {
 // Builds the method stored in `checkpoint` and loads its weights. `clip` overrides the CLIP file passed to the
 // method (methods that build a frozen CLIP; the weights themselves come from the checkpoint). When
 // `dataset_classes` is non-empty it must equal the checkpoint's classes (else an error naming both lists).
+// `option_overrides` replace the stored method options (inference settings; an unknown one is an error).
 LoadedMethod load_trained_method(const std::string& checkpoint, const std::vector<std::string>& dataset_classes = {},
-                                 const std::string& clip = "", const std::string& clip_vocab = "");
+                                 const std::string& clip = "", const std::string& clip_vocab = "",
+                                 const std::map<std::string, std::string>& option_overrides = {});
 
 // The normalisation the method's recipe asks for: Recipe::extra["clip_normalize"] = 1 selects CLIP's mean/std,
 // else ImageNet's.
