@@ -86,8 +86,7 @@ LossTerms CamMethod::losses(const MethodBatch& batch) {
 
 Tensor CamMethod::localize(const Tensor& image, const std::vector<int>& labels) {
     NoGradGuard no_grad;
-    const bool was_training = net_->is_training();
-    net_->eval();
+    nn::EvalModeGuard eval_mode(*net_);
     CamNetwork* net = net_.get();
     ClassMapForward forward = [net](const Tensor& images) {
         Tensor x = images;
@@ -97,15 +96,7 @@ Tensor CamMethod::localize(const Tensor& image, const std::vector<int>& labels) 
         }
         return relu(net->forward_cam(x, true).cams);  // CAM = ReLU(conv(features)), no sigmoid (§4.3)
     };
-    Tensor maps;
-    try {
-        maps = max_normalize_maps(multiscale_flip_maps(image, forward, labels, test_time), labels);
-    } catch (...) {
-        net_->train(was_training);
-        throw;
-    }
-    net_->train(was_training);
-    return maps;
+    return max_normalize_maps(multiscale_flip_maps(image, forward, labels, test_time), labels);
 }
 
 std::unique_ptr<Method> make_cam_method(const std::string& backbone, int64_t num_classes, Generator* gen) {

@@ -311,11 +311,10 @@ ZeroShotResult zero_shot_eval(Clip& model, tok::ClipTokenizer& tokenizer, const 
         rows.push_back(tokenizer.encode_row(r.prompts.back(), static_cast<int>(L), true, true));
     }
     NoGradGuard no_grad;
-    const bool was_training = model.is_training();
-    model.eval();
+    nn::EvalModeGuard eval_mode(model);  // the caller's mode comes back on return
+    std::vector<double> sim(static_cast<size_t>(N * K));
     Tensor txt = model.encode_text(token_tensor(rows, L));
     txt = div(txt, norm(txt, 2.0, {1}, true));  // (K, E)
-    std::vector<double> sim(static_cast<size_t>(N * K));
     constexpr int64_t kChunk = 128;
     for (int64_t start = 0; start < N; start += kChunk) {
         const int64_t n = std::min(kChunk, N - start);
@@ -327,7 +326,6 @@ ZeroShotResult zero_shot_eval(Clip& model, tok::ClipTokenizer& tokenizer, const 
         const std::vector<double> s = matmul(img, txt.t()).to_vector();  // (n, K)
         std::copy(s.begin(), s.end(), sim.begin() + start * K);
     }
-    model.train(was_training);
 
     std::vector<int64_t> correct(K, 0), total(K, 0);
     int64_t top1 = 0, single_correct = 0;

@@ -120,8 +120,7 @@ Tensor MmcstMethod::localize(const Tensor& image, const std::vector<int>& labels
         WSDOL_CHECK(label >= 0 && label < c.num_classes, "MmcstMethod::localize: label ", label, " out of range [0, ",
                     c.num_classes, ")");
     NoGradGuard no_grad;
-    const bool was_training = net_->is_training();
-    net_->eval();
+    nn::EvalModeGuard eval_mode(*net_);
     AttentionMapOptions options;
     options.type = map_type;
     options.patch_refine = patch_refine;
@@ -132,15 +131,7 @@ Tensor MmcstMethod::localize(const Tensor& image, const std::vector<int>& labels
         const MmcstOutput out = net_->forward_all(images.narrow(2, 0, h).narrow(3, 0, w), /*return_attention=*/true);
         return attention_class_maps(out.attn_probs, out.layout.attention_layout(), out.localization_map(), options);
     };
-    Tensor maps;
-    try {
-        maps = minmax_normalize_maps(multiscale_flip_maps(image, forward, labels, test_time), labels);
-    } catch (...) {
-        if (was_training) net_->train();
-        throw;
-    }
-    if (was_training) net_->train();
-    return maps;
+    return minmax_normalize_maps(multiscale_flip_maps(image, forward, labels, test_time), labels);
 }
 
 MmcstConfig mmcst_preset(const std::string& method) {

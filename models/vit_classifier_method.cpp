@@ -51,8 +51,7 @@ public:
     }
     Tensor localize(const Tensor& image, const std::vector<int>& labels) override {
         NoGradGuard no_grad;
-        const bool was_training = net_->is_training();
-        net_->eval();
+        nn::EvalModeGuard eval_mode(*net_);
         VisionTransformer* net = net_.get();
         const int64_t C = net_->cfg.num_classes, S = net_->cfg.image_size;
         ClassMapForward forward = [net, C, S](const Tensor& images) {  // (N, 3, h, w) -> (N, C, gh, gw)
@@ -67,15 +66,7 @@ public:
             const Tensor map = attention_class_maps(out.attn_probs, layout, Tensor(), options);  // (N, 1, gh, gw)
             return map.expand({map.size(0), C, map.size(2), map.size(3)}).contiguous();
         };
-        Tensor maps;
-        try {
-            maps = minmax_normalize_maps(multiscale_flip_maps(image, forward, labels, test_time), labels);
-        } catch (...) {
-            net_->train(was_training);
-            throw;
-        }
-        net_->train(was_training);
-        return maps;
+        return minmax_normalize_maps(multiscale_flip_maps(image, forward, labels, test_time), labels);
     }
 
     TestTimeOptions test_time;

@@ -131,6 +131,20 @@ private:
 
 using ModulePtr = std::shared_ptr<Module>;
 
+// Puts a module in eval mode for a scope and restores its previous mode on exit, exceptions included
+// (inference inside a training run: a method's localize()).
+class EvalModeGuard {
+public:
+    explicit EvalModeGuard(Module& module) : module_(module), was_training_(module.is_training()) { module_.eval(); }
+    ~EvalModeGuard() { module_.train(was_training_); }
+    EvalModeGuard(const EvalModeGuard&) = delete;
+    EvalModeGuard& operator=(const EvalModeGuard&) = delete;
+
+private:
+    Module& module_;
+    bool was_training_;
+};
+
 // An indexable list of modules named "0", "1", ... (PyTorch's nn.ModuleList). No forward of its own.
 class ModuleList : public Module {
 public:
