@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "engine/autograd/autograd.h"
 #include "engine/nn/attention.h"
@@ -186,6 +187,25 @@ TEST(NnModule, NonPersistentBufferIsNotSaved) {
     m.register_buffer("attn_mask", Tensor::zeros({2, 2}), false);
     EXPECT_EQ(names_of(m.state_dict()), (std::vector<std::string>{"kept"}));
     EXPECT_EQ(names_of(m.named_buffers()), (std::vector<std::string>{"kept", "attn_mask"}));
+}
+
+TEST(NnModule, EvalModeGuardRestoresTheModeEvenOnAnError) {
+    Generator gen(1);
+    nn::Dropout drop(0.5, &gen);
+    for (bool training : {true, false}) {
+        drop.train(training);
+        {
+            nn::EvalModeGuard guard(drop);
+            EXPECT_FALSE(drop.is_training());
+        }
+        EXPECT_EQ(drop.is_training(), training);
+        try {
+            nn::EvalModeGuard guard(drop);
+            throw std::runtime_error("inference failed");
+        } catch (const std::runtime_error&) {
+        }
+        EXPECT_EQ(drop.is_training(), training);
+    }
 }
 
 TEST(NnModule, RegistrationErrorsNameTheProblem) {
