@@ -19,8 +19,9 @@ using namespace wsdol;
 int run_train_clip(const std::vector<std::string>& args) {
     cli::Args a("train-clip", args,
                 {"data", "out", "steps", "epochs", "batch", "lr", "weight-decay", "vocab-size", "seed", "image-size",
-                 "workers", "threads", "prompt", "width", "vision-layers", "text-layers", "context", "patch", "eval-every", "partial"},
-                {"quiet", "no-flip"});
+                 "workers", "threads", "prompt", "width", "vision-layers", "text-layers", "context", "patch", "eval-every", "partial",
+                 "vision-warmup-steps", "vision-warmup-data"},
+                {"quiet", "no-flip", "lock-image-tower"});
     const auto data_dir = a.get("data");
     const auto out_dir = a.get("out");
     WSDOL_CHECK(data_dir.has_value(), "train-clip: --data SYNTH_DIR is required");
@@ -52,6 +53,14 @@ int run_train_clip(const std::vector<std::string>& args) {
     o.prompt = a.get_or("prompt", o.prompt);
     o.flip = !a.flag("no-flip");
     o.eval_every = a.get_int("eval-every", 0);
+    o.vision_warmup_steps = a.get_int("vision-warmup-steps", 0);
+    o.vision_warmup_root = a.get_or("vision-warmup-data", "");
+    o.lock_image_tower = a.flag("lock-image-tower");
+    WSDOL_CHECK(!o.lock_image_tower || o.vision_warmup_steps > 0,
+                "train-clip: --lock-image-tower needs --vision-warmup-steps N (a random tower would stay random)");
+    WSDOL_CHECK(o.vision_warmup_steps >= 0, "train-clip: --vision-warmup-steps must be >= 0, got ", o.vision_warmup_steps);
+    WSDOL_CHECK(o.vision_warmup_steps == 0 || !o.vision_warmup_root.empty(),
+                "train-clip: --vision-warmup-steps needs --vision-warmup-data DIR (a synth folder with the same classes)");
     o.partial_probability = a.get_double("partial", o.partial_probability);
     WSDOL_CHECK(o.steps >= 1, "train-clip: --steps must be at least 1, got ", o.steps);
     WSDOL_CHECK(o.epochs >= 0, "train-clip: --epochs must be >= 0, got ", o.epochs);
@@ -108,7 +117,8 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "usage: wsdol train-clip --data SYNTH_DIR --out DIR [--steps N | --epochs N] [--batch B] [--lr X] [--weight-decay X]\n"
     "                        [--vocab-size V] [--seed S] [--image-size R] [--workers W] [--threads T]\n"
     "                        [--prompt TEMPLATE] [--no-flip] [--partial P] [--eval-every N] [--quiet]\n"
-    "                        [--width W] [--vision-layers N] [--text-layers N] [--context L] [--patch P]\n\n"
+    "                        [--width W] [--vision-layers N] [--text-layers N] [--context L] [--patch P]\n"
+    "                        [--vision-warmup-steps N --vision-warmup-data DIR [--lock-image-tower]]\n\n"
     "Trains a BPE vocabulary (CLIP's file format) on the training captions (SYNTH_DIR/captions.txt, train split),\n"
     "then a small CLIP (ViT 128x4 on 64 px, patch 8; text 128x3, context 32; embed 128) with the symmetric\n"
     "contrastive loss, AdamW and a cosine schedule; evaluates it zero-shot on the val split with one prompt per\n"
@@ -116,6 +126,9 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "`wsdol inspect` recognises it), DIR/vocab.txt.gz and DIR/clip_train.json (config, accuracy, time).\n"
     "--width sets both towers and the joint space (a multiple of 64; heads = width / 64); --partial is the\n"
     "probability of a partial caption (a subset of the objects, colours and scene dropped at random); --eval-every\n"
-    "prints the zero-shot accuracy every N steps.\n"
+    "prints the zero-shot accuracy every N steps. --vision-warmup-steps N first trains the image tower N steps as a\n"
+    "multi-label classifier (temporary linear head) on DIR's train split, e.g. an object-centric synth set with the\n"
+    "same classes (`wsdol synth --max-objects 1 --home-probability 0`), the demo's stand-in for web-scale data;\n"
+    "--lock-image-tower then keeps it fixed and trains only the text side to match it (LiT), as the demo does.\n"
     "Defaults: 360 steps, batch 64, lr 1e-3, weight decay 0.1, vocab 1024, seed 0. Same seed, same numbers.",
     run_train_clip});

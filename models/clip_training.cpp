@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -18,6 +19,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/json.h"
 #include "engine/io/safetensors.h"
+#include "engine/nn/linear.h"
 #include "engine/ops/ops.h"
 #include "engine/optim/adam.h"
 #include "engine/optim/clip_grad.h"
@@ -295,6 +297,69 @@ double average_precision(const std::vector<double>& scores, const std::vector<bo
     return hits > 0 ? sum / hits : -1.0;
 }
 
+// The supervised warm-up of the image tower (SmallClipOptions::vision_warmup_steps): MLSM of a temporary
+// Linear(E -> K) over the image embedding, AdamW with the contrastive run's settings and its own cosine schedule.
+// Only the image tower and the head receive updates; the head is dropped afterwards.
+using LoaderFactory = std::function<std::unique_ptr<data::Loader>(const CaptionedImages&)>;
+void warm_up_image_tower(Clip& model, const CaptionedImages& set, const SmallClipOptions& o,
+                         const LoaderFactory& make_loader, SmallClipResult& result) {
+    const auto K = static_cast<int64_t>(set.class_names.size());
+    WSDOL_CHECK(K >= 1 && set.images.size() >= 2, "train_small_clip: the vision warm-up set needs classes and at "
+                "least 2 images, got ", K, " classes and ", set.images.size(), " images");
+    Generator head_gen(o.seed * 2 + 2);
+    nn::Linear head(model.cfg.embed_dim, K, true, &head_gen);
+    optim::NamedTensors decay, no_decay;
+    for (auto& [name, p] : model.visual->named_parameters())
+        (decays(name, p) ? decay : no_decay).emplace_back("visual." + name, p);
+    for (auto& [name, p] : head.named_parameters()) (decays(name, p) ? decay : no_decay).emplace_back("head." + name, p);
+    std::vector<Tensor> params;
+    for (const auto* group : {&decay, &no_decay})
+        for (const auto& [name, p] : *group) params.push_back(p);
+    optim::AdamWOptions with_wd, without_wd;
+    for (optim::AdamWOptions* opt : {&with_wd, &without_wd}) {
+        opt->lr = o.lr;
+        opt->beta2 = o.beta2;
+        opt->eps = o.eps;
+    }
+    with_wd.weight_decay = o.weight_decay;
+    without_wd.weight_decay = 0.0;
+    optim::AdamW optimizer({{decay, with_wd}, {no_decay, without_wd}});
+    const int64_t steps = o.vision_warmup_steps;
+    optim::CosineLROptions so;
+    so.t_initial = steps;
+    so.lr_min = 0.0;
+    so.warmup_t = static_cast<int64_t>(std::llround(o.warmup_fraction * static_cast<double>(steps)));
+    so.warmup_lr_init = o.lr * 0.01;
+    so.t_in_epochs = false;
+    optim::CosineLRScheduler schedule(optimizer, so);
+
+    std::unique_ptr<data::Loader> loader = make_loader(set);
+    const auto start = std::chrono::steady_clock::now();
+    model.train();
+    int64_t step = 0;
+    for (int64_t epoch = 0; step < steps; ++epoch) {
+        loader->start_epoch(epoch);
+        data::Batch b;
+        while (step < steps && loader->next(b)) {
+            const int64_t B = b.images.size(0);
+            std::vector<double> multi_hot(static_cast<size_t>(B * K), 0.0);  // classes 1..K -> columns 0..K-1
+            for (int64_t i = 0; i < B; ++i)
+                for (int label : b.examples[i].labels) multi_hot[i * K + label - 1] = 1.0;
+            const Tensor logits = head.forward(model.encode_image(b.images));  // (B, K)
+            const Tensor loss = multilabel_soft_margin_loss(logits, Tensor::from_vector(multi_hot, {B, K}, DType::f32));
+            model.zero_grad();
+            head.zero_grad();
+            loss.backward();
+            if (o.grad_clip_norm > 0) optim::clip_grad_norm_(params, o.grad_clip_norm);
+            optimizer.step();
+            ++step;
+            schedule.step_update(step);
+            result.vision_warmup_losses.push_back(loss.item());
+        }
+    }
+    result.vision_warmup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
 
 ZeroShotResult zero_shot_eval(Clip& model, tok::ClipTokenizer& tokenizer, const CaptionedImages& set,
@@ -367,13 +432,19 @@ ZeroShotResult zero_shot_eval(Clip& model, tok::ClipTokenizer& tokenizer, const 
 }
 
 SmallClipResult train_small_clip(const std::string& root, const SmallClipOptions& options) {
+    WSDOL_CHECK(options.vision_warmup_steps == 0 || !options.vision_warmup_root.empty(), "train_small_clip: "
+                "vision_warmup_steps ", options.vision_warmup_steps, " needs vision_warmup_root");
     const CaptionedImages train = load_captioned_images(root, "train");
     const CaptionedImages val = load_captioned_images(root, "val");
+    if (options.vision_warmup_steps > 0) {
+        const CaptionedImages warmup = load_captioned_images(options.vision_warmup_root, "train");
+        return train_small_clip(train, val, options, &warmup);
+    }
     return train_small_clip(train, val, options);
 }
 
 SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedImages& val,
-                                 const SmallClipOptions& o) {
+                                 const SmallClipOptions& o, const CaptionedImages* vision_warmup) {
     WSDOL_CHECK(!train.images.empty(), "train_small_clip: no training pairs");
     WSDOL_CHECK((o.epochs >= 1 || o.steps >= 1) && o.batch_size >= 2,
                 "train_small_clip: need epochs >= 1 or steps >= 1, and batch_size >= 2, got epochs ", o.epochs,
@@ -415,7 +486,11 @@ SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedIm
     result.model = std::make_shared<Clip>(cfg, &model_gen);
     Clip& model = *result.model;
     optim::NamedTensors decay, no_decay;
-    for (auto& [name, p] : model.named_parameters()) (decays(name, p) ? decay : no_decay).emplace_back(name, p);
+    const bool lock_image_tower = o.lock_image_tower && vision_warmup && o.vision_warmup_steps > 0;
+    for (auto& [name, p] : model.named_parameters()) {
+        if (lock_image_tower && name.rfind("visual.", 0) == 0) continue;  // LiT: the warmed-up tower stays as it is
+        (decays(name, p) ? decay : no_decay).emplace_back(name, p);
+    }
     optim::AdamWOptions with_wd, without_wd;
     for (optim::AdamWOptions* opt : {&with_wd, &without_wd}) {
         opt->lr = o.lr;
@@ -426,27 +501,38 @@ SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedIm
     without_wd.weight_decay = 0.0;
     optim::AdamW optimizer({{decay, with_wd}, {no_decay, without_wd}});
 
+    // A loader of augmented views (random resized crop, flip, CLIP normalization) with each sample's labels.
     const int64_t batch = std::min<int64_t>(o.batch_size, N);
-    data::LoaderOptions lo;
-    lo.batch_size = batch;
-    lo.height = lo.width = S;
-    lo.workers = o.workers;
-    lo.prefetch = 2;
-    lo.seed = o.seed;
-    lo.shuffle = true;
-    lo.drop_last = true;
-    const CaptionedImages* set = &train;
-    const double crop_min = o.crop_scale_min;
-    const bool flip = o.flip;
-    data::ExampleFn fn = [set, S, crop_min, flip](int64_t index, data::SampleRng& rng, float* out, data::Example& ex) {
-        const data::Image& image = set->images[index];
-        const data::CropBox box = data::random_resized_crop_params(image.height, image.width, rng, {crop_min, 1.0});
-        data::Image view = data::resized_crop(image, box, S, data::PilFilter::bicubic);
-        if (flip && rng.bernoulli(0.5)) view = data::hflip(view);
-        data::normalize_into(view, data::kClipMean, data::kClipStd, out);
-        ex.labels = set->labels[index];
+    auto make_loader = [&](const CaptionedImages& set) {
+        data::LoaderOptions lo;
+        lo.batch_size = std::min<int64_t>(batch, static_cast<int64_t>(set.images.size()));
+        lo.height = lo.width = S;
+        lo.workers = o.workers;
+        lo.prefetch = 2;
+        lo.seed = o.seed;
+        lo.shuffle = true;
+        lo.drop_last = true;
+        const CaptionedImages* from = &set;
+        const double crop_min = o.crop_scale_min;
+        const bool flip = o.flip;
+        data::ExampleFn fn = [from, S, crop_min, flip](int64_t index, data::SampleRng& rng, float* out, data::Example& ex) {
+            const data::Image& image = from->images[index];
+            const data::CropBox box = data::random_resized_crop_params(image.height, image.width, rng, {crop_min, 1.0});
+            data::Image view = data::resized_crop(image, box, S, data::PilFilter::bicubic);
+            if (flip && rng.bernoulli(0.5)) view = data::hflip(view);
+            data::normalize_into(view, data::kClipMean, data::kClipStd, out);
+            ex.labels = from->labels[index];
+        };
+        return std::make_unique<data::Loader>(static_cast<int64_t>(set.images.size()), fn, lo,
+                                              [from](int64_t i) { return from->ids[i]; });
     };
-    data::Loader loader(N, fn, lo, [set](int64_t i) { return set->ids[i]; });
+    if (vision_warmup && o.vision_warmup_steps > 0) {
+        WSDOL_CHECK(vision_warmup->class_names == train.class_names, "train_small_clip: the vision warm-up set's "
+                    "classes differ from the training set's");
+        warm_up_image_tower(model, *vision_warmup, o, make_loader, result);
+    }
+    std::unique_ptr<data::Loader> loader_ptr = make_loader(train);
+    data::Loader& loader = *loader_ptr;
     const int64_t per_epoch = loader.batches_per_epoch();
     const int64_t steps = o.epochs > 0 ? per_epoch * o.epochs : o.steps;
     const int64_t epochs = (steps + per_epoch - 1) / per_epoch;
@@ -462,7 +548,13 @@ SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedIm
     optim::CosineLRScheduler schedule(optimizer, so);
 
     // ---- training
-    const std::vector<Tensor> params = model.parameters();
+    std::vector<Tensor> params = model.parameters();  // gradient clipping's set: what the optimizer updates
+    if (lock_image_tower) {
+        model.visual->requires_grad_(false);
+        params.clear();
+        for (const auto& [name, p] : model.named_parameters())
+            if (name.rfind("visual.", 0) != 0) params.push_back(p);
+    }
     const auto start = std::chrono::steady_clock::now();
     model.train();
     int64_t step = 0;

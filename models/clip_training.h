@@ -130,7 +130,17 @@ struct SmallClipOptions {
     size_t vocab_size = 1024;                // BPE vocabulary (256 + 256 bytes, merges, 2 specials)
     int workers = 1;                         // loader threads (0: on the caller's thread); results never depend on it
     std::string prompt = "a photo of {}.";   // the zero-shot prompt; {} is "a circle", "an ...", ...
-    std::function<void(const ClipTrainProgress&)> on_step;  // optional
+    // Supervised warm-up of the image tower before the contrastive steps (INFERRED, the demo's stand-in for the
+    // web-scale data that teaches a real CLIP what objects look like): `vision_warmup_steps` steps of
+    // multi-label classification — MLSM of a temporary Linear(E -> K) over the image embedding — on the train split
+    // of `vision_warmup_root` (e.g. an object-centric synth set with the same classes), with the same AdamW
+    // settings, augmentation and a cosine schedule of its own. 0: none (the image tower starts random).
+    int64_t vision_warmup_steps = 0;
+    std::string vision_warmup_root;
+    // After the warm-up, keep the image tower fixed and train only the text side to match it (LiT, "locked-image
+    // tuning", Zhai et al. 2022): the contrastive steps cannot then trade the shapes for the backgrounds.
+    bool lock_image_tower = false;
+    std::function<void(const ClipTrainProgress&)> on_step;  // optional (contrastive steps only)
 };
 
 struct ZeroShotResult {
@@ -150,14 +160,17 @@ struct SmallClipResult {
     std::vector<std::pair<int64_t, ZeroShotResult>> history;  // (step, zero-shot) every eval_every steps
     int64_t train_pairs = 0, val_images = 0, steps = 0;
     double train_seconds = 0, eval_seconds = 0;
+    std::vector<double> vision_warmup_losses;  // one per warm-up step (empty without a warm-up)
+    double vision_warmup_seconds = 0;
     int64_t truncated_captions = 0;  // captions longer than the context (cut, eot kept last)
 };
 
 // Trains a small CLIP on ROOT's train split and evaluates it zero-shot on ROOT's val split (see the top).
 SmallClipResult train_small_clip(const std::string& root, const SmallClipOptions& options = {});
-// The same on pairs already loaded (tests).
+// The same on pairs already loaded (tests); `vision_warmup` replaces options.vision_warmup_root (its class names
+// must be the training set's).
 SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedImages& val,
-                                 const SmallClipOptions& options = {});
+                                 const SmallClipOptions& options = {}, const CaptionedImages* vision_warmup = nullptr);
 
 // Caption structure for the text augmentation: "<object>, <object> and <object> <scene>", each object a phrase
 // ending in a class name ("a red star"), as `wsdol synth` writes them. objects: the phrases; bare: "a <class>"
