@@ -297,6 +297,31 @@ double average_precision(const std::vector<double>& scores, const std::vector<bo
     return hits > 0 ? sum / hits : -1.0;
 }
 
+// CLIP's AdamW (beta2 0.98, eps 1e-6; weight decay on `decay` only) and its schedule: linear warm-up from
+// lr/100 over warmup_fraction of the steps, then cosine to 0, counted in optimizer updates.
+optim::AdamW clip_adamw(const optim::NamedTensors& decay, const optim::NamedTensors& no_decay,
+                        const SmallClipOptions& o) {
+    optim::AdamWOptions with_wd, without_wd;
+    for (optim::AdamWOptions* opt : {&with_wd, &without_wd}) {
+        opt->lr = o.lr;
+        opt->beta2 = o.beta2;
+        opt->eps = o.eps;
+    }
+    with_wd.weight_decay = o.weight_decay;
+    without_wd.weight_decay = 0.0;
+    return optim::AdamW({{decay, with_wd}, {no_decay, without_wd}});
+}
+
+optim::CosineLROptions clip_schedule(int64_t steps, const SmallClipOptions& o) {
+    optim::CosineLROptions so;
+    so.t_initial = steps;
+    so.lr_min = 0.0;
+    so.warmup_t = static_cast<int64_t>(std::llround(o.warmup_fraction * static_cast<double>(steps)));
+    so.warmup_lr_init = o.lr * 0.01;
+    so.t_in_epochs = false;
+    return so;
+}
+
 // The supervised warm-up of the image tower (SmallClipOptions::vision_warmup_steps): MLSM of a temporary
 // Linear(E -> K) over the image embedding, AdamW with the contrastive run's settings and its own cosine schedule.
 // Only the image tower and the head receive updates; the head is dropped afterwards.
@@ -315,23 +340,9 @@ void warm_up_image_tower(Clip& model, const CaptionedImages& set, const SmallCli
     std::vector<Tensor> params;
     for (const auto* group : {&decay, &no_decay})
         for (const auto& [name, p] : *group) params.push_back(p);
-    optim::AdamWOptions with_wd, without_wd;
-    for (optim::AdamWOptions* opt : {&with_wd, &without_wd}) {
-        opt->lr = o.lr;
-        opt->beta2 = o.beta2;
-        opt->eps = o.eps;
-    }
-    with_wd.weight_decay = o.weight_decay;
-    without_wd.weight_decay = 0.0;
-    optim::AdamW optimizer({{decay, with_wd}, {no_decay, without_wd}});
+    optim::AdamW optimizer = clip_adamw(decay, no_decay, o);
     const int64_t steps = o.vision_warmup_steps;
-    optim::CosineLROptions so;
-    so.t_initial = steps;
-    so.lr_min = 0.0;
-    so.warmup_t = static_cast<int64_t>(std::llround(o.warmup_fraction * static_cast<double>(steps)));
-    so.warmup_lr_init = o.lr * 0.01;
-    so.t_in_epochs = false;
-    optim::CosineLRScheduler schedule(optimizer, so);
+    optim::CosineLRScheduler schedule(optimizer, clip_schedule(steps, o));
 
     std::unique_ptr<data::Loader> loader = make_loader(set);
     const auto start = std::chrono::steady_clock::now();
@@ -491,15 +502,7 @@ SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedIm
         if (lock_image_tower && name.rfind("visual.", 0) == 0) continue;  // LiT: the warmed-up tower stays as it is
         (decays(name, p) ? decay : no_decay).emplace_back(name, p);
     }
-    optim::AdamWOptions with_wd, without_wd;
-    for (optim::AdamWOptions* opt : {&with_wd, &without_wd}) {
-        opt->lr = o.lr;
-        opt->beta2 = o.beta2;
-        opt->eps = o.eps;
-    }
-    with_wd.weight_decay = o.weight_decay;
-    without_wd.weight_decay = 0.0;
-    optim::AdamW optimizer({{decay, with_wd}, {no_decay, without_wd}});
+    optim::AdamW optimizer = clip_adamw(decay, no_decay, o);
 
     // A loader of augmented views (random resized crop, flip, CLIP normalization) with each sample's labels.
     const int64_t batch = std::min<int64_t>(o.batch_size, N);
@@ -539,13 +542,7 @@ SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedIm
     result.steps = steps;
     result.train_pairs = N;
 
-    optim::CosineLROptions so;
-    so.t_initial = steps;
-    so.lr_min = 0.0;
-    so.warmup_t = static_cast<int64_t>(std::llround(o.warmup_fraction * static_cast<double>(steps)));
-    so.warmup_lr_init = o.lr * 0.01;
-    so.t_in_epochs = false;
-    optim::CosineLRScheduler schedule(optimizer, so);
+    optim::CosineLRScheduler schedule(optimizer, clip_schedule(steps, o));
 
     // ---- training
     std::vector<Tensor> params = model.parameters();  // gradient clipping's set: what the optimizer updates
