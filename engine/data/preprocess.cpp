@@ -20,55 +20,57 @@ int64_t resize_for(int64_t image_size, double crop_pct) {
     return static_cast<int64_t>(std::floor(static_cast<double>(image_size) / crop_pct));
 }
 
+// One row per preset: the shorter side as a function of the crop size, the resampling filter, the normalization.
+struct Preset {
+    const char* name;
+    int64_t (*resize)(int64_t crop);
+    PilFilter filter;
+    std::array<float, 3> mean, std;
+};
+const std::vector<Preset>& presets() {
+    static const std::vector<Preset> table = {
+        {"clip", [](int64_t S) { return S; }, PilFilter::bicubic, kClipMean, kClipStd},
+        {"resnet", [](int64_t S) { return resize_for(S, 0.875); }, PilFilter::bilinear, kImageNetMean,  // 224 -> 256
+         kImageNetStd},
+        {"resnet-v2", [](int64_t S) { return S * 232 / 224; }, PilFilter::bilinear, kImageNetMean,  // 224 -> 232
+         kImageNetStd},
+        {"deit", [](int64_t S) { return resize_for(S, 0.875); }, PilFilter::bicubic, kImageNetMean,  // 224 -> 256
+         kImageNetStd},
+        {"timm-deit", [](int64_t S) { return resize_for(S, 0.9); }, PilFilter::bicubic, kImageNetMean,  // 224 -> 248
+         kImageNetStd},
+        {"vit", [](int64_t S) { return resize_for(S, 0.9); }, PilFilter::bicubic, kHalf, kHalf},  // 224 -> 248
+    };
+    return table;
+}
+
 }  // namespace
 
 const std::vector<std::string>& preprocess_presets() {
-    static const std::vector<std::string> names{"clip", "resnet", "resnet-v2", "deit", "timm-deit", "vit"};
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> v;
+        for (const Preset& p : presets()) v.emplace_back(p.name);
+        return v;
+    }();
     return names;
 }
 
 PreprocessSpec preprocess_spec(const std::string& name, int64_t image_size) {
     WSDOL_CHECK(image_size >= 1 && image_size <= 16384, "preprocess: image size must be in 1..16384, got ",
                 image_size);
-    PreprocessSpec s;
-    s.name = name;
-    s.crop = image_size;
-    if (name == "clip") {
-        s.resize = image_size;
-        s.filter = PilFilter::bicubic;
-        s.mean = kClipMean;
-        s.std = kClipStd;
-    } else if (name == "resnet") {
-        s.resize = resize_for(image_size, 0.875);  // 224 -> 256
-        s.filter = PilFilter::bilinear;
-        s.mean = kImageNetMean;
-        s.std = kImageNetStd;
-    } else if (name == "resnet-v2") {
-        s.resize = image_size * 232 / 224;  // 224 -> 232
-        s.filter = PilFilter::bilinear;
-        s.mean = kImageNetMean;
-        s.std = kImageNetStd;
-    } else if (name == "deit") {
-        s.resize = resize_for(image_size, 0.875);  // 224 -> 256
-        s.filter = PilFilter::bicubic;
-        s.mean = kImageNetMean;
-        s.std = kImageNetStd;
-    } else if (name == "timm-deit") {
-        s.resize = resize_for(image_size, 0.9);  // 224 -> 248
-        s.filter = PilFilter::bicubic;
-        s.mean = kImageNetMean;
-        s.std = kImageNetStd;
-    } else if (name == "vit") {
-        s.resize = resize_for(image_size, 0.9);  // 224 -> 248
-        s.filter = PilFilter::bicubic;
-        s.mean = kHalf;
-        s.std = kHalf;
-    } else {
-        std::string known;
-        for (const std::string& n : preprocess_presets()) known += (known.empty() ? "" : ", ") + n;
-        fail(str("preprocess: unknown preset '", name, "' (known: ", known, ")"));
+    for (const Preset& p : presets()) {
+        if (name != p.name) continue;
+        PreprocessSpec s;
+        s.name = name;
+        s.crop = image_size;
+        s.resize = p.resize(image_size);
+        s.filter = p.filter;
+        s.mean = p.mean;
+        s.std = p.std;
+        return s;
     }
-    return s;
+    std::string known;
+    for (const std::string& n : preprocess_presets()) known += (known.empty() ? "" : ", ") + n;
+    fail(str("preprocess: unknown preset '", name, "' (known: ", known, ")"));
 }
 
 std::string PreprocessSpec::str() const {
