@@ -108,12 +108,7 @@ std::unique_ptr<Method> make_cam_from_config(const MethodConfig& config) {
     WSDOL_CHECK(C >= 1, "cam: the dataset has no classes");
     CamConfig cfg = cam_config(cam_backbone_from_name(config.get("backbone", "vit")), C);
     if (cfg.backbone == CamBackbone::vit) {
-        cfg.vit.image_size = config.get_int("image_size", cfg.vit.image_size);
-        cfg.vit.patch_size = config.get_int("patch_size", cfg.vit.patch_size);
-        cfg.vit.embed_dim = config.get_int("embed_dim", cfg.vit.embed_dim);
-        cfg.vit.depth = config.get_int("depth", cfg.vit.depth);
-        cfg.vit.num_heads = config.get_int("num_heads", cfg.vit.num_heads);
-        cfg.vit.drop_path_rate = config.get_double("drop_path", cfg.vit.drop_path_rate);
+        read_vit_options(config, cfg.vit);
     } else {
         cfg.resnet.width = config.get_int("width", cfg.resnet.width);
     }

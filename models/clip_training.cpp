@@ -661,6 +661,9 @@ void write_small_clip(const std::string& out_dir, const SmallClipResult& r, cons
     opts.set("template_probability", o.template_probability);
     opts.set("vocab_size", static_cast<int64_t>(o.vocab_size));
     opts.set("prompt", o.prompt);
+    opts.set("vision_warmup_steps", static_cast<int64_t>(r.vision_warmup_losses.size()));
+    opts.set("vision_warmup_root", o.vision_warmup_root);
+    opts.set("lock_image_tower", o.lock_image_tower && !r.vision_warmup_losses.empty());
 
     const ZeroShotResult& z = r.zero_shot;
     json::Value zs = json::Value::object();

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/core/error.h"
+#include "models/vit.h"
 
 namespace wsdol::models {
 
@@ -102,6 +103,15 @@ std::unique_ptr<Method> make_method(const std::string& name, const MethodConfig&
     for (const auto& [key, value] : config.options)
         WSDOL_CHECK(config.options_used().count(key), "method ", name, ": unknown option '", key, "' (= ", value, ")");
     return method;
+}
+
+void read_vit_options(const MethodConfig& config, ViTConfig& cfg) {
+    cfg.image_size = config.get_int("image_size", cfg.image_size);
+    cfg.patch_size = config.get_int("patch_size", cfg.patch_size);
+    cfg.embed_dim = config.get_int("embed_dim", cfg.embed_dim);
+    cfg.depth = config.get_int("depth", cfg.depth);
+    cfg.num_heads = config.get_int("num_heads", cfg.num_heads);
+    cfg.drop_path_rate = config.get_double("drop_path", cfg.drop_path_rate);
 }
 
 }  // namespace wsdol::models

@@ -50,6 +50,11 @@ private:
     mutable std::map<std::string, std::string> used_;
 };
 
+struct ViTConfig;  // models/vit.h
+// The ViT shape options of the ViT-based methods (cam with backbone=vit, vit_classifier): image_size, patch_size,
+// embed_dim, depth, num_heads, drop_path (the stochastic-depth rate); each defaults to cfg's current value.
+void read_vit_options(const MethodConfig& config, ViTConfig& cfg);
+
 using MethodFactory = std::function<std::unique_ptr<Method>(const MethodConfig&)>;
 
 struct MethodInfo {

@@ -80,13 +80,14 @@ private:
 std::unique_ptr<Method> make_vit_classifier(const MethodConfig& config) {
     const auto C = static_cast<int64_t>(config.class_names.size());
     WSDOL_CHECK(C >= 1, "vit_classifier: the dataset has no classes");
-    ViTConfig cfg;  // DeiT-S
-    cfg.image_size = config.get_int("image_size", 224);
-    cfg.patch_size = config.get_int("patch_size", 16);
-    cfg.embed_dim = config.get_int("embed_dim", 384);
-    cfg.depth = config.get_int("depth", 12);
-    cfg.num_heads = config.get_int("num_heads", 6);
-    cfg.drop_path_rate = config.get_double("drop_path", 0.1);
+    ViTConfig cfg;  // defaults: DeiT-S
+    cfg.image_size = 224;
+    cfg.patch_size = 16;
+    cfg.embed_dim = 384;
+    cfg.depth = 12;
+    cfg.num_heads = 6;
+    cfg.drop_path_rate = 0.1;
+    read_vit_options(config, cfg);
     cfg.num_classes = C;
     auto method = std::make_unique<VitClassifier>(cfg, config.generator);
     if (!config.backbone_weights.empty() && !config.weights_from_checkpoint) {
