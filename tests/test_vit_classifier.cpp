@@ -1,6 +1,6 @@
-// test_vit_classifier.cpp — the "vit_classifier" method (the demo's pretraining stand-in): its loss is the MLSM of
-// the head's logits, its map is the class token's last-block attention (recomputed here from the attention
-// probabilities, flip included), and a timm ViT file with another head fine-tunes it.
+// test_vit_classifier.cpp — the "vit_classifier" method (the demo's pretraining stand-in) against timm
+// (tests/reference/localize/gen_vit_classifier.py): logits, the MLSM loss, all gradients, and the localize() map
+// (the class token's last-block attention, flip included); plus its input errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include "models/method_registry.h"
 #include "models/vit.h"
 #include "tests/error_matchers.h"
+#include "tests/parity_util.h"
 
 namespace wsdol {
 namespace {
@@ -22,63 +23,50 @@ models::MethodConfig tiny_config(Generator* gen, int classes = 3) {
     return c;
 }
 
-TEST(VitClassifier, LossIsTheMultiLabelSoftMarginOfTheHeadLogits) {
+// The fixture's network: timm VisionTransformer(img 32, patch 8, D 32, depth 2, heads 2, C 3), eval mode.
+const test::ParityFixture& fixture() {
+    static const test::ParityFixture f(std::string(WSDOL_SOURCE_DIR) +
+                                       "/tests/reference/localize/vit_classifier.safetensors");
+    return f;
+}
+
+std::unique_ptr<models::Method> fixture_method(Generator* gen) {
+    models::MethodConfig c = tiny_config(gen);
+    c.options["drop_path"] = "0";
+    auto method = models::make_method("vit_classifier", c);
+    method->network().load_state_dict(fixture().state_dict(), /*strict=*/true);
+    return method;
+}
+
+TEST(VitClassifier, LogitsLossAndGradientsMatchTimm) {
     Generator gen(3);
-    auto method = models::make_method("vit_classifier", tiny_config(&gen));
+    auto method = fixture_method(&gen);
     auto& vit = dynamic_cast<models::VisionTransformer&>(method->network());
-    vit.eval();  // no drop-path: the same forward twice
+    vit.eval();
+    const test::ParityFixture& fx = fixture();
+    Tensor images = fx.input("images");
     models::MethodBatch batch;
-    batch.images = Tensor::randn({2, 3, 32, 32}, DType::f32, &gen);
-    batch.labels = Tensor::from_vector({1, 0, 0, 0, 1, 1}, {2, 3}, DType::f32);
+    batch.images = images;
+    batch.labels = fx.at("labels");
     const models::LossTerms terms = method->losses(batch);
-    const Tensor logits_tensor = vit.forward_all(batch.images).logits;
-    ASSERT_EQ(logits_tensor.shape(), (Shape{2, 3}));
-    const std::vector<double> logits = logits_tensor.to_vector(), labels = batch.labels.to_vector();
-    // MLSM by hand: -mean over classes of y log s(x) + (1 - y) log(1 - s(x)), averaged over the batch.
-    double expected = 0;
-    for (int64_t b = 0; b < 2; ++b)
-        for (int64_t c = 0; c < 3; ++c) {
-            const double x = logits[b * 3 + c], y = labels[b * 3 + c];
-            expected -= (y * std::log(1 / (1 + std::exp(-x))) + (1 - y) * std::log(1 / (1 + std::exp(x)))) / 3;
-        }
-    expected /= 2;
     ASSERT_EQ(terms.terms.size(), 1u);
     EXPECT_EQ(terms.terms[0].first, "mlsm");
-    EXPECT_NEAR(terms.total.item(), expected, 1e-5);
-    terms.total.backward();
-    EXPECT_TRUE(vit.head->weight.grad().defined());
+    const Tensor logits = vit.forward_all(images).logits;
+    fx.expect_outputs({{"logits", logits}, {"mlsm", terms.total}});
+    fx.loss({{"logits", logits}}).backward();
+    fx.expect_gradients(vit, {{"images", images}});
 }
 
 TEST(VitClassifier, MapIsTheClassTokensLastBlockAttention) {
     Generator gen(4);
-    auto method = models::make_method("vit_classifier", tiny_config(&gen));
-    auto& vit = dynamic_cast<models::VisionTransformer&>(method->network());
-    const Tensor image = Tensor::randn({3, 32, 40}, DType::f32, &gen);  // resized to the ViT's 32 x 32
-    const Tensor maps = method->localize(image, {0, 2});
-    ASSERT_EQ(maps.shape(), (Shape{3, 32, 40}));
-
-    // Reference: the image and its mirror at 32 x 32, mean over heads of the last block's attention of the class
-    // token to the 16 patches, bilinear to 32 x 40, the mirror's flipped back, summed, min-max normalized.
-    NoGradGuard no_grad;
-    vit.eval();
-    Tensor x = interpolate(image.unsqueeze(0), 32, 32, InterpMode::bilinear, false);
-    Tensor sum;
-    for (bool mirror : {false, true}) {
-        const Tensor in = mirror ? x.flip({3}) : x;
-        const models::ViTOutput out = vit.forward_all(in, true);
-        const Tensor row = mean(out.attn_probs.back(), {1}).select(1, 0).narrow(1, 1, 16);  // (1, 16)
-        Tensor map = interpolate(row.reshape({1, 1, 4, 4}), 32, 40, InterpMode::bilinear, false);
-        if (mirror) map = map.flip({3});
-        sum = sum.defined() ? add(sum, map) : map;
-    }
-    const std::vector<double> ref = sum.to_vector(), got = maps.to_vector();  // (32 x 40), (3 x 32 x 40)
-    const double lo = min(sum).item(), hi = max(sum).item();
-    const size_t P = 32 * 40;
-    double worst = 0;
-    for (size_t c : {0, 2})
-        for (size_t p = 0; p < P; ++p) worst = std::max(worst, std::fabs(got[c * P + p] - (ref[p] - lo) / (hi - lo + 1e-8)));
-    EXPECT_LT(worst, 1e-5);
-    for (size_t p = 0; p < P; ++p) ASSERT_EQ(got[P + p], 0.0) << "absent class at " << p;
+    auto method = fixture_method(&gen);
+    method->network().train();
+    const test::ParityFixture& fx = fixture();
+    std::vector<int> labels;
+    for (double v : fx.at("localize.labels").to_vector()) labels.push_back(static_cast<int>(v));
+    const Tensor maps = method->localize(fx.at("localize.image"), labels);  // (3, 37, 45), resized to 32 inside
+    fx.expect("localize.maps", maps, test::kParityForwardTol);
+    EXPECT_TRUE(method->network().is_training()) << "localize must restore the training mode";
 }
 
 TEST(VitClassifier, BadInputsAreNamed) {
