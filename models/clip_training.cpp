@@ -447,15 +447,19 @@ SmallClipResult train_small_clip(const std::string& root, const SmallClipOptions
                 "vision_warmup_steps ", options.vision_warmup_steps, " needs vision_warmup_root");
     const CaptionedImages train = load_captioned_images(root, "train");
     const CaptionedImages val = load_captioned_images(root, "val");
-    if (options.vision_warmup_steps > 0) {
-        const CaptionedImages warmup = load_captioned_images(options.vision_warmup_root, "train");
-        return train_small_clip(train, val, options, &warmup);
-    }
     return train_small_clip(train, val, options);
 }
 
 SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedImages& val,
                                  const SmallClipOptions& o, const CaptionedImages* vision_warmup) {
+    // The warm-up set: the caller's, else the train split of options.vision_warmup_root.
+    CaptionedImages warmup_from_root;
+    if (!vision_warmup && o.vision_warmup_steps > 0) {
+        WSDOL_CHECK(!o.vision_warmup_root.empty(), "train_small_clip: vision_warmup_steps ", o.vision_warmup_steps,
+                    " needs vision_warmup_root");
+        warmup_from_root = load_captioned_images(o.vision_warmup_root, "train");
+        vision_warmup = &warmup_from_root;
+    }
     WSDOL_CHECK(!train.images.empty(), "train_small_clip: no training pairs");
     WSDOL_CHECK((o.epochs >= 1 || o.steps >= 1) && o.batch_size >= 2,
                 "train_small_clip: need epochs >= 1 or steps >= 1, and batch_size >= 2, got epochs ", o.epochs,

@@ -167,8 +167,8 @@ struct SmallClipResult {
 
 // Trains a small CLIP on ROOT's train split and evaluates it zero-shot on ROOT's val split (see the top).
 SmallClipResult train_small_clip(const std::string& root, const SmallClipOptions& options = {});
-// The same on pairs already loaded (tests); `vision_warmup` replaces options.vision_warmup_root (its class names
-// must be the training set's).
+// The same on pairs already loaded (tests); `vision_warmup`, when given, replaces options.vision_warmup_root (its
+// class names must be the training set's).
 SmallClipResult train_small_clip(const CaptionedImages& train, const CaptionedImages& val,
                                  const SmallClipOptions& options = {}, const CaptionedImages* vision_warmup = nullptr);
 

@@ -384,6 +384,31 @@ TEST(TrainClipCli, BadDataIsNamed) {
     r = test::run_wsdol("train-clip --data '" + dir.file("nothing") + "' --out '" + out + "'" + kTinyCli);
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.output.find(dir.file("nothing")), std::string::npos) << r.output;
+
+    // the image-tower warm-up: without its data, a lock without a warm-up, a warm-up set with other classes
+    r = test::run_wsdol(cmd + " --vision-warmup-steps 3");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.output.find("--vision-warmup-steps needs --vision-warmup-data DIR"), std::string::npos) << r.output;
+    r = test::run_wsdol(cmd + " --lock-image-tower");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.output.find("--lock-image-tower needs --vision-warmup-steps"), std::string::npos) << r.output;
+    const std::string other = dir.file("other");
+    ASSERT_EQ(test::run_wsdol("synth --quiet --out '" + other + "' --images 20 --size 32 --classes 4").code, 0);
+    {
+        std::ofstream g(data + "/ImageSets/Segmentation/train.txt", std::ios::trunc);
+        for (int i = 0; i < 16; ++i) g << "synth_0000" << (i < 10 ? "0" : "") << i << "\n";
+    }
+    r = test::run_wsdol(cmd + " --vision-warmup-steps 3 --vision-warmup-data '" + other + "'");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.output.find("vision warm-up set's classes differ"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(out + "/clip.safetensors"));
+    // ... and with a set of the same classes the warm-up runs and is recorded
+    r = test::run_wsdol(cmd + " --vision-warmup-steps 3 --vision-warmup-data '" + data + "' --lock-image-tower");
+    ASSERT_EQ(r.code, 0) << r.output;
+    const json::Value written = json::parse(test::read_bytes(out + "/clip_train.json"));
+    const json::Value& options = written.at("options");
+    EXPECT_EQ(options.at("vision_warmup_steps").as_double(), 3.0);
+    EXPECT_TRUE(options.at("lock_image_tower").as_bool());
 }
 
 }  // namespace
