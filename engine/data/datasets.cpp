@@ -88,7 +88,8 @@ Dataset open_segmentation(const std::string& kind, const std::string& root, cons
     Dataset d;
     d.kind = kind, d.root = root, d.split = split, d.class_names = std::move(class_names);
     const std::string list = options.list_file.empty() ? default_list : options.list_file;
-    WSDOL_CHECK(is_file(list), list, ": id list for split '", split, "' not found (give one with --list)");
+    WSDOL_CHECK(is_file(list), list, ": id list for split '", split, "' not found (a ", kind,
+                " dataset lists the ids of each split there: choose a split that has one, or write it)");
     const std::vector<std::string> ids = eval::read_id_list(list);
     std::string labels_file = options.labels_file;
     if (labels_file.empty() && is_file(join(root, "cls_labels.txt"))) labels_file = join(root, "cls_labels.txt");
@@ -107,8 +108,8 @@ Dataset open_segmentation(const std::string& kind, const std::string& root, cons
                 WSDOL_CHECK(it != labels.end(), labels_file, ": no labels for ", sample.id);
                 sample.labels = it->second;
             } else {
-                WSDOL_CHECK(!sample.mask_path.empty(), sample.id,
-                            ": no image-level labels file and no mask to derive them from (give --labels)");
+                WSDOL_CHECK(!sample.mask_path.empty(), sample.id, ": no image-level labels (", join(root, "cls_labels.txt"),
+                            " is absent) and no mask to derive them from (", paths(sample.id).mask, ")");
                 sample.labels = labels_from_mask(sample.mask_path, int(d.class_names.size()));
             }
         });
@@ -170,6 +171,12 @@ const std::vector<std::string>& coco_class_names() {
         "keyboard", "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase",
         "scissors", "teddy bear", "hair drier", "toothbrush"};
     return names;
+}
+
+std::vector<std::string> read_class_names(const std::string& path) { return read_class_file(path); }
+
+std::vector<std::string> dataset_class_names(const std::string& root) {
+    return is_file(join(root, "classes.txt")) ? read_class_file(join(root, "classes.txt")) : voc_class_names();
 }
 
 void image_size(const std::string& path, int64_t* width, int64_t* height) {

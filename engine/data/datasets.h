@@ -55,6 +55,11 @@ struct DatasetOptions {
 const std::vector<std::string>& voc_class_names();   // 21: background, aeroplane, ..., tvmonitor
 const std::vector<std::string>& coco_class_names();  // 81: background, person, ..., toothbrush
 
+// A classes.txt file ("k name" lines, k = 0, 1, ... in order); errors name the file and line.
+std::vector<std::string> read_class_names(const std::string& path);
+// The classes of a VOC-layout dataset folder: ROOT/classes.txt when present, else the 21 VOC classes.
+std::vector<std::string> dataset_class_names(const std::string& root);
+
 // `class_names` gives the classes of a VOC-layout dataset; when empty, ROOT/classes.txt ("k name" lines, as
 // `wsdol synth` writes) is read if present, else the 21 VOC classes.
 Dataset open_voc(const std::string& root, const std::string& split, const DatasetOptions& options = {},
