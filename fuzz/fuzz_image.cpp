@@ -1,12 +1,10 @@
 // fuzz_image.cpp — libFuzzer harness for the image readers (engine/data/image_io.h): the stb_image decoders behind
-// decode_image (JPEG, PNG, BMP, TGA, GIF, PNM; every colour mode), the header reader behind image_size
-// (stbi_info), and wsdol's own PNG chunk reader / inflate / unfiltering behind decode_label_png and
+// decode_image (JPEG, PNG, BMP, TGA, GIF, PNM; every colour mode), the header reader image_size_from_bytes /
+// image_size (stbi_info), and wsdol's own PNG chunk reader / inflate / unfiltering behind decode_label_png and
 // read_png_info. Each input is tried as given and once more with every PNG chunk CRC recomputed, so that the
 // fuzzer reaches past the CRC check into IHDR/PLTE/IDAT handling.
 //
 // Build and run: see fuzz/README.md (seeds: fuzz/corpus/image/).
-#include <stb/stb_image.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -48,8 +46,11 @@ void try_all(const std::string& bytes) {
         } catch (const wsdol::Error&) {
         }
         if (mode == ColorMode::as_stored) {
-            int w = 0, h = 0, c = 0;
-            (void)stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h, &c);
+            int64_t w = 0, h = 0;
+            try {
+                image_size_from_bytes(bytes, "fuzz.img", &w, &h);
+            } catch (const wsdol::Error&) {
+            }
         }
     }
     try {
@@ -67,11 +68,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try_all(bytes);
     const std::string fixed = with_fixed_crcs(bytes);
     if (fixed != bytes) try_all(fixed);
-    // read_png_info through a file (the header-only path datasets use to compare mask and image sizes).
+    // read_png_info and image_size through a file (the header-only paths datasets use to compare sizes).
     const std::string path = fuzz_scratch_dir() + "/info.png";
     fuzz_write_file(path, fixed);
     try {
         (void)wsdol::data::read_png_info(path);
+    } catch (const wsdol::Error&) {
+    }
+    try {
+        int64_t w = 0, h = 0;
+        wsdol::data::image_size(path, &w, &h);
     } catch (const wsdol::Error&) {
     }
     return 0;

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/data/image_io.h"
 #include "engine/eval/boxes.h"
 
 namespace wsdol::data {
@@ -69,7 +70,6 @@ Dataset open_cub(const std::string& root, const std::string& split, const Datase
 Dataset open_wsol(const std::string& metadata_dir, const std::string& image_root, const std::string& mask_root,
                   const DatasetOptions& options = {});
 
-// Image size from the file header (JPEG/PNG/BMP...); throws naming the file when it cannot be read.
-void image_size(const std::string& path, int64_t* width, int64_t* height);
+// image_size(path, &w, &h) (the header's size, errors naming the file) is declared in engine/data/image_io.h.
 
 }  // namespace wsdol::data
