@@ -77,8 +77,12 @@ Image convert_color(const Image& in, ColorMode mode) {
 // for the next marker, as the decoder does) and refuses a table whose counts sum past 256.
 // Returns false when `header_only` and the bytes end before the first SOF0-2 marker (the part stbi_info reads).
 static bool jpeg_tables_ok(const unsigned char* p, size_t n, const std::string& name, bool header_only) {
-    if (n < 2 || p[0] != 0xFF || p[1] != 0xD8) return true;  // not a JPEG
-    size_t at = 2;
+    // stb takes a file for a JPEG when its first marker is SOI, fill bytes (0xFF) allowed before it.
+    if (n < 2 || p[0] != 0xFF) return true;
+    size_t at = 0;
+    while (at < n && p[at] == 0xFF) ++at;
+    if (at >= n || p[at] != 0xD8) return true;  // not a JPEG
+    ++at;
     while (true) {
         while (at < n && p[at] != 0xFF) ++at;  // entropy-coded data or junk
         while (at < n && p[at] == 0xFF) ++at;  // fill bytes
@@ -90,15 +94,20 @@ static bool jpeg_tables_ok(const unsigned char* p, size_t n, const std::string& 
         if (n - at < 2) return !header_only;
         const size_t len = (size_t(p[at]) << 8) | p[at + 1];
         if (m == 0xC4) {
-            const size_t end = std::min(n, at + len);
-            for (size_t q = at + 2; q < end;) {  // tables: class/id byte, 16 counts, the symbols
+            // Tables (class/id byte, 16 counts, the symbols) as stb reads them: while the segment's remaining
+            // length is positive, even past its end when the lengths disagree (the second fuzz finding); bytes
+            // past the end of the buffer read as 0.
+            long remaining = long(len) - 2;
+            size_t q = at + 2;
+            while (remaining > 0) {
                 size_t symbols = 0;
-                for (size_t k = q + 1; k < std::min(end, q + 17); ++k) symbols += p[k];
+                for (size_t k = q + 1; k < q + 17 && k < n; ++k) symbols += p[k];
                 WSDOL_CHECK(symbols <= 256, name, ": corrupt JPEG (a Huffman table declares ", symbols,
                             " symbols; at most 256)");
+                remaining -= long(17 + symbols);
                 q += 17 + symbols;
             }
-            if (header_only && at + len > n) return false;
+            if (header_only && q > n) return false;
         }
         at += std::max<size_t>(len, 2);
     }
