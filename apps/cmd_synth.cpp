@@ -16,12 +16,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "apps/cli.h"
 #include "apps/progress.h"
 #include "engine/core/error.h"
 #include "engine/data/png_write.h"
 #include "engine/data/synth.h"
+#include "engine/io/json.h"
 
 namespace {
 
@@ -44,6 +46,36 @@ std::string encode_jpeg(const data::SynthImage& image) {
     return bytes;
 }
 
+// The image count an earlier `wsdol synth` recorded in its synth.json; a file that is not one is an error.
+int64_t earlier_synth_images(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        const json::Value v = json::parse(text.str());
+        const json::Value* generator = v.is_object() ? v.find("generator") : nullptr;
+        WSDOL_CHECK(generator && generator->is_string() && generator->as_string() == "wsdol synth", "no generator ",
+                    "\"wsdol synth\"");
+        const int64_t images = v.at("images").as_int64();
+        WSDOL_CHECK(images >= 0, "negative image count");
+        return images;
+    } catch (const Error& e) {
+        fail(str("synth: ", path.string(), " is not a wsdol synth record (", e.what(),
+                 "): the folder is not an earlier synth output; choose another folder"));
+    }
+}
+
+// The index i of a file named synth_image_id(i) + extension, else -1.
+int64_t synth_file_index(const std::string& name, const std::string& extension) {
+    if (name.size() <= 6 + extension.size() || name.rfind("synth_", 0) != 0 ||
+        name.compare(name.size() - extension.size(), extension.size(), extension) != 0)
+        return -1;
+    const std::string digits = name.substr(6, name.size() - 6 - extension.size());
+    if (digits.size() > 15 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+    const int64_t index = std::stoll(digits);
+    return data::synth_image_id(index) + extension == name ? index : -1;
+}
+
 int run_synth(const std::vector<std::string>& args) {
     cli::Args a("synth", args, {"out", "classes", "images", "size", "seed", "difficulty", "val-fraction", "home-probability", "max-objects"},
                 {"quiet"});
@@ -58,7 +90,8 @@ int run_synth(const std::vector<std::string>& args) {
     config.val_fraction = a.get_double("val-fraction", config.val_fraction);
     config.home_probability = a.get_double("home-probability", config.home_probability);
     config.max_objects = int(a.get_int("max-objects", config.max_objects));
-    WSDOL_CHECK(config.images >= 1, "synth: --images must be at least 1, got ", config.images);
+    WSDOL_CHECK(config.images >= 1 && config.images <= 10000000, "synth: --images must be in 1..10000000, got ",
+                config.images);
     WSDOL_CHECK(config.val_fraction >= 0 && config.val_fraction < 1, "synth: --val-fraction must be in [0, 1), got ",
                 config.val_fraction);
     const auto names = data::synth_class_names(config.classes);  // validates --classes
@@ -67,10 +100,31 @@ int run_synth(const std::vector<std::string>& args) {
     const fs::path root(*out_arg);
     // Never write into someone's dataset: the lists and label files written here would replace theirs. An existing
     // folder is reused only when it is empty or is itself a `wsdol synth` output (it has synth.json).
+    int64_t earlier_images = 0;  // images of an earlier synth in the same folder
     if (fs::exists(root)) {
         WSDOL_CHECK(fs::is_directory(root), "synth: --out ", root.string(), " exists and is not a folder");
         WSDOL_CHECK(fs::is_empty(root) || fs::exists(root / "synth.json"), "synth: --out ", root.string(),
                     " is not empty and is not a wsdol synth dataset (no synth.json): choose another folder");
+        if (fs::exists(root / "synth.json")) earlier_images = earlier_synth_images(root / "synth.json");
+    }
+    // A rerun over an earlier, larger synth removes the images and masks that run made beyond the new count (and
+    // nothing else: other files in the folder are not ours), so the folder holds exactly the new dataset.
+    if (earlier_images > config.images) {
+        for (const char* sub : {"JPEGImages", "SegmentationClass"}) {
+            if (!fs::is_directory(root / sub)) continue;
+            std::vector<fs::path> stale;
+            for (const auto& entry : fs::directory_iterator(root / sub)) {
+                const int64_t index = synth_file_index(entry.path().filename().string(),
+                                                       std::string(sub) == "JPEGImages" ? ".jpg" : ".png");
+                if (index >= config.images && index < earlier_images && entry.is_regular_file())
+                    stale.push_back(entry.path());
+            }
+            for (const fs::path& f : stale) {
+                std::error_code ec;
+                fs::remove(f, ec);
+                WSDOL_CHECK(!ec, "synth: cannot remove the earlier run's ", f.string(), ": ", ec.message());
+            }
+        }
     }
     for (const char* sub : {"JPEGImages", "SegmentationClass", "ImageSets/Segmentation"}) {
         std::error_code ec;
@@ -159,5 +213,6 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "(0: backgrounds independent of the classes); --max-objects M (1..3) its most objects per scene (1: one object\n"
     "per image, as in an object-centric pretraining set).\n"
     "Defaults: K 6, N 200, S 128, seed 0, medium. The same arguments always give byte-identical files.\n"
-    "DIR must be new, empty, or an earlier `wsdol synth` output: any other folder is refused, never written into.",
+    "DIR must be new, empty, or an earlier `wsdol synth` output: any other folder is refused, never written into.\n"
+    "Over an earlier, larger synth the images and masks it made beyond N are removed; other files are kept.",
     run_synth});

@@ -22,32 +22,45 @@ models::MethodConfig config_of(std::map<std::string, std::string> options, Gener
     return c;
 }
 
+// Small shape options for the methods that read them (the defaults are ViT-B/DeiT-S sized).
+const std::map<std::string, std::string> kSmall = {{"image_size", "32"}, {"patch_size", "8"}, {"embed_dim", "32"},
+                                                   {"depth", "1"}, {"num_heads", "2"}};
+
+// `extra` over the small shapes when the method reads them, else over its defaults.
+models::MethodConfig small_config(const std::string& method, std::map<std::string, std::string> extra, Generator* gen) {
+    std::map<std::string, std::string> o = extra;
+    for (const auto& kv : kSmall) o.insert(kv);
+    try {
+        models::make_method(method, config_of(o, gen));
+        return config_of(o, gen);
+    } catch (const Error& e) {
+        if (std::string(e.what()).find("unknown option") == std::string::npos) return config_of(o, gen);
+        return config_of(extra, gen);
+    }
+}
+
 TEST(Options, EveryMethodNamesAnUnknownOptionAndListsTheValidOnes) {
     for (const auto& info : models::registered_methods()) {
         Generator gen(1);
-        models::MethodConfig probe = config_of({}, &gen);
-        ASSERT_NO_THROW(models::make_method(info.name, probe)) << info.name << " must build from its defaults";
-        // The keys the method reads, from a default build.
-        models::MethodConfig defaults = config_of({}, &gen);
-        std::unique_ptr<models::Method> m;
-        try {
-            models::MethodConfig c = config_of({}, &gen);
-            m = info.make(c);
-            defaults = c;
-        } catch (const Error&) {
-        }
-        test::expect_error([&] { models::make_method(info.name, config_of({{"no_such_option", "1"}}, &gen)); },
+        models::MethodConfig defaults = small_config(info.name, {}, &gen);
+        ASSERT_NO_THROW(info.make(defaults)) << info.name << " must build from its (small) defaults";
+        models::MethodConfig unknown = small_config(info.name, {}, &gen);
+        unknown.options["no_such_option"] = "1";
+        test::expect_error([&] { models::make_method(info.name, unknown); },
                            {"method " + info.name, "unknown option 'no_such_option'", "valid options:"});
         // A malformed value of every numeric or boolean option is an error naming the option and the form.
         for (const auto& [key, value] : defaults.options_used()) {
-            bool numeric = true, boolean = value == "true" || value == "false";
+            bool numeric = true;
+            const bool boolean = value == "true" || value == "false";
             try {
                 parse_number("x", value);
             } catch (const Error&) {
                 numeric = false;
             }
             if (!numeric && !boolean) continue;
-            test::expect_error([&, key = key] { models::make_method(info.name, config_of({{key, "abc"}}, &gen)); },
+            models::MethodConfig bad = small_config(info.name, {}, &gen);
+            bad.options[key] = "abc";
+            test::expect_error([&] { models::make_method(info.name, bad); },
                                {"method option '" + key + "'", boolean ? "expected a boolean" : "expected"});
         }
     }
@@ -62,11 +75,15 @@ TEST(Options, TheSameBooleanWordsEverywhere) {
         models::MethodConfig c;
         c.options = {{"flag", word}};
         EXPECT_EQ(c.get_bool("flag", !value), value) << word;
-        // MCTformer/MMCST read their switches through their own table: the same words.
+        // MCTformer reads its switches through its own table (v1) and the shared getter (patch_refine).
         Generator gen(1);
-        models::MethodConfig mc = config_of({{"patch_refine", word}, {"text_tokens", word}}, &gen);
-        auto m = models::make_method("mmcst", mc);
+        std::map<std::string, std::string> o = kSmall;
+        o["patch_refine"] = word;
+        o["learnable_temperature"] = word;
+        models::MethodConfig mc = config_of(o, &gen);
+        auto m = models::make_method("mctformer", mc);
         EXPECT_EQ(mc.options_used().at("patch_refine"), value ? "true" : "false") << word;
+        EXPECT_EQ(mc.options_used().at("learnable_temperature"), value ? "true" : "false") << word;
         // Trainer settings.
         train::TrainSettings s;
         s.set("force", word);
