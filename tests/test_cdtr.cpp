@@ -1,0 +1,164 @@
+// test_cdtr.cpp — CDTR and TS-CAM against PyTorch restatements of their official code (tests/reference/cdtr/
+// gen_cdtr.py: CDTR @ 86ff62ff, TS-CAM @ 25aece44): one whole training step each on a reduced DeiT — every
+// intermediate map, every loss term, the BN statistics after the step, and the gradients of the total loss for
+// every parameter and the images. Plus the losses' own properties (the broadcast MSE is not the per-image one,
+// the area loss is a batch sum, the prompt-class quirk) and bad inputs.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "engine/autograd/autograd.h"
+#include "engine/ops/ops.h"
+#include "models/cdtr.h"
+#include "models/clip.h"
+#include "models/tscam.h"
+#include "tests/error_matchers.h"
+#include "tests/parity_util.h"
+
+namespace wsdol {
+namespace {
+
+using models::Cdtr;
+using models::CdtrConfig;
+using test::kParityForwardTol;
+using test::kParityGradTol;
+
+std::string fixture(const std::string& name) { return std::string(WSDOL_SOURCE_DIR) + "/tests/reference/cdtr/" + name; }
+
+models::ViTConfig reduced_vit() {
+    models::ViTConfig v;
+    v.image_size = 32;
+    v.patch_size = 8;
+    v.embed_dim = 32;
+    v.depth = 5;
+    v.num_heads = 2;
+    v.num_classes = 3;
+    return v;
+}
+
+NamedTensors with_prefix(const test::ParityFixture& f, const std::string& prefix, const std::vector<std::string>& keys) {
+    NamedTensors out;
+    for (const std::string& k : keys)
+        if (k.rfind(prefix, 0) == 0) out.emplace_back(k.substr(prefix.size()), f.at(k));
+    return out;
+}
+
+TEST(Cdtr, TrainingStepMatchesPyTorch) {
+    const test::ParityFixture f(fixture("cdtr_step.safetensors"));
+    CdtrConfig cfg;
+    cfg.vit = reduced_vit();
+    cfg.num_classes = 3;
+    cfg.csm_base = 2;
+    Cdtr model(cfg);
+    ASSERT_EQ(model.ocm_blocks(), 2);
+    model.load_state_dict(f.state_dict(), true);
+    model.train();
+    // the frozen CLIP image tower (eval, no gradients)
+    models::ClipVisionTransformer clip(32, 8, 16, 1, 2, 8);
+    NamedTensors clip_state;
+    for (const auto& [name, t] : io::load_safetensors(f.path()))
+        if (name.rfind("clip.", 0) == 0) clip_state.emplace_back(name.substr(5), t);
+    clip.load_state_dict(clip_state, true);
+    clip.eval();
+    clip.requires_grad_(false);
+
+    Tensor images = f.input("images");
+    const Tensor labels = f.at("input.labels");
+    models::CdtrOutput o = model.forward_cdtr(images);
+    const Tensor obj = Cdtr::object_map(o, labels);
+    const auto fgbg = models::cdtr_sba_images(obj, images);
+    const Tensor text = f.at("input.text_features");
+    const Tensor loss_clip = models::cdtr_sba_loss(clip.forward(fgbg[0]), clip.forward(fgbg[1]), text);
+    const Tensor loss_x = cross_entropy(o.logits, labels), loss_att = cross_entropy(o.csm_logits, labels),
+                 loss_dnc = cross_entropy(o.ski_logits, labels);
+    const Tensor loss_area = models::cdtr_area_loss(o.m_ca, 0.25);
+    const Tensor map_loss = models::cdtr_map_loss(o.m_ocm, o.m_ca, true);
+    const Tensor awl = model.awl->total({loss_x, loss_att, loss_area, map_loss, loss_dnc});
+    const Tensor total = add(awl, mul(loss_clip, 2.4));
+    total.backward();
+
+    const std::map<std::string, Tensor> outputs{
+        {"logits", o.logits}, {"csm_logits", o.csm_logits}, {"ski_logits", o.ski_logits}, {"m_ca", o.m_ca},
+        {"m_ocm", o.m_ocm}, {"x_out", o.x_out}, {"x_csm", o.x_csm}, {"object_map", obj},
+        {"loss_x", loss_x}, {"loss_att", loss_att}, {"loss_area", loss_area}, {"map_loss", map_loss},
+        {"loss_dnc", loss_dnc}, {"loss_clip", loss_clip}, {"awl", awl}, {"total", total}};
+    for (const auto& [name, t] : outputs) f.expect("output." + name, t.detach(), kParityForwardTol);
+    {  // the SKI offsets, recomputed from the same inputs
+        NoGradGuard ng;
+        f.expect("output.offset", model.conv_offset->forward(mul(o.x_out, o.m_ca.unsqueeze(1))), kParityForwardTol);
+    }
+    f.expect_gradients(model, {{"images", images}});
+    for (const auto& [name, t] : model.named_buffers())
+        if (name.find("running") != std::string::npos) f.expect("after." + name, t, kParityForwardTol);
+}
+
+TEST(Tscam, TrainingStepMatchesPyTorch) {
+    const test::ParityFixture f(fixture("tscam_step.safetensors"));
+    models::Tscam model(reduced_vit());
+    model.load_state_dict(f.state_dict(), true);
+    model.train();
+    Tensor images = f.input("images");
+    models::TscamOutput o = model.forward_tscam(images);
+    const Tensor loss = models::Tscam::loss(o, f.at("input.labels"));
+    loss.backward();
+    f.expect("output.logits", o.logits.detach(), kParityForwardTol);
+    f.expect("output.x_out", o.x_out.detach(), kParityForwardTol);
+    f.expect("output.cams", models::Tscam::cams(o).detach(), kParityForwardTol);
+    f.expect("output.loss", loss.detach(), kParityForwardTol);
+    f.expect_gradients(model, {{"images", images}});
+}
+
+TEST(CdtrLosses, BroadcastMseIsTheBatchMeanTarget) {
+    // (B, 1, g, g) vs (B, g, g): each m_ocm[i] is compared with every m_ca[j]
+    const Tensor ocm = Tensor::from_vector({0.0, 1.0}, {2, 1, 1, 1}, DType::f64);
+    const Tensor ca = Tensor::from_vector({0.0, 3.0}, {2, 1, 1}, DType::f64);
+    // broadcast: mean((0-0)^2, (0-3)^2, (1-0)^2, (1-3)^2) = (0 + 9 + 1 + 4) / 4; per image: (0 + 4) / 2
+    EXPECT_DOUBLE_EQ(models::cdtr_map_loss(ocm, ca, true).item(), 14.0 / 4.0);
+    EXPECT_DOUBLE_EQ(models::cdtr_map_loss(ocm, ca, false).item(), 2.0);
+}
+
+TEST(CdtrLosses, AreaLossIsABatchSumOfKeptValuesOverN) {
+    // 2 images of 2x2: p = 0.25 -> theta = sorted[1]; values > theta are dropped
+    const Tensor m = Tensor::from_vector({4, 1, 3, 2, /**/ 0.5, 0.5, 9, 0.25}, {2, 2, 2}, DType::f64);
+    // image 0: sorted 1 2 3 4, theta 2 -> keep 1 + 2; image 1: sorted .25 .5 .5 9, theta .5 -> keep .5 + .5 + .25
+    EXPECT_DOUBLE_EQ(models::cdtr_area_loss(m, 0.25).item(), (3.0 + 1.25) / 4.0);
+}
+
+TEST(CdtrLosses, PromptClassesFollowBatchPosition) {
+    const Tensor labels = Tensor::from_vector({2, 2, 0, 1, 1}, {5}, DType::i64);
+    EXPECT_EQ(models::cdtr_prompt_classes(labels, 3, true).to_vector(), (std::vector<double>{0, 1, 2, 0, 1}));
+    EXPECT_EQ(models::cdtr_prompt_classes(labels, 3, false).to_vector(), labels.to_vector());
+}
+
+TEST(CdtrLosses, AutomaticWeightingAtInit) {
+    models::AutomaticWeightedLoss awl(2);
+    const Tensor l1 = Tensor::full({}, 2.0), l2 = Tensor::full({}, 4.0);
+    // 0.5 / 1 * 2 + log 2 + 0.5 * 4 + log 2
+    EXPECT_NEAR(awl.total({l1, l2}).item(), 3.0 + 2.0 * std::log(2.0), 1e-6);
+    test::expect_error([&] { awl.total({l1}); }, {"AutomaticWeightedLoss", "1 losses for 2 weights"});
+}
+
+TEST(Cdtr, BadConfigurationsAndInputs) {
+    CdtrConfig cfg;
+    cfg.vit = reduced_vit();
+    cfg.num_classes = 3;
+    cfg.csm_base = 2;
+    cfg.vit.image_size = 24;  // 3x3 grid: CSM cannot pool
+    test::expect_error([&] { Cdtr m(cfg); }, {"CDTR", "grid must be even"});
+    cfg.vit.image_size = 32;
+    cfg.ocm_blocks = 9;
+    test::expect_error([&] { Cdtr m(cfg); }, {"CDTR", "K = 9", "depth 5"});
+    cfg.ocm_blocks = -1;
+    Cdtr m(cfg);
+    test::expect_error([&] { m.forward_cdtr(Tensor::zeros({1, 3, 40, 40})); }, {"CDTR", "[1, 3, 40, 40]"});
+    models::CdtrOutput o;
+    {
+        NoGradGuard ng;
+        o = m.forward_cdtr(Tensor::zeros({2, 3, 32, 32}));
+    }
+    test::expect_error([&] { Cdtr::object_map(o, Tensor::zeros({3}, DType::i64)); }, {"object_map", "B = 2"});
+}
+
+}  // namespace
+}  // namespace wsdol
