@@ -120,3 +120,29 @@ TEST(SynthWsol, CliWritesTheWsolLayoutAndKeepsVocTheDefault) {
 
 }  // namespace
 }  // namespace wsdol
+
+namespace wsdol {
+namespace {
+
+// A CUB dataset with a box outside its image or a class id out of range fails when it is opened (before any
+// training), naming the file, the image id and the values.
+TEST(SynthWsol, BadBoxesAndClassIdsAreClearErrors) {
+    test::ScratchDir dir;
+    data::SynthConfig c = small_config();
+    c.images = 3;
+    data::write_synth_wsol(c, dir.path().string());
+    const std::string boxes = dir.file("bounding_boxes.txt"), labels = dir.file("image_class_labels.txt");
+    const std::string good_boxes = test::read_bytes(boxes), good_labels = test::read_bytes(labels);
+    test::write_bytes(boxes, "1 30.0 10.0 20.0 5.0\n2 1.0 1.0 2.0 2.0\n3 1.0 1.0 2.0 2.0\n");  // 30 + 20 > 48
+    test::expect_error([&] { data::open_cub(dir.path().string(), "train"); },
+                       {"bounding_boxes.txt", "image id 1", "not inside its image", "48x48"});
+    test::write_bytes(boxes, good_boxes);
+    test::write_bytes(labels, "1 1\n2 4\n3 1\n");  // 3 classes
+    test::expect_error([&] { data::open_cub(dir.path().string(), "train"); },
+                       {"image_class_labels.txt", "class 4", "image id 2"});
+    test::write_bytes(labels, good_labels);
+    EXPECT_EQ(data::open_cub(dir.path().string(), "train").samples.size(), 3u);
+}
+
+}  // namespace
+}  // namespace wsdol
