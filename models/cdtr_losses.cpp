@@ -5,6 +5,7 @@
 
 #include "engine/core/error.h"
 #include "engine/ops/ops.h"
+#include "models/cdtr.h"
 
 namespace wsdol::models {
 
@@ -83,6 +84,49 @@ Tensor cdtr_prompt_classes(const Tensor& labels, int64_t num_classes, bool code_
     std::vector<double> ids(static_cast<size_t>(labels.size(0)));
     for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<double>(static_cast<int64_t>(i) % num_classes);
     return Tensor::from_vector(ids, {labels.size(0)}, DType::i64);
+}
+
+CdtrStepLosses cdtr_step_losses(Cdtr& net, const Tensor& images, const Tensor& class_ids, const CdtrLossOptions& o,
+                                const std::function<Tensor(const Tensor&)>& clip_image, int64_t clip_size,
+                                const Tensor& prompt_features) {
+    const int64_t C = net.cdtr_cfg.num_classes;
+    WSDOL_CHECK(class_ids.dim() == 1 && class_ids.dtype() == DType::i64 && class_ids.size(0) == images.size(0),
+                "cdtr: class ids must be (B) i64 for ", images.size(0), " images, got ", shape_str(class_ids.shape()));
+    for (double v : class_ids.to_vector())
+        WSDOL_CHECK(v >= 0 && v < double(C), "cdtr: class id ", v, " is out of range for ", C, " classes");
+    const CdtrOutput out = net.forward_cdtr(images);
+    CdtrStepLosses s;
+    const Tensor cls = cross_entropy(out.logits, class_ids), csm = cross_entropy(out.csm_logits, class_ids);
+    const Tensor area = cdtr_area_loss(out.m_ca, o.area_p);
+    const Tensor map = cdtr_map_loss(out.m_ocm, out.m_ca, o.broadcast_mse);
+    s.terms = {{"cls", cls}, {"csm", csm}, {"ocm_s", area}, {"ocm_a", map}};
+    std::vector<Tensor> five{cls, csm, area, map};
+    if (out.ski_logits.defined()) {
+        const Tensor ski = cross_entropy(out.ski_logits, class_ids);
+        s.terms.emplace_back("ski", ski);
+        five.push_back(ski);
+    } else {
+        five.push_back(Tensor::zeros({}, out.logits.dtype()));
+    }
+    if (o.awl) {
+        s.total = net.awl->total(five);
+    } else {
+        for (const Tensor& l : five) s.total = s.total.defined() ? add(s.total, l) : l;
+    }
+    if (clip_image) {
+        WSDOL_CHECK(prompt_features.defined() && prompt_features.dim() == 2 && prompt_features.size(0) == C,
+                    "cdtr: SBA needs the prompt features (C, E) of the ", C, " classes, got ",
+                    prompt_features.defined() ? shape_str(prompt_features.shape()) : std::string("none"));
+        std::vector<Tensor> fgbg = cdtr_sba_images(Cdtr::object_map(out, class_ids), images);
+        for (Tensor& x : fgbg)
+            if (clip_size > 0 && (x.size(2) != clip_size || x.size(3) != clip_size))
+                x = interpolate(x, clip_size, clip_size, InterpMode::bilinear, false);
+        const Tensor text = index_select(prompt_features, 0, cdtr_prompt_classes(class_ids, C, o.prompt_quirk));
+        const Tensor sba = cdtr_sba_loss(clip_image(fgbg[0]), clip_image(fgbg[1]), text);
+        s.terms.emplace_back("sba", sba);
+        s.total = add(s.total, mul(sba, o.alpha));
+    }
+    return s;
 }
 
 }  // namespace wsdol::models

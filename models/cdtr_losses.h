@@ -2,6 +2,9 @@
 // clip_util.py, engine.train_one_epoch_our; ../shared/docs/methods.md §5.2-5.3), as plain functions and one module
 // (the automatic loss weighting), independent of the network (models/cdtr.h) and of the method interface.
 #pragma once
+#include <functional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/nn/module.h"
@@ -46,5 +49,30 @@ Tensor cdtr_sba_loss(const Tensor& fg_features, const Tensor& bg_features, const
 // than the class count (the code would fail with an IndexError), position i uses class i mod num_classes.
 // labels: (B) i64 -> (B) i64.
 Tensor cdtr_prompt_classes(const Tensor& labels, int64_t num_classes, bool code_quirk = true);
+
+// ---- one training step's losses (engine.train_one_epoch_our + get_loss), used by the "cdtr" method ----
+class Cdtr;  // models/cdtr.h
+
+struct CdtrLossOptions {
+    double area_p = 0.25;        // noise-suppression position (0.25 CUB, 0.10 ILSVRC)
+    double alpha = 2.4;          // SBA weight (2.4 CUB, 0.01 ILSVRC)
+    bool broadcast_mse = true;   // the code's broadcast object-awakening MSE
+    bool awl = true;             // automatic weighting; false: the five terms summed with weight 1
+    bool prompt_quirk = true;    // SBA prompt of batch position i names class i (clip_util.to_text)
+};
+
+struct CdtrStepLosses {
+    std::vector<std::pair<std::string, Tensor>> terms;  // cls, csm, ocm_s, ocm_a, [ski], [sba]: 0-dim
+    Tensor total;                                       // awl (or the plain sum) + alpha sba
+};
+
+// The training-mode forward of `net` on images (B, 3, S, S) with class ids (B) i64 and every loss. SBA runs when
+// clip_image is given: the frozen CLIP image tower, (B, 3, R, R) -> (B, E), with R = clip_size (fg/bg images of
+// another size are resized bilinearly, align_corners false — INFERRED, the code feeds 224 to a 224 CLIP), and
+// prompt_features (C, E) the text tower's "a photo of {name}." features of the C classes. Without SKI the fifth
+// weighted term is a constant 0 (the five weights of the code are kept).
+CdtrStepLosses cdtr_step_losses(Cdtr& net, const Tensor& images, const Tensor& class_ids, const CdtrLossOptions& options,
+                                const std::function<Tensor(const Tensor&)>& clip_image = {}, int64_t clip_size = 0,
+                                const Tensor& prompt_features = Tensor());
 
 }  // namespace wsdol::models

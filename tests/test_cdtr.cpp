@@ -93,6 +93,44 @@ TEST(Cdtr, TrainingStepMatchesPyTorch) {
         if (name.find("running") != std::string::npos) f.expect("after." + name, t, kParityForwardTol);
 }
 
+// The same step through cdtr_step_losses (what the "cdtr" method calls): the same terms and total, the same gradients.
+TEST(Cdtr, StepLossesMatchPyTorch) {
+    const test::ParityFixture f(fixture("cdtr_step.safetensors"));
+    CdtrConfig cfg;
+    cfg.vit = reduced_vit();
+    cfg.num_classes = 3;
+    cfg.csm_base = 2;
+    Cdtr model(cfg);
+    model.load_state_dict(f.state_dict(), true);
+    model.train();
+    models::ClipVisionTransformer clip(32, 8, 16, 1, 2, 8);
+    NamedTensors clip_state;
+    for (const auto& [name, t] : io::load_safetensors(f.path()))
+        if (name.rfind("clip.", 0) == 0) clip_state.emplace_back(name.substr(5), t);
+    clip.load_state_dict(clip_state, true);
+    clip.eval();
+    clip.requires_grad_(false);
+    Tensor images = f.input("images");
+    // B = C = 3 and the prompt of position i names class i: the fixture's per-position text features are the
+    // class prompt features in class order
+    const models::CdtrStepLosses s = models::cdtr_step_losses(
+        model, images, f.at("input.labels"), models::CdtrLossOptions{},
+        [&](const Tensor& x) { return clip.forward(x); }, 32, f.at("input.text_features"));
+    s.total.backward();
+    const std::map<std::string, std::string> names{{"cls", "loss_x"},      {"csm", "loss_att"}, {"ocm_s", "loss_area"},
+                                                   {"ocm_a", "map_loss"},  {"ski", "loss_dnc"}, {"sba", "loss_clip"}};
+    ASSERT_EQ(s.terms.size(), names.size());
+    for (const auto& [name, t] : s.terms) f.expect("output." + names.at(name), t.detach(), kParityForwardTol);
+    f.expect("output.total", s.total.detach(), kParityForwardTol);
+    f.expect_gradients(model, {{"images", images}});
+    test::expect_error([&] { models::cdtr_step_losses(model, images, Tensor::from_vector({0, 3, 1}, {3}, DType::i64), {}); },
+                       {"cdtr", "class id 3", "3 classes"});
+    test::expect_error([&] {
+        models::cdtr_step_losses(model, images, f.at("input.labels"), {}, [&](const Tensor& x) { return clip.forward(x); },
+                                 32, Tensor::zeros({2, 8}));
+    }, {"cdtr", "prompt features", "[2, 8]"});
+}
+
 TEST(Tscam, TrainingStepMatchesPyTorch) {
     const test::ParityFixture f(fixture("tscam_step.safetensors"));
     models::Tscam model(reduced_vit());
