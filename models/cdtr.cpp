@@ -2,6 +2,7 @@
 #include "models/cdtr.h"
 
 #include <cmath>
+#include <map>
 
 #include "engine/autograd/autograd.h"
 #include "engine/core/error.h"
@@ -168,6 +169,40 @@ Tensor Cdtr::fused_map(const CdtrOutput& out) const {
     NoGradGuard ng;
     Tensor f = mul(out.m_ca.unsqueeze(1), add(out.x_out, out.x_csm));
     return cdtr_cfg.imagenet_fusion ? div(f, 2.0) : f;
+}
+
+CdtrConfig cdtr_config_from_state_dict(const NamedTensors& state, const std::string& who, int64_t head_width) {
+    std::map<std::string, Tensor> by_name(state.begin(), state.end());
+    auto get = [&](const std::string& name, int64_t dims) -> const Tensor& {
+        const auto it = by_name.find(name);
+        WSDOL_CHECK(it != by_name.end(), who, ": not a CDTR state_dict: no tensor '", name, "'");
+        WSDOL_CHECK(it->second.dim() == dims, who, ": tensor '", name, "' is ", shape_str(it->second.shape()),
+                    ", expected ", dims, " dimensions");
+        return it->second;
+    };
+    CdtrConfig c;
+    const Tensor& head = get("head.weight", 4);
+    const Tensor& proj = get("patch_embed.proj.weight", 4);
+    const Tensor& pos = get("pos_embed", 3);
+    c.num_classes = head.size(0);
+    c.vit.embed_dim = proj.size(0);
+    c.vit.patch_size = proj.size(2);
+    WSDOL_CHECK(head_width >= 1 && c.vit.embed_dim % head_width == 0, who, ": embed_dim ", c.vit.embed_dim,
+                " is not a multiple of the head width ", head_width);
+    c.vit.num_heads = c.vit.embed_dim / head_width;
+    const auto grid = static_cast<int64_t>(std::llround(std::sqrt(double(pos.size(1) - 1))));
+    WSDOL_CHECK(grid * grid + 1 == pos.size(1), who, ": pos_embed ", shape_str(pos.shape()), " is not 1 + g^2 tokens");
+    c.vit.image_size = grid * c.vit.patch_size;
+    int64_t depth = 0;
+    while (by_name.count("blocks." + std::to_string(depth) + ".norm1.weight")) ++depth;
+    WSDOL_CHECK(depth >= 1, who, ": no transformer blocks (blocks.0.*)");
+    c.vit.depth = depth;
+    c.csm_base = get("att_layer.down_1.1.UConv.0.weight", 4).size(0) / 2;
+    int64_t k = 0;
+    while (by_name.count("block" + std::to_string(k) + ".0.weight")) ++k;
+    c.ocm_blocks = k;
+    c.ski = by_name.count("dnc_att_layer.deform_conv.weight") != 0;
+    return c;
 }
 
 }  // namespace wsdol::models

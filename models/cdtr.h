@@ -77,6 +77,14 @@ private:
     int64_t ocm_k_ = 0;
 };
 
+// The configuration of a CDTR state_dict with the official names (a released checkpoint, or ours), from its shapes:
+// C from head.weight (C, D, 3, 3), D, patch and image size from patch_embed.proj.weight and pos_embed, depth from
+// the blocks, heads = D / head_width (64 in every DeiT; not visible in shapes), csm_base from
+// att_layer.down_1.1.UConv.0.weight (2 c_base, ...), K from the block<k> modules, SKI from dnc_att_layer.*.
+// Throws naming `who` and the missing or inconsistent tensor.
+CdtrConfig cdtr_config_from_state_dict(const NamedTensors& state, const std::string& who = "cdtr",
+                                      int64_t head_width = 64);
+
 // The class-token -> patch attention of one block, (B, heads, T, T) -> (B, heads, g, g) (prefix token 0).
 Tensor cls_patch_attention(const Tensor& attn, int64_t grid);
 

@@ -131,6 +131,28 @@ TEST(Cdtr, StepLossesMatchPyTorch) {
     }, {"cdtr", "prompt features", "[2, 8]"});
 }
 
+// A state_dict with the official names (the fixture's, from the restatement of CDTR's code) gives its configuration.
+TEST(Cdtr, ConfigurationFromOfficialStateDict) {
+    const test::ParityFixture f(fixture("cdtr_step.safetensors"));
+    const CdtrConfig c = models::cdtr_config_from_state_dict(f.state_dict(), "cdtr", 16);  // 2 heads of 16
+    EXPECT_EQ(c.num_classes, 3);
+    EXPECT_EQ(c.vit.embed_dim, 32);
+    EXPECT_EQ(c.vit.patch_size, 8);
+    EXPECT_EQ(c.vit.image_size, 32);
+    EXPECT_EQ(c.vit.depth, 5);
+    EXPECT_EQ(c.vit.num_heads, 2);
+    EXPECT_EQ(c.csm_base, 2);
+    EXPECT_EQ(c.ocm_blocks, 2);
+    EXPECT_TRUE(c.ski);
+    Cdtr rebuilt(c);
+    EXPECT_NO_THROW(rebuilt.load_state_dict(f.state_dict(), true));  // every name and shape fits
+    NamedTensors missing;
+    for (const auto& [n, t] : f.state_dict())
+        if (n != "head.weight") missing.emplace_back(n, t);
+    test::expect_error([&] { models::cdtr_config_from_state_dict(missing, "infer"); },
+                       {"infer", "not a CDTR state_dict", "head.weight"});
+}
+
 TEST(Tscam, TrainingStepMatchesPyTorch) {
     const test::ParityFixture f(fixture("tscam_step.safetensors"));
     models::Tscam model(reduced_vit());
