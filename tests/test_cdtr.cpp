@@ -37,13 +37,6 @@ models::ViTConfig reduced_vit() {
     return v;
 }
 
-NamedTensors with_prefix(const test::ParityFixture& f, const std::string& prefix, const std::vector<std::string>& keys) {
-    NamedTensors out;
-    for (const std::string& k : keys)
-        if (k.rfind(prefix, 0) == 0) out.emplace_back(k.substr(prefix.size()), f.at(k));
-    return out;
-}
-
 TEST(Cdtr, TrainingStepMatchesPyTorch) {
     const test::ParityFixture f(fixture("cdtr_step.safetensors"));
     CdtrConfig cfg;
