@@ -1,6 +1,9 @@
 // tscam.cpp — TS-CAM's network (see tscam.h).
 #include "models/tscam.h"
 
+#include <cmath>
+#include <map>
+
 #include "engine/autograd/autograd.h"
 #include "engine/core/error.h"
 #include "engine/ops/ops.h"
@@ -53,5 +56,33 @@ Tensor Tscam::cams(const TscamOutput& out) {
 }
 
 Tensor Tscam::loss(const TscamOutput& out, const Tensor& labels) { return cross_entropy(out.logits, labels); }
+
+ViTConfig tscam_config_from_state_dict(const NamedTensors& state, const std::string& who, int64_t head_width) {
+    std::map<std::string, Tensor> by_name(state.begin(), state.end());
+    auto get = [&](const std::string& name, int64_t dims) -> const Tensor& {
+        const auto it = by_name.find(name);
+        WSDOL_CHECK(it != by_name.end(), who, ": not a TS-CAM state_dict: no tensor '", name, "'");
+        WSDOL_CHECK(it->second.dim() == dims, who, ": tensor '", name, "' is ", shape_str(it->second.shape()),
+                    ", expected ", dims, " dimensions");
+        return it->second;
+    };
+    ViTConfig v;
+    const Tensor& proj = get("patch_embed.proj.weight", 4);
+    const Tensor& pos = get("pos_embed", 3);
+    v.num_classes = get("head.weight", 4).size(0);
+    v.embed_dim = proj.size(0);
+    v.patch_size = proj.size(2);
+    WSDOL_CHECK(head_width >= 1 && v.embed_dim % head_width == 0, who, ": embed_dim ", v.embed_dim,
+                " is not a multiple of the head width ", head_width);
+    v.num_heads = v.embed_dim / head_width;
+    const auto grid = static_cast<int64_t>(std::llround(std::sqrt(double(pos.size(1) - 1))));
+    WSDOL_CHECK(grid * grid + 1 == pos.size(1), who, ": pos_embed ", shape_str(pos.shape()), " is not 1 + g^2 tokens");
+    v.image_size = grid * v.patch_size;
+    int64_t depth = 0;
+    while (by_name.count("blocks." + std::to_string(depth) + ".norm1.weight")) ++depth;
+    WSDOL_CHECK(depth >= 1, who, ": no transformer blocks (blocks.0.*)");
+    v.depth = depth;
+    return v;
+}
 
 }  // namespace wsdol::models

@@ -5,6 +5,7 @@
 // (detached) class maps. Parameter names follow the official state_dict (patch_embed.*, blocks.*, norm.*, head.*).
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/nn/conv.h"
@@ -35,5 +36,11 @@ public:
     int64_t num_classes = 0;
     std::shared_ptr<nn::Conv2d> conv_head;  // "head"
 };
+
+// The configuration of a TS-CAM state_dict with the official names (a released checkpoint, or ours): C from
+// head.weight (C, D, 3, 3), D and the patch from patch_embed.proj.weight, the image size from pos_embed, depth from
+// the blocks, heads = D / head_width (64 in every DeiT). Throws naming `who` and the missing tensor.
+ViTConfig tscam_config_from_state_dict(const NamedTensors& state, const std::string& who = "tscam",
+                                       int64_t head_width = 64);
 
 }  // namespace wsdol::models

@@ -162,6 +162,19 @@ TEST(Tscam, TrainingStepMatchesPyTorch) {
     f.expect_gradients(model, {{"images", images}});
 }
 
+TEST(Tscam, ConfigurationFromOfficialStateDict) {
+    const test::ParityFixture f(fixture("tscam_step.safetensors"));
+    const models::ViTConfig v = models::tscam_config_from_state_dict(f.state_dict(), "tscam", 16);
+    EXPECT_EQ(v.num_classes, 3);
+    EXPECT_EQ(v.embed_dim, 32);
+    EXPECT_EQ(v.num_heads, 2);
+    EXPECT_EQ(v.depth, 5);
+    EXPECT_EQ(v.image_size, 32);
+    models::Tscam rebuilt(v);
+    EXPECT_NO_THROW(rebuilt.load_state_dict(f.state_dict(), true));
+    test::expect_error([&] { models::tscam_config_from_state_dict({}, "infer"); }, {"infer", "not a TS-CAM", "patch_embed"});
+}
+
 TEST(CdtrLosses, BroadcastMseIsTheBatchMeanTarget) {
     // (B, 1, g, g) vs (B, g, g): each m_ocm[i] is compared with every m_ca[j]
     const Tensor ocm = Tensor::from_vector({0.0, 1.0}, {2, 1, 1, 1}, DType::f64);
