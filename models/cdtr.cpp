@@ -6,6 +6,7 @@
 
 #include "engine/autograd/autograd.h"
 #include "engine/core/error.h"
+#include "engine/eval/cam_boxes.h"
 #include "engine/nn/init.h"
 #include "engine/ops/deform_conv.h"
 #include "engine/ops/ops.h"
@@ -169,6 +170,22 @@ Tensor Cdtr::fused_map(const CdtrOutput& out) const {
     NoGradGuard ng;
     Tensor f = mul(out.m_ca.unsqueeze(1), add(out.x_out, out.x_csm));
     return cdtr_cfg.imagenet_fusion ? div(f, 2.0) : f;
+}
+
+WsolPrediction cdtr_predict(Cdtr& net, const Tensor& image, double threshold) {
+    WSDOL_CHECK(image.dim() == 3, "cdtr_predict: image must be (3, S, S), got ", shape_str(image.shape()));
+    NoGradGuard ng;
+    nn::EvalModeGuard eval(net);
+    const CdtrOutput o = net.forward_cdtr(image.unsqueeze(0));
+    WsolPrediction p;
+    p.scores = o.logits.squeeze(0);
+    p.maps = net.fused_map(o).squeeze(0);
+    p.box_class = static_cast<int>(argmax(p.scores, 0).item());
+    const Tensor m = p.maps.select(0, p.box_class).to(DType::f32).contiguous();
+    const std::vector<uint8_t> u8 =
+        eval::cdtr_heatmap(static_cast<const float*>(m.data_ptr()), m.size(0), m.size(1), image.size(1));
+    p.box = eval::largest_contour_box(u8.data(), image.size(1), image.size(1), threshold);
+    return p;
 }
 
 CdtrConfig cdtr_config_from_state_dict(const NamedTensors& state, const std::string& who, int64_t head_width) {

@@ -13,6 +13,7 @@
 #include "engine/nn/norm.h"
 #include "engine/nn/sequential.h"
 #include "models/cdtr_losses.h"
+#include "models/tscam.h"
 #include "models/vit.h"
 
 namespace wsdol::models {
@@ -76,6 +77,10 @@ public:
 private:
     int64_t ocm_k_ = 0;
 };
+
+// CDTR evaluate_our for one image (3, S, S): the fused map of the TOP-1 predicted class (also for GT-known) ->
+// min-max -> resize to S (OpenCV linear) -> uint8 -> box at `threshold` (0.2 CUB, 0.19 ILSVRC).
+WsolPrediction cdtr_predict(Cdtr& net, const Tensor& image, double threshold = 0.2);
 
 // The configuration of a CDTR state_dict with the official names (a released checkpoint, or ours), from its shapes:
 // C from head.weight (C, D, 3, 3), D, patch and image size from patch_embed.proj.weight and pos_embed, depth from

@@ -6,6 +6,8 @@
 
 #include "engine/autograd/autograd.h"
 #include "engine/core/error.h"
+#include "engine/eval/cam_boxes.h"
+#include "engine/nn/module.h"
 #include "engine/ops/ops.h"
 
 namespace wsdol::models {
@@ -56,6 +58,24 @@ Tensor Tscam::cams(const TscamOutput& out) {
 }
 
 Tensor Tscam::loss(const TscamOutput& out, const Tensor& labels) { return cross_entropy(out.logits, labels); }
+
+WsolPrediction tscam_predict(Tscam& net, const Tensor& image, int class_id, double threshold) {
+    WSDOL_CHECK(image.dim() == 3, "tscam_predict: image must be (3, S, S), got ", shape_str(image.shape()));
+    NoGradGuard ng;
+    nn::EvalModeGuard eval(net);
+    const TscamOutput o = net.forward_tscam(image.unsqueeze(0));
+    WsolPrediction p;
+    p.scores = o.logits.squeeze(0);
+    p.maps = Tscam::cams(o).squeeze(0);
+    const int64_t C = p.scores.size(0);
+    WSDOL_CHECK(class_id >= -1 && class_id < C, "tscam_predict: class ", class_id, " is out of range for ", C, " classes");
+    p.box_class = class_id >= 0 ? class_id : static_cast<int>(argmax(p.scores, 0).item());
+    const Tensor m = p.maps.select(0, p.box_class).to(DType::f32).contiguous();
+    const std::vector<uint8_t> u8 =
+        eval::tscam_heatmap(static_cast<const float*>(m.data_ptr()), m.size(0), m.size(1), image.size(1));
+    p.box = eval::largest_contour_box(u8.data(), image.size(1), image.size(1), threshold);
+    return p;
+}
 
 ViTConfig tscam_config_from_state_dict(const NamedTensors& state, const std::string& who, int64_t head_width) {
     std::map<std::string, Tensor> by_name(state.begin(), state.end());

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/eval/boxes.h"
 #include "engine/nn/conv.h"
 #include "models/vit.h"
 
@@ -36,6 +37,18 @@ public:
     int64_t num_classes = 0;
     std::shared_ptr<nn::Conv2d> conv_head;  // "head"
 };
+
+// One image's WSOL prediction as the references evaluate it (eval mode, no gradients).
+struct WsolPrediction {
+    Tensor scores;        // (C) logits
+    Tensor maps;          // (C, g, g) the raw class maps (TS-CAM's cams / CDTR's fused maps)
+    int box_class = 0;    // the class whose map gave the box
+    eval::Box box;        // get_bboxes: the largest contour's [x, y, x + w, y + h] on the size x size heat map
+};
+
+// TS-CAM evaluate_cls_loc for one image (3, S, S): cams of `class_id` (the GT class; -1: the top-1 class) ->
+// resize to S (OpenCV linear) -> min-max -> uint8 -> box at `threshold` (0.1 CUB).
+WsolPrediction tscam_predict(Tscam& net, const Tensor& image, int class_id = -1, double threshold = 0.1);
 
 // The configuration of a TS-CAM state_dict with the official names (a released checkpoint, or ours): C from
 // head.weight (C, D, 3, 3), D and the patch from patch_embed.proj.weight, the image size from pos_embed, depth from

@@ -175,6 +175,59 @@ TEST(Tscam, ConfigurationFromOfficialStateDict) {
     test::expect_error([&] { models::tscam_config_from_state_dict({}, "infer"); }, {"infer", "not a TS-CAM", "patch_embed"});
 }
 
+// The evaluation protocols end to end (eval mode, the initial weights) against the official code with OpenCV:
+// CDTR's top-1 fused map and TS-CAM's GT-class map, their boxes at the protocol threshold and at 0.6.
+TEST(Cdtr, PredictMatchesEvaluateOur) {
+    const test::ParityFixture f(fixture("cdtr_step.safetensors"));
+    CdtrConfig cfg;
+    cfg.vit = reduced_vit();
+    cfg.num_classes = 3;
+    cfg.csm_base = 2;
+    Cdtr model(cfg);
+    model.load_state_dict(f.state_dict(), true);
+    model.train();  // predict switches to eval itself and back
+    const Tensor images = f.at("input.images");
+    const std::vector<double> box = f.at("eval.box").to_vector(), box_hi = f.at("eval.box_hi").to_vector();
+    std::vector<Tensor> scores, maps;
+    for (int64_t b = 0; b < images.size(0); ++b) {
+        const models::WsolPrediction p = models::cdtr_predict(model, images.select(0, b), 0.2);
+        const models::WsolPrediction q = models::cdtr_predict(model, images.select(0, b), 0.6);
+        scores.push_back(p.scores);
+        maps.push_back(p.maps);
+        EXPECT_EQ(p.box_class, int(argmax(p.scores, 0).item()));
+        EXPECT_EQ(p.box, (eval::Box{int64_t(box[4 * b]), int64_t(box[4 * b + 1]), int64_t(box[4 * b + 2]),
+                                    int64_t(box[4 * b + 3])})) << "image " << b;
+        EXPECT_EQ(q.box, (eval::Box{int64_t(box_hi[4 * b]), int64_t(box_hi[4 * b + 1]), int64_t(box_hi[4 * b + 2]),
+                                    int64_t(box_hi[4 * b + 3])})) << "image " << b;
+    }
+    f.expect("eval.logits", stack(scores, 0), kParityForwardTol);
+    f.expect("eval.maps", stack(maps, 0), kParityForwardTol);
+    EXPECT_TRUE(model.is_training());
+}
+
+TEST(Tscam, PredictMatchesEvaluateClsLoc) {
+    const test::ParityFixture f(fixture("tscam_step.safetensors"));
+    models::Tscam model(reduced_vit());
+    model.load_state_dict(f.state_dict(), true);
+    const Tensor images = f.at("input.images");
+    const std::vector<double> labels = f.at("input.labels").to_vector();
+    const std::vector<double> box = f.at("eval.box").to_vector(), box_hi = f.at("eval.box_hi").to_vector();
+    std::vector<Tensor> maps;
+    for (int64_t b = 0; b < images.size(0); ++b) {
+        const int gt = int(labels[size_t(b)]);
+        const models::WsolPrediction p = models::tscam_predict(model, images.select(0, b), gt, 0.1);
+        const models::WsolPrediction q = models::tscam_predict(model, images.select(0, b), gt, 0.6);
+        maps.push_back(p.maps);
+        EXPECT_EQ(p.box_class, gt);
+        EXPECT_EQ(p.box, (eval::Box{int64_t(box[4 * b]), int64_t(box[4 * b + 1]), int64_t(box[4 * b + 2]),
+                                    int64_t(box[4 * b + 3])})) << "image " << b;
+        EXPECT_EQ(q.box, (eval::Box{int64_t(box_hi[4 * b]), int64_t(box_hi[4 * b + 1]), int64_t(box_hi[4 * b + 2]),
+                                    int64_t(box_hi[4 * b + 3])})) << "image " << b;
+    }
+    f.expect("eval.maps", stack(maps, 0), kParityForwardTol);
+    test::expect_error([&] { models::tscam_predict(model, images.select(0, 0), 3); }, {"tscam_predict", "class 3"});
+}
+
 TEST(CdtrLosses, BroadcastMseIsTheBatchMeanTarget) {
     // (B, 1, g, g) vs (B, g, g): each m_ocm[i] is compared with every m_ca[j]
     const Tensor ocm = Tensor::from_vector({0.0, 1.0}, {2, 1, 1, 1}, DType::f64);

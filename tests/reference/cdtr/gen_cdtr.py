@@ -7,6 +7,9 @@ deform_conv2d without bias, clip_util.py clip_forward / ClipLoss, engine.train_o
 vasgaowei/TS-CAM @ 25aece44 (lib/models/deit.py TSCAM forward, train: CE on the logits). The timm DeiT and the
 OpenAI CLIP vision tower are restated too (timm / openai-clip parameter names).
 Not reproduced (recorded decisions): fp16 autocast and the loss scaler (f32 here), drop-path (rate 0 here).
+Evaluation (eval mode, the initial weights, opencv-python-headless 5.1.0): CDTR evaluate_our (top-1 class's fused
+map, resize_cam, get_bboxes at 0.2; eval.box_hi at 0.6) -> eval.logits, eval.maps (B, C, g, g), eval.box (B, 4); TS-CAM
+evaluate_cls_loc (GT class's cams, its resize_cam, get_bboxes at 0.1; 0.6) -> eval.maps, eval.box, eval.box_hi.
 
 cdtr_step.safetensors (seed 0): reduced DeiT (image 32, patch 8 -> 4x4 grid, D 32, depth 5, 2 heads, LN eps 1e-6),
 C = 3 classes, CSM c_base 2, OCM K = depth - 3 = 2, SKI on, B = 3, alpha = 2.4, area p = 0.25, broadcast MSE;
@@ -24,8 +27,12 @@ tscam_step.safetensors (seed 1): the same reduced DeiT with TS-CAM's head, C = 3
 
 Run from the repository root: python tests/reference/cdtr/gen_cdtr.py   (torch 2.15, torchvision 0.29.2)
 """
+import copy
 import os
+import sys
 
+import cv2
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -311,6 +318,26 @@ def clip_loss(x_fg, x_bg):  # clip_util.ClipLoss
     return -torch.log(x_fg / (x_fg + x_bg)).mean()
 
 
+def get_bboxes(cam, thr):  # CDTR utils.get_bboxes = TS-CAM lib/cams_deit.get_bboxes
+    cam = (cam * 255.0).astype(np.uint8)
+    _, t = cv2.threshold(cam, int(thr * np.max(cam)), 255, cv2.THRESH_TOZERO)
+    contours, _ = cv2.findContours(t, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    if len(contours) == 0:
+        return [0, 0, 1, 1]
+    x, y, w, h = cv2.boundingRect(max(contours, key=cv2.contourArea))
+    return [x, y, x + w, y + h]
+
+
+def cdtr_resize_cam(cam, size):  # CDTR utils.resize_cam: normalize, then resize
+    cam = (cam - cam.min()) / (cam.max() - cam.min())
+    return cv2.resize(cam, (size, size))
+
+
+def tscam_resize_cam(cam, size):  # TS-CAM lib/cams_deit.resize_cam: resize, then normalize
+    cam = cv2.resize(cam, (size, size))
+    return (cam - cam.min()) / (cam.max() - cam.min())
+
+
 def state(model, prefix=""):
     return {prefix + k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
 
@@ -327,6 +354,7 @@ def cdtr_step():
     clip.eval().requires_grad_(False)
     model.train()
     out = {"param." + k: v for k, v in state(model).items()}
+    initial = copy.deepcopy(model.state_dict())
     out.update(state(clip, "clip."))
     images = torch.randn(B, 3, IMAGE, IMAGE, generator=gen).requires_grad_()
     labels = torch.tensor([2, 0, 1])
@@ -352,6 +380,24 @@ def cdtr_step():
     for k, v in model.state_dict().items():
         if "running" in k:
             out["after." + k] = v.clone()
+    # evaluate_our on the initial weights (eval mode): the top-1 class's fused map -> box at 0.2
+    ev = CDTR()
+    ev.load_state_dict(initial)
+    ev.eval()
+    with torch.no_grad():
+        _, x_patch, ws = ev.forward_features(images.detach())
+        g = IMAGE // PATCH
+        x_out = ev.head(patch_map(x_patch))
+        logits = F.adaptive_avg_pool2d(x_out, 1).squeeze(3).squeeze(2)
+        merged = torch.stack(ws)[..., 0, 1:].permute(1, 0, 2, 3).reshape(B, DEPTH * HEADS, g, g)
+        attn_out2 = ev.att_cls(ev.att_layer(merged))
+        cams = torch.stack(ws).mean(0).sum(1)[:, 0, 1:].reshape(B, g, g).unsqueeze(1) * (x_out + attn_out2)
+    top1 = logits.argmax(1)
+    out["eval.logits"] = logits.contiguous()
+    out["eval.maps"] = cams.contiguous()
+    for key, thr in (("eval.box", 0.2), ("eval.box_hi", 0.6)):  # 0.6: boxes smaller than the image
+        out[key] = torch.tensor([get_bboxes(cdtr_resize_cam(cams[b, top1[b]].numpy(), IMAGE), thr)
+                                 for b in range(B)], dtype=torch.int64)
     save_file(out, os.path.join(OUT_DIR, "cdtr_step.safetensors"), metadata={"seed": "0"})
     print("cdtr: total", float(total), {k: round(float(v), 5) for k, v in losses.items()}, "clip", float(loss_clip))
 
@@ -380,6 +426,15 @@ def tscam_step():
     out = {"param." + k: v for k, v in state(model).items()}
     images = torch.randn(B, 3, IMAGE, IMAGE, generator=gen).requires_grad_()
     labels = torch.tensor([1, 2, 1])
+    # evaluate_cls_loc (eval mode, initial weights): the GT class's cams -> box at 0.1
+    model.eval()
+    with torch.no_grad():
+        _, _, ev_cams = model(images.detach())
+    for key, thr in (("eval.box", 0.1), ("eval.box_hi", 0.6)):  # 0.6: boxes smaller than the image
+        out[key] = torch.tensor([get_bboxes(tscam_resize_cam(ev_cams[b, labels[b]].numpy(), IMAGE), thr)
+                                 for b in range(B)], dtype=torch.int64)
+    out["eval.maps"] = ev_cams.contiguous()
+    model.train()
     logits, x_out, cams = model(images)
     loss = F.cross_entropy(logits, labels)
     loss.backward()
