@@ -13,6 +13,7 @@
 #include "models/cdtr.h"
 #include "models/clip.h"
 #include "models/tscam.h"
+#include "kernels/cpu/parallel.h"
 #include "tests/error_matchers.h"
 #include "tests/parity_util.h"
 
@@ -226,6 +227,34 @@ TEST(Tscam, PredictMatchesEvaluateClsLoc) {
     }
     f.expect("eval.maps", stack(maps, 0), kParityForwardTol);
     test::expect_error([&] { models::tscam_predict(model, images.select(0, 0), 3); }, {"tscam_predict", "class 3"});
+}
+
+// A seeded CDTR (random init, drop-path on) gives the same loss and gradients, bit for bit, on 1 and 2 threads.
+TEST(Cdtr, SameBitsForAnyThreadCount) {
+    CdtrConfig cfg;
+    cfg.vit = reduced_vit();
+    cfg.vit.drop_path_rate = 0.1;
+    cfg.num_classes = 3;
+    cfg.csm_base = 2;
+    const int previous = cpu::num_threads();
+    auto run = [&](int threads) {
+        cpu::set_num_threads(threads);
+        Generator gen(5);
+        Cdtr model(cfg, &gen);
+        model.train();
+        Generator data(6);
+        const Tensor images = Tensor::randn({4, 3, 32, 32}, DType::f32, &data);
+        const Tensor ids = Tensor::from_vector({0, 1, 2, 1}, {4}, DType::i64);
+        const models::CdtrStepLosses s = models::cdtr_step_losses(model, images, ids, {});
+        s.total.backward();
+        std::vector<std::vector<double>> out{s.total.detach().to_vector()};
+        for (const auto& [name, p] : model.named_parameters()) out.push_back(p.grad().to_vector());
+        return out;
+    };
+    const auto a = run(1), b = run(2);
+    cpu::set_num_threads(previous);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "tensor " << i;
 }
 
 TEST(CdtrLosses, BroadcastMseIsTheBatchMeanTarget) {
