@@ -134,13 +134,16 @@ CdtrOutput Cdtr::forward_cdtr(const Tensor& images) {
     CdtrOutput o;
     const int64_t B = images.size(0), g = v.grid_h, D = cfg.embed_dim;
     o.attn = v.attn_probs;
-    // m_ca: mean over blocks, then sum over heads, of the class-token row's patch columns
-    o.m_ca = sum(mean(stack(o.attn, 0), {0}), {1}).select(1, 0).narrow(1, 1, g * g).reshape({B, g, g});
+    // The class-token row's patch columns of every block, (B, heads, g, g) each. Only these rows are used, so the
+    // maps are built from them instead of stacking the blocks' full (B, heads, T, T) attention as the code does
+    // (the same values: a row selection is exact and the reductions run in the code's order).
+    std::vector<Tensor> per_block;
+    for (const Tensor& a : o.attn) per_block.push_back(cls_patch_attention(a, g));
+    // m_ca: mean over blocks, then sum over heads
+    o.m_ca = sum(mean(stack(per_block, 0), {0}), {1});  // (B, g, g)
     const Tensor patches = v.tokens.narrow(1, 1, g * g).transpose(1, 2).reshape({B, D, g, g});
     o.x_out = conv_head->forward(patches);
     o.logits = gap(o.x_out);
-    std::vector<Tensor> per_block;
-    for (const Tensor& a : o.attn) per_block.push_back(cls_patch_attention(a, g));
     o.x_csm = att_cls->forward(att_layer->forward(cat(per_block, 1)));  // channel = heads * block + head
     o.csm_logits = gap(o.x_csm);
     std::vector<Tensor> ocm;

@@ -52,8 +52,11 @@ TscamOutput Tscam::forward_tscam(const Tensor& images) {
 
 Tensor Tscam::cams(const TscamOutput& out) {
     const int64_t B = out.x_out.size(0), g = out.x_out.size(2);
-    const Tensor a = sum(mean(stack(out.attn, 0), {2}), {0});  // (B, T, T): sum over blocks of the head mean
-    const Tensor m = a.select(1, 0).narrow(1, 1, g * g).reshape({B, 1, g, g});
+    // sum over blocks of the head mean of the class-token row's patch columns (only that row is used: it is
+    // selected first, which gives the code's values without stacking the full (B, heads, T, T) maps)
+    std::vector<Tensor> rows;
+    for (const Tensor& a : out.attn) rows.push_back(a.select(2, 0).narrow(2, 1, g * g));  // (B, heads, N)
+    const Tensor m = sum(mean(stack(rows, 0), {2}), {0}).reshape({B, 1, g, g});
     return mul(m, out.x_out.detach());
 }
 
