@@ -8,6 +8,7 @@
 //   DIR/captions.txt                        "<id>\t<caption>"
 //   DIR/classes.txt                         "0 background" then "k <name>"
 //   DIR/synth.json                          the configuration (seed, classes, images, size, difficulty)
+// --layout wsol writes the single-object WSOL task instead (CUB layout + wsolevaluation masks, engine/data/synth_wsol.h).
 // The bytes depend only on the configuration: the same command writes byte-identical files on any thread count.
 #include <stb/stb_image_write.h>
 
@@ -24,6 +25,7 @@
 #include "engine/data/png_write.h"
 #include "engine/data/synth.h"
 #include "engine/io/json.h"
+#include "engine/data/synth_wsol.h"
 
 namespace {
 
@@ -76,8 +78,25 @@ int64_t synth_file_index(const std::string& name, const std::string& extension) 
     return data::synth_image_id(index) + extension == name ? index : -1;
 }
 
+// --layout wsol: the single-object WSOL task in the CUB layout plus wsolevaluation masks (engine/data/synth_wsol.h).
+int run_synth_wsol(const cli::Args& a, const data::SynthConfig& config, const fs::path& root) {
+    cli::Progress progress("synth", config.images, "img");
+    const auto start = std::chrono::steady_clock::now();
+    data::write_synth_wsol(config, root.string(), [&](int64_t done) {
+        if (!a.flag("quiet")) progress.update(done);
+    });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const int64_t n_test = int64_t(double(config.images) * config.val_fraction);
+    std::printf("wrote %lld single-object images (%lld train, %lld test) of %lldx%lld, %d classes, %s, CUB layout + "
+                "wsolevaluation masks, to %s in %.2f s\n",
+                (long long)config.images, (long long)(config.images - n_test), (long long)n_test,
+                (long long)config.size, (long long)config.size, config.classes,
+                data::synth_difficulty_name(config.difficulty), root.string().c_str(), seconds);
+    return 0;
+}
+
 int run_synth(const std::vector<std::string>& args) {
-    cli::Args a("synth", args, {"out", "classes", "images", "size", "seed", "difficulty", "val-fraction", "home-probability", "max-objects"},
+    cli::Args a("synth", args, {"out", "classes", "images", "size", "seed", "difficulty", "val-fraction", "home-probability", "max-objects", "layout"},
                 {"quiet"});
     const auto out_arg = a.get("out");
     WSDOL_CHECK(out_arg.has_value(), "synth: --out DIR is required");
@@ -94,6 +113,10 @@ int run_synth(const std::vector<std::string>& args) {
                 config.images);
     WSDOL_CHECK(config.val_fraction >= 0 && config.val_fraction < 1, "synth: --val-fraction must be in [0, 1), got ",
                 config.val_fraction);
+    const std::string layout = a.get_or("layout", "voc");
+    WSDOL_CHECK(layout == "voc" || layout == "wsol", "synth: --layout must be voc or wsol, got '", layout, "'");
+    WSDOL_CHECK(layout == "voc" || config.max_objects <= 1, "synth: --layout wsol holds one object per image, got "
+                "--max-objects ", config.max_objects);
     const auto names = data::synth_class_names(config.classes);  // validates --classes
     data::synth_image(config, 0);                                    // validates --size before any file is written
 
@@ -126,6 +149,7 @@ int run_synth(const std::vector<std::string>& args) {
             }
         }
     }
+    if (layout == "wsol") return run_synth_wsol(a, config, root);
     for (const char* sub : {"JPEGImages", "SegmentationClass", "ImageSets/Segmentation"}) {
         std::error_code ec;
         fs::create_directories(root / sub, ec);
@@ -204,7 +228,7 @@ int run_synth(const std::vector<std::string>& args) {
 WSDOL_COMMAND(wsdol::cli::Command{
     "synth", "write the synthetic localization benchmark (VOC layout, masks, labels, captions)",
     "usage: wsdol synth --out DIR [--classes K] [--images N] [--size S] [--seed X] [--difficulty easy|medium|hard]\n"
-    "                   [--val-fraction F] [--home-probability P] [--max-objects M] [--quiet]\n\n"
+    "                   [--val-fraction F] [--home-probability P] [--max-objects M] [--layout voc|wsol] [--quiet]\n\n"
     "Renders N images of S x S pixels with 1-3 objects of K shape classes (K <= 10) on textured backgrounds that\n"
     "co-occur with the classes, plus clutter and occluders, and writes them in the PASCAL VOC layout:\n"
     "JPEGImages/, SegmentationClass/ (palette PNGs; 255 = ignore), ImageSets/Segmentation/{train,val,trainval}.txt,\n"
@@ -212,6 +236,9 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "--home-probability P overrides the difficulty's chance that a scene takes its first object's home background\n"
     "(0: backgrounds independent of the classes); --max-objects M (1..3) its most objects per scene (1: one object\n"
     "per image, as in an object-centric pretraining set).\n"
+    "--layout wsol writes the WSOL task instead: one object per image, in the CUB-200-2011 layout (images.txt,\n"
+    "image_class_labels.txt, bounding_boxes.txt, train_test_split.txt, classes.txt, images/) with the last F as the\n"
+    "test split, plus foreground masks (masks/) and wsolevaluation metadata (wsol/{train,test}/) for PxAP.\n"
     "Defaults: K 6, N 200, S 128, seed 0, medium. The same arguments always give byte-identical files.\n"
     "DIR must be new, empty, or an earlier `wsdol synth` output: any other folder is refused, never written into.\n"
     "Over an earlier, larger synth the images and masks it made beyond N are removed; other files are kept.",

@@ -251,6 +251,14 @@ Dataset open_cub(const std::string& root, const std::string& split, const Datase
             for (int k = 0; k < 4; ++k) v[k] = parse_number(b->second[k], join(root, "bounding_boxes.txt"), 0);
             sample.boxes = {eval::BoxF{v[0], v[1], v[0] + v[2], v[1] + v[3]}};
             check_image_and_mask(sample, options);
+            // A box must lie in its image (x, y >= 0, w, h >= 0, x + w <= W, y + h <= H): a box outside would
+            // silently score 0 IoU for every prediction.
+            if (sample.width > 0)
+                WSDOL_CHECK(v[0] >= 0 && v[1] >= 0 && v[2] >= 0 && v[3] >= 0 && v[0] + v[2] <= double(sample.width) &&
+                                v[1] + v[3] <= double(sample.height),
+                            join(root, "bounding_boxes.txt"), ": box (x ", v[0], ", y ", v[1], ", w ", v[2], ", h ", v[3],
+                            ") of image id ", id, " is not inside its image ", sample.image_path, " (", sample.width,
+                            "x", sample.height, ")");
         });
     }
     return d;
