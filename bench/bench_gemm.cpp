@@ -135,7 +135,8 @@ BENCHMARK(BM_openblas_sgemm)->Apply(gemm_shapes);
 
 // ---- FMA peak: independent chains of 256-bit (or 512-bit) FMAs (10 chains cover latency 4 x 2 pipes), per
 // thread. Compiled with target attributes (the bench is built for the baseline) and run only where supported.
-__attribute__((target("avx2,fma"))) double fma_loop_256(int64_t iters) {
+// noipa: the loops are pure functions of a constant; without it GCC hoisted the call out of the timing loop.
+__attribute__((target("avx2,fma"), noipa)) double fma_loop_256(int64_t iters) {
     __m256 acc[10];
     for (int i = 0; i < 10; ++i) acc[i] = _mm256_set1_ps(0.001f * i);
     const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
@@ -149,7 +150,7 @@ __attribute__((target("avx2,fma"))) double fma_loop_256(int64_t iters) {
     _mm256_store_ps(out, s);
     return out[0];
 }
-__attribute__((target("avx512f"))) double fma_loop_512(int64_t iters) {
+__attribute__((target("avx512f"), noipa)) double fma_loop_512(int64_t iters) {
     __m512 acc[10];
     for (int i = 0; i < 10; ++i) acc[i] = _mm512_set1_ps(0.001f * i);
     const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
@@ -159,12 +160,14 @@ __attribute__((target("avx512f"))) double fma_loop_512(int64_t iters) {
     }
     __m512 s = acc[0];
     for (int i = 1; i < 10; ++i) s = _mm512_add_ps(s, acc[i]);
-    return _mm512_reduce_add_ps(s);
+    alignas(64) float out[16];
+    _mm512_store_ps(out, s);
+    return out[0];
 }
 constexpr int64_t kFmaIters = 1 << 22;
 
 // `bits`: 256 or 512.
-double fma_loop(int64_t iters, int bits) { return bits == 512 ? fma_loop_512(iters) : fma_loop_256(iters); }
+__attribute__((noipa)) double fma_loop(int64_t iters, int bits) { return bits == 512 ? fma_loop_512(iters) : fma_loop_256(iters); }
 double flops_per_iter(int bits) { return 10.0 * (bits / 32) * 2; }  // 10 FMAs x lanes x 2 flops
 
 void BM_fma_peak_1thread(benchmark::State& state, int bits) {
