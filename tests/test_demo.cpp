@@ -59,15 +59,27 @@ TEST(DemoCli, QuickRunWritesTheReportAndResults) {
     EXPECT_EQ(count(html, "<td class=\"map\""), 30u);  // each method's map (and 2 refined) for each image
     for (const char* label : {"CAM", "MCTformer", "MMCST", "MMCST refined"})
         EXPECT_NE(html.find(label), std::string::npos) << label;
+    // A typo in an option touches nothing (it is refused before the folder is opened), and files a user added
+    // inside the demo's folders survive a rerun: only what the earlier demo created is replaced.
+    test::write_bytes(out + "/runs/notes.txt", "user");
+    test::write_bytes(out + "/runs/cam/mine.txt", "user");
+    const auto typo = test::run_wsdol("demo --out '" + out + "' --quick --quiet --methods camm");
+    EXPECT_EQ(typo.code, 1);
+    EXPECT_NE(typo.output.find("unknown method 'camm'"), std::string::npos) << typo.output;
+    EXPECT_TRUE(fs::exists(out + "/runs/cam/checkpoint.safetensors"));
+    EXPECT_TRUE(fs::exists(out + "/maps/cam"));
     // Running again over its own output is allowed; over someone else's folder it is not.
     const auto again = test::run_wsdol("demo --out '" + out + "' --quick --quiet --methods tinycam");
     EXPECT_EQ(again.code, 0) << again.output;
+    EXPECT_EQ(test::read_bytes(out + "/runs/notes.txt"), "user");
+    EXPECT_EQ(test::read_bytes(out + "/runs/cam/mine.txt"), "user");
+    EXPECT_FALSE(fs::exists(out + "/runs/cam/checkpoint.safetensors")) << "the earlier demo's own files are replaced";
     const std::string foreign = dir.file("foreign");
     fs::create_directories(foreign);
     test::write_bytes(foreign + "/notes.txt", "mine");
     const auto refused = test::run_wsdol("demo --out '" + foreign + "' --quick --quiet --methods tinycam");
     EXPECT_EQ(refused.code, 1);
-    EXPECT_NE(refused.output.find("is not empty and is not an earlier demo output"), std::string::npos) << refused.output;
+    EXPECT_NE(refused.output.find("is not empty and was not written by wsdol"), std::string::npos) << refused.output;
     EXPECT_EQ(test::read_bytes(foreign + "/notes.txt"), "mine");
 }
 

@@ -32,7 +32,7 @@ const test::ParityFixture& fixture() {
 
 std::unique_ptr<models::Method> fixture_method(Generator* gen) {
     models::MethodConfig c = tiny_config(gen);
-    c.options["drop_path"] = "0";
+    c.options["drop_path_rate"] = "0";
     auto method = models::make_method("vit_classifier", c);
     method->network().load_state_dict(fixture().state_dict(), /*strict=*/true);
     return method;
