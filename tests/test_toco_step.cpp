@@ -12,6 +12,7 @@
 #include "engine/optim/adam.h"
 #include "engine/optim/schedule.h"
 #include "models/toco.h"
+#include "models/toco_infer.h"
 #include "models/toco_training.h"
 #include "tests/error_matchers.h"
 #include "tests/parity_util.h"
@@ -174,6 +175,49 @@ TEST(TocoOptim, PolyWarmupAdamWTraceParity) {
             fx.expect("param." + std::to_string(k) + "." + std::to_string(g), params[g], test::kParityForwardTol);
         }
     }
+}
+
+// Inference (tools/infer_seg_voc.py, tools/infer_cam.py) against tests/reference/toco/gen_toco_infer.py: the
+// multi-scale + flip segmentation logits at an odd image size (36 x 44: int(H s) truncation) and the CAM seeds.
+TEST(TocoInfer, SegmentationLogitsAndCamsParity) {
+    const ParityFixture fx(std::string(WSDOL_SOURCE_DIR) + "/tests/reference/toco/toco_infer.safetensors");
+    models::TocoNet net(reduced(false));
+    net.load_state_dict(fx.state_dict());
+    const Tensor x = fx.at("input.image");
+    fx.expect("output.seg_logits", models::toco_segment_logits(net, x), test::kParityForwardTol);
+    auto [cams, aux] = models::toco_cam_maps(net, x, 32);
+    fx.expect("output.cams", cams, test::kParityForwardTol);
+    fx.expect("output.cams_aux", aux, test::kParityForwardTol);
+    EXPECT_TRUE(net.is_training());  // restored after inference
+}
+
+// ToCo's released layout: model.state_dict() of the DDP-wrapped network ("module." prefix) with the encoder's
+// unused ImageNet head; the size is read from the shapes and the cleaned dict loads strictly.
+TEST(TocoInfer, ReleaseLayoutLoadsWithSizeFromShapes) {
+    for (const bool dial : {false, true}) {
+        const ParityFixture fx(step_fixture(dial));
+        NamedTensors release;
+        for (const auto& [n, t] : fx.state_dict()) release.emplace_back("module." + n, t);
+        release.emplace_back("module.encoder.head.weight", Tensor::zeros({1000, 32}));
+        release.emplace_back("module.encoder.head.bias", Tensor::zeros({1000}));
+        const NamedTensors clean = models::toco_release_state_dict(release);
+        const models::TocoConfig c = models::toco_config_from_state_dict(clean, "release.pth", 4);
+        EXPECT_EQ(c.vit.embed_dim, 32);
+        EXPECT_EQ(c.vit.depth, 4);
+        EXPECT_EQ(c.vit.patch_size, 8);
+        EXPECT_EQ(c.vit.image_size, 32);
+        EXPECT_EQ(c.num_classes, 5);
+        EXPECT_EQ(c.decoder_dim, 16);
+        EXPECT_EQ(c.ctc_hidden, 24);
+        EXPECT_EQ(c.ctc_bottleneck, 8);
+        EXPECT_EQ(c.ctc_out, 12);
+        EXPECT_EQ(c.dial, dial);
+        EXPECT_EQ(c.vit.num_heads, 4);
+        models::TocoNet net(c);
+        EXPECT_TRUE(net.load_state_dict(clean, true).ok());
+    }
+    test::expect_error([] { (void)models::toco_config_from_state_dict({{"encoder.cls_token", Tensor::zeros({1, 1, 64})}}, "x.pth"); },
+                       {"x.pth", "not a ToCo model_seg_neg state_dict", "encoder.patch_embed.proj.weight"});
 }
 
 TEST(TocoStep, BadInputsNameTheProblem) {

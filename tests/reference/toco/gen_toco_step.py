@@ -174,6 +174,7 @@ class Network(nn.Module):
 
     def forward(self, x, cam_only=False, crops=None):
         cls_tok, xx, xa = self.encoder.forward_features(x)
+        t = s = None
         if crops is not None:
             t, s = self.forward_proj(crops)
         h, w = x.shape[-2] // 8, x.shape[-1] // 8
