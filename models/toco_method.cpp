@@ -2,7 +2,7 @@
 // runner's batch -> toco_step_losses, predict, and the registrations (including ToCo's released layout).
 //
 // Options (MethodConfig, `--set key=value`; every one listed by --dry-run with its resolved value):
-//   ViT shape (read_vit_options): image_size 224, patch_size 16, embed_dim 768, depth 12, num_heads 12, drop_path 0
+//   ViT shape (read_vit_options): image_size 224, patch_size 16, embed_dim 768, depth 12, num_heads 12, drop_path_rate 0
 //   aux_layer -3, momentum 0.9 (CTC teacher EMA), temp 0.5 (CTC), local_crop_size 96, ncrops 10,
 //   high_thre 0.7, low_thre 0.25, bkg_thre 0.5, w_ptc 0.2, w_ctc 0.5, w_seg 0.1, w_reg 0.05, seg_start 2000,
 //   ptc / ctc (switches, default true), energy_filter lattice|exact, cam_input_size 448, crf false
@@ -190,7 +190,7 @@ std::unique_ptr<Method> make_toco_method(const std::string& method, const Method
     WSDOL_CHECK(!mc.class_names.empty(), method, ": no class names");
     const bool dial = method == "dial";
     TocoConfig cfg = toco_vit_b16(static_cast<int64_t>(mc.class_names.size()) + 1);
-    read_vit_options(mc, cfg.vit);
+    read_vit_options(mc, cfg.vit, method);
     cfg.aux_layer = mc.get_int("aux_layer", cfg.aux_layer);
     cfg.ema_momentum = mc.get_double("momentum", cfg.ema_momentum);
     cfg.dial = dial;
