@@ -227,8 +227,6 @@ std::unique_ptr<Method> make_toco_method(const std::string& method, const Method
     if (!mc.backbone_weights.empty() && !mc.weights_from_checkpoint) {
         load_toco_backbone(m->net(), weights::read_weights(mc.backbone_weights).tensors, mc.backbone_weights);
         mc.say(method + ": encoder from " + mc.backbone_weights);
-    } else if (!mc.weights_from_checkpoint) {
-        mc.say(method + ": no backbone file, the encoder starts from random weights");
     }
     return m;
 }
