@@ -71,8 +71,8 @@ struct MethodInfo {
     MethodFactory make;
     // The files the method must (or may) be given; the runner checks the required ones before building it, with
     // an error naming the flag and what the file is for.
-    std::vector<Need> needs;
-    ReleaseLoader from_release;  // empty: the method has no released layout to read
+    std::vector<Need> needs = {};
+    ReleaseLoader from_release = {};  // empty: the method has no released layout to read
 };
 
 bool register_method(MethodInfo info);
