@@ -643,7 +643,8 @@ void validate_small_clip_options(const SmallClipOptions& o) {
                                   {"eval_object_images", o.eval_object_images},
                                   {"eval_background_images", o.eval_background_images}})
         WSDOL_CHECK(n >= 0 && n <= 1000000, at, name, " must be in 0..1000000, got ", n);
-    data::parse_synth_difficulty(o.synth_difficulty);  // names the bad value
+    WSDOL_CHECK(o.synth_difficulty == "easy" || o.synth_difficulty == "medium" || o.synth_difficulty == "hard", at,
+                "synth_difficulty must be easy, medium or hard, got '", o.synth_difficulty, "'");
     WSDOL_CHECK(!o.vision_warmup_backgrounds || o.vision_warmup_steps > 0, at,
                 "vision_warmup_backgrounds needs vision_warmup_steps > 0");
     WSDOL_CHECK(!o.cache_image_features || o.lock_image_tower, at,
@@ -668,6 +669,10 @@ void validate_small_clip_options(const SmallClipOptions& o) {
 
 SmallClipResult train_small_clip(const std::string& root, const SmallClipOptions& options) {
     validate_small_clip_options(options);
+    WSDOL_CHECK(options.vision_warmup_steps == 0 || !options.vision_warmup_root.empty() || options.object_pairs > 0 ||
+                    options.background_pairs > 0,
+                "train_small_clip: vision_warmup_steps ", options.vision_warmup_steps, " needs vision_warmup_root or "
+                "generated pairs (object_pairs / background_pairs)");
     const CaptionedImages train = load_captioned_images(root, "train");
     const CaptionedImages val = load_captioned_images(root, "val");
     return train_small_clip(train, val, options);
