@@ -37,8 +37,9 @@ int run_train_clip(const std::vector<std::string>& args) {
                 {"data", "out", "steps", "epochs", "batch", "lr", "weight-decay", "vocab-size", "seed", "image-size",
                  "workers", "threads", "prompt", "width", "vision-layers", "text-layers", "context", "patch", "eval-every", "partial",
                  "vision-warmup-steps", "vision-warmup-data", "preset", "object-pairs", "background-pairs",
-                 "eval-object-images", "eval-background-images", "synth-difficulty", "scene", "background-prompt"},
-                {"quiet", "no-flip", "lock-image-tower", "warmup-backgrounds", "cache-features"});
+                 "eval-object-images", "eval-background-images", "synth-difficulty", "scene", "background-prompt",
+                 "vision-resnet"},
+                {"quiet", "no-flip", "lock-image-tower", "warmup-backgrounds", "no-warmup-backgrounds", "cache-features"});
     const auto data_dir = a.get("data");
     const auto out_dir = a.get("out");
     WSDOL_CHECK(data_dir.has_value(), "train-clip: --data SYNTH_DIR is required");
@@ -71,6 +72,17 @@ int run_train_clip(const std::vector<std::string>& args) {
         o.model.vision_width = o.model.text_width = o.model.embed_dim = width;
         o.model.vision_heads = o.model.text_heads = width / 64;
     }
+    if (a.get("vision-resnet")) {
+        // OpenAI's ModifiedResNet image tower, one bottleneck block per stage, base width W (attnpool 32 W wide,
+        // W / 2 heads of OpenAI's width 64), instead of the ViT
+        const int64_t w = int_flag(a, "vision-resnet", 32, 2, 256);
+        WSDOL_CHECK(w % 2 == 0, "train-clip: --vision-resnet must be even (attnpool heads = W / 2), got ", w);
+        o.model.vision_resnet = true;
+        o.model.vision_width = w;
+        o.model.vision_heads = w / 2;
+        o.model.vision_resnet_layers = {1, 1, 1, 1};
+        o.model.vision_patch_size = 32;  // unused by the ResNet; the image size must be a multiple of its stride 32
+    }
     WSDOL_CHECK(o.model.image_size % o.model.vision_patch_size == 0 && o.model.image_size >= o.model.vision_patch_size,
                 "train-clip: --image-size must be a multiple of the patch size ", o.model.vision_patch_size, ", got ",
                 o.model.image_size);
@@ -83,6 +95,7 @@ int run_train_clip(const std::vector<std::string>& args) {
     o.vision_warmup_root = a.get_or("vision-warmup-data", o.vision_warmup_root);
     if (a.flag("lock-image-tower")) o.lock_image_tower = true;
     if (a.flag("warmup-backgrounds")) o.vision_warmup_backgrounds = true;
+    if (a.flag("no-warmup-backgrounds")) o.vision_warmup_backgrounds = false;  // e.g. to turn the preset's off
     if (a.flag("cache-features")) o.cache_image_features = true;
     o.object_pairs = int_flag(a, "object-pairs", o.object_pairs, 0, 1000000);
     o.background_pairs = int_flag(a, "background-pairs", o.background_pairs, 0, 1000000);
@@ -172,7 +185,11 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "                        [--vocab-size V] [--seed S] [--image-size R] [--workers W] [--threads T]\n"
     "                        [--prompt TEMPLATE] [--no-flip] [--partial P] [--eval-every N] [--quiet]\n"
     "                        [--width W] [--vision-layers N] [--text-layers N] [--context L] [--patch P]\n"
-    "                        [--vision-warmup-steps N --vision-warmup-data DIR [--lock-image-tower]]\n\n"
+    "                        [--vision-warmup-steps N [--vision-warmup-data DIR] [--warmup-backgrounds]\n"
+    "                         [--lock-image-tower [--cache-features]]]\n"
+    "                        [--object-pairs N] [--background-pairs N] [--scene P] [--synth-difficulty D]\n"
+    "                        [--eval-object-images N] [--eval-background-images N] [--background-prompt T]\n"
+    "                        [--preset demo|demo-quick]\n\n"
     "Trains a BPE vocabulary (CLIP's file format) on the training captions (SYNTH_DIR/captions.txt, train split),\n"
     "then a small CLIP (ViT 128x4 on 64 px, patch 8; text 128x3, context 32; embed 128) with the symmetric\n"
     "contrastive loss, AdamW and a cosine schedule; evaluates it zero-shot on the val split with one prompt per\n"
@@ -184,5 +201,15 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "multi-label classifier (temporary linear head) on DIR's train split, e.g. an object-centric synth set with the\n"
     "same classes (`wsdol synth --max-objects 1 --home-probability 0`), the demo's stand-in for web-scale data;\n"
     "--lock-image-tower then keeps it fixed and trains only the text side to match it (LiT), as the demo does.\n"
+    "--object-pairs N / --background-pairs N mix N generated pairs into the training pairs (the synth generator,\n"
+    "in memory: one object per image on a background independent of its class / background only, \"nothing on\n"
+    "water\"); without --vision-warmup-data the warm-up trains on them, and --warmup-backgrounds gives it a second\n"
+    "head that classifies the backgrounds. --scene P: with probability P a pair's text is its background's name\n"
+    "alone. --cache-features: the locked tower's embeddings are computed once (whole image and mirror image), so\n"
+    "the contrastive steps cost the text side only. --eval-object-images N / --eval-background-images N add\n"
+    "zero-shot tests on N generated one-object images with independent backgrounds (class prompts) and on N\n"
+    "background-only images (prompts naming the backgrounds, --background-prompt, default \"a photo of {}.\"),\n"
+    "the same images for every seed; per-class numbers are printed and in clip_train.json. --preset demo: the\n"
+    "demo's configuration (models::demo_clip_options); flags given with it override it.\n"
     "Defaults: 360 steps, batch 64, lr 1e-3, weight decay 0.1, vocab 1024, seed 0. Same seed, same numbers.",
     run_train_clip});

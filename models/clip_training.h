@@ -40,6 +40,16 @@
 //   mean_ap         — multi-label mAP: per class, the average precision of ranking all images by their
 //                     similarity to the class prompt (images containing the class are the positives).
 // Chance levels for K classes: single_object 1/K; top1 about (mean number of classes per image) / K.
+//
+// What the CLIP knows of the shapes and of the scenes separately (issue 21). The benchmark's val images take
+// their class's home background in most scenes, so `top1` there also credits a CLIP that recognises only the
+// backgrounds the captions name. Two generated evaluation sets (synth_pairs; fixed images for every seed) tell
+// them apart: zero_shot_objects — the class prompts on one-object images whose background is drawn independently
+// of the class; zero_shot_backgrounds — one prompt per background ("a photo of water.") on background-only images
+// (chance 1/6). The demo's recipe (demo_clip_options) that passes both: generated one-object and background-only
+// pairs mixed into the benchmark's pairs; the image tower warmed up on the generated pairs with two heads (the
+// classes' MLSM and a background cross-entropy) and then locked (LiT) with its embeddings cached; texts that name
+// the background alone (scene_probability) beside the partial captions.
 #pragma once
 #include <functional>
 #include <memory>

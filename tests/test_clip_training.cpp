@@ -539,10 +539,51 @@ TEST(ClipTraining, GeneratedPairsTwoHeadWarmUpAndCachedFeaturesAreDeterministic)
         if (pa[i].first.rfind("visual.", 0) == 0) EXPECT_EQ(pa[i].second.to_vector(), pc[i].second.to_vector());
 
     // The demo preset (quick) runs and fills every metric.
-    const models::SmallClipOptions d = models::demo_clip_options(0, 32, /*quick=*/true);
-    EXPECT_TRUE(d.lock_image_tower && d.cache_image_features && d.vision_warmup_backgrounds);
+    const models::SmallClipOptions d = models::demo_clip_options(0, 64, /*quick=*/false);
+    EXPECT_TRUE(d.lock_image_tower && d.cache_image_features && d.model.vision_resnet);
     EXPECT_GT(d.eval_object_images, 0);
     EXPECT_GT(d.eval_background_images, 0);
+    EXPECT_FALSE(models::demo_clip_options(0, 48, true).model.vision_resnet);  // 48 is no multiple of 32
+    models::validate_small_clip_options(d);
+    models::validate_small_clip_options(models::demo_clip_options(3, 48, true));
+}
+
+// The demo's convolutional image tower (BatchNorm in training mode during the warm-up, running statistics when
+// the features are cached): the same bits for any thread count, and the locked tower stays as warmed up.
+TEST(ClipTraining, ResNetTowerWarmUpAndCachedFeaturesAreDeterministic) {
+    const models::CaptionedImages train = synth_pairs(3, 0, 32, 32, 9), val = synth_pairs(3, 32, 8, 32, 9);
+    models::SmallClipOptions o = tiny_options();
+    o.model.vision_resnet = true;
+    o.model.vision_width = 4;
+    o.model.vision_heads = 2;
+    o.model.vision_resnet_layers = {1, 1, 1, 1};
+    o.model.vision_patch_size = 32;
+    o.steps = 3;
+    o.batch_size = 8;
+    o.object_pairs = 16;
+    o.background_pairs = 8;
+    o.synth_difficulty = "easy";
+    o.vision_warmup_steps = 2;
+    o.lock_image_tower = true;
+    o.cache_image_features = true;
+    o.eval_object_images = 6;
+    const models::SmallClipResult a = models::train_small_clip(train, val, o);
+    const int threads = cpu::num_threads();
+    cpu::set_num_threads(threads == 1 ? 3 : 1);
+    const models::SmallClipResult b = models::train_small_clip(train, val, o);
+    cpu::set_num_threads(threads);
+    EXPECT_EQ(a.vision_warmup_losses, b.vision_warmup_losses);
+    EXPECT_EQ(a.losses, b.losses);
+    EXPECT_EQ(a.zero_shot_objects.per_class_ap, b.zero_shot_objects.per_class_ap);
+    const NamedTensors pa = a.model->state_dict(), pb = b.model->state_dict();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].second.to_vector(), pb[i].second.to_vector()) << pa[i].first;
+    // the locked tower: more contrastive steps leave it as it was
+    o.steps = 6;
+    const models::SmallClipResult c = models::train_small_clip(train, val, o);
+    const NamedTensors pc = c.model->state_dict();
+    for (size_t i = 0; i < pa.size(); ++i)
+        if (pa[i].first.rfind("visual.", 0) == 0) EXPECT_EQ(pa[i].second.to_vector(), pc[i].second.to_vector()) << pa[i].first;
 }
 
 TEST(ClipTraining, BadOptionsAreNamed) {
