@@ -205,7 +205,9 @@ struct SmallClipOptions {
 void validate_small_clip_options(const SmallClipOptions& options);
 
 // The demo's small CLIP (issue 21; README "demo CLIP"): measured in clip_training.cpp's comment at this function.
-// image_size: the benchmark's image size (the model's input), quick: the test-sized preset (seconds).
+// image_size: the benchmark's image size (the model's input), quick: the test-sized preset (seconds). Needs no
+// pretraining folder: the object-centric and background-only pairs are generated in memory. The CLI's
+// `train-clip --preset demo` is the same configuration.
 SmallClipOptions demo_clip_options(uint64_t seed, int64_t image_size, bool quick = false);
 
 struct ZeroShotResult {
