@@ -4,11 +4,14 @@
 #include <cmath>
 #include <algorithm>
 #include <cstdio>
+#include <climits>
+#include <cstdint>
 #include <string>
 
 #include "apps/cli.h"
 #include "apps/progress.h"
 #include "engine/core/error.h"
+#include "engine/data/synth.h"
 #include "kernels/cpu/parallel.h"
 #include "models/clip_training.h"
 
@@ -16,64 +19,107 @@ namespace {
 
 using namespace wsdol;
 
+// An integer flag with its range, the error naming the flag.
+int64_t int_flag(const cli::Args& a, const char* name, int64_t fallback, int64_t lo, int64_t hi) {
+    const int64_t v = a.get_int(name, fallback);
+    WSDOL_CHECK(v >= lo && v <= hi, "train-clip: --", name, " must be in ", lo, "..", hi, ", got ", v);
+    return v;
+}
+double double_flag(const cli::Args& a, const char* name, double fallback, double lo, double hi) {
+    const double v = a.get_double(name, fallback);
+    WSDOL_CHECK(std::isfinite(v) && v >= lo && v <= hi, "train-clip: --", name, " must be in [", lo, ", ", hi,
+                "], got ", v);
+    return v;
+}
+
 int run_train_clip(const std::vector<std::string>& args) {
     cli::Args a("train-clip", args,
                 {"data", "out", "steps", "epochs", "batch", "lr", "weight-decay", "vocab-size", "seed", "image-size",
                  "workers", "threads", "prompt", "width", "vision-layers", "text-layers", "context", "patch", "eval-every", "partial",
-                 "vision-warmup-steps", "vision-warmup-data"},
-                {"quiet", "no-flip", "lock-image-tower"});
+                 "vision-warmup-steps", "vision-warmup-data", "preset", "object-pairs", "background-pairs",
+                 "eval-object-images", "eval-background-images", "synth-difficulty", "scene", "background-prompt",
+                 "vision-resnet"},
+                {"quiet", "no-flip", "lock-image-tower", "warmup-backgrounds", "no-warmup-backgrounds", "cache-features"});
     const auto data_dir = a.get("data");
     const auto out_dir = a.get("out");
     WSDOL_CHECK(data_dir.has_value(), "train-clip: --data SYNTH_DIR is required");
     WSDOL_CHECK(out_dir.has_value(), "train-clip: --out DIR is required");
     models::SmallClipOptions o;
-    o.steps = a.get_int("steps", o.steps);
-    o.epochs = a.get_int("epochs", o.epochs);
-    o.batch_size = a.get_int("batch", o.batch_size);
-    o.lr = a.get_double("lr", o.lr);
-    o.weight_decay = a.get_double("weight-decay", o.weight_decay);
-    o.vocab_size = static_cast<size_t>(a.get_int("vocab-size", static_cast<long long>(o.vocab_size)));
-    o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
-    o.model.image_size = a.get_int("image-size", o.model.image_size);
-    o.model.vision_patch_size = a.get_int("patch", o.model.vision_patch_size);
-    o.model.vision_layers = a.get_int("vision-layers", o.model.vision_layers);
-    o.model.text_layers = a.get_int("text-layers", o.model.text_layers);
-    o.model.context_length = a.get_int("context", o.model.context_length);
+    if (auto preset = a.get("preset")) {
+        // The demo's configuration (models::demo_clip_options); the flags below override it.
+        WSDOL_CHECK(*preset == "demo" || *preset == "demo-quick", "train-clip: --preset must be demo or demo-quick, "
+                    "got '", *preset, "'");
+        o = models::demo_clip_options(static_cast<uint64_t>(int_flag(a, "seed", 0, 0, INT64_MAX)),
+                                      int_flag(a, "image-size", 64, 8, 1024), *preset == "demo-quick");
+    }
+    o.steps = int_flag(a, "steps", o.steps, 1, 10000000);
+    o.epochs = int_flag(a, "epochs", o.epochs, 0, 100000);
+    o.batch_size = int_flag(a, "batch", o.batch_size, 2, 65536);
+    o.lr = double_flag(a, "lr", o.lr, 1e-12, 10);
+    o.weight_decay = double_flag(a, "weight-decay", o.weight_decay, 0, 10);
+    o.vocab_size = static_cast<size_t>(int_flag(a, "vocab-size", static_cast<int64_t>(o.vocab_size), 515, 49408));
+    o.seed = static_cast<uint64_t>(int_flag(a, "seed", static_cast<int64_t>(o.seed), 0, INT64_MAX));
+    o.model.image_size = int_flag(a, "image-size", o.model.image_size, 8, 1024);
+    o.model.vision_patch_size = int_flag(a, "patch", o.model.vision_patch_size, 1, 1024);
+    o.model.vision_layers = int_flag(a, "vision-layers", o.model.vision_layers, 1, 64);
+    o.model.text_layers = int_flag(a, "text-layers", o.model.text_layers, 1, 64);
+    o.model.context_length = int_flag(a, "context", o.model.context_length, 4, 77);
     if (a.get("width")) {
         // one width for both towers and the joint space; heads keep OpenAI's head width 64
         const int64_t width = a.get_int("width", 0);
-        WSDOL_CHECK(width >= 64 && width % 64 == 0, "train-clip: --width must be a positive multiple of 64, got ", width);
+        WSDOL_CHECK(width >= 64 && width <= 4096 && width % 64 == 0, "train-clip: --width must be a multiple of 64 "
+                    "in 64..4096, got ", width);
         o.model.vision_width = o.model.text_width = o.model.embed_dim = width;
         o.model.vision_heads = o.model.text_heads = width / 64;
     }
-    WSDOL_CHECK(o.model.vision_layers >= 1 && o.model.text_layers >= 1, "train-clip: --vision-layers and "
-                "--text-layers must be at least 1");
-    WSDOL_CHECK(o.model.context_length >= 4, "train-clip: --context must be at least 4, got ", o.model.context_length);
-    o.workers = static_cast<int>(a.get_int("workers", o.workers));
-    o.prompt = a.get_or("prompt", o.prompt);
-    o.flip = !a.flag("no-flip");
-    o.eval_every = a.get_int("eval-every", 0);
-    o.vision_warmup_steps = a.get_int("vision-warmup-steps", 0);
-    o.vision_warmup_root = a.get_or("vision-warmup-data", "");
-    o.lock_image_tower = a.flag("lock-image-tower");
-    WSDOL_CHECK(!o.lock_image_tower || o.vision_warmup_steps > 0,
-                "train-clip: --lock-image-tower needs --vision-warmup-steps N (a random tower would stay random)");
-    WSDOL_CHECK(o.vision_warmup_steps >= 0, "train-clip: --vision-warmup-steps must be >= 0, got ", o.vision_warmup_steps);
-    WSDOL_CHECK(o.vision_warmup_steps == 0 || !o.vision_warmup_root.empty(),
-                "train-clip: --vision-warmup-steps needs --vision-warmup-data DIR (a synth folder with the same classes)");
-    o.partial_probability = a.get_double("partial", o.partial_probability);
-    WSDOL_CHECK(o.steps >= 1, "train-clip: --steps must be at least 1, got ", o.steps);
-    WSDOL_CHECK(o.epochs >= 0, "train-clip: --epochs must be >= 0, got ", o.epochs);
-    WSDOL_CHECK(o.batch_size >= 2, "train-clip: --batch must be at least 2, got ", o.batch_size);
-    WSDOL_CHECK(o.lr > 0, "train-clip: --lr must be positive, got ", o.lr);
-    WSDOL_CHECK(o.vocab_size >= 515, "train-clip: --vocab-size must be at least 515 (512 byte symbols + 1 merge + "
-                "2 specials), got ", o.vocab_size);
-    WSDOL_CHECK(o.model.image_size >= o.model.vision_patch_size && o.model.image_size % o.model.vision_patch_size == 0,
+    if (a.get("vision-resnet")) {
+        // OpenAI's ModifiedResNet image tower, one bottleneck block per stage, base width W (attnpool 32 W wide,
+        // W / 2 heads of OpenAI's width 64), instead of the ViT
+        const int64_t w = int_flag(a, "vision-resnet", 32, 2, 256);
+        WSDOL_CHECK(w % 2 == 0, "train-clip: --vision-resnet must be even (attnpool heads = W / 2), got ", w);
+        o.model.vision_resnet = true;
+        o.model.vision_width = w;
+        o.model.vision_heads = w / 2;
+        o.model.vision_resnet_layers = {1, 1, 1, 1};
+        o.model.vision_patch_size = 32;  // unused by the ResNet; the image size must be a multiple of its stride 32
+    }
+    WSDOL_CHECK(o.model.image_size % o.model.vision_patch_size == 0 && o.model.image_size >= o.model.vision_patch_size,
                 "train-clip: --image-size must be a multiple of the patch size ", o.model.vision_patch_size, ", got ",
                 o.model.image_size);
-    WSDOL_CHECK(o.workers >= 0, "train-clip: --workers must be >= 0, got ", o.workers);
+    o.workers = static_cast<int>(int_flag(a, "workers", o.workers, 0, 64));
+    o.prompt = a.get_or("prompt", o.prompt);
+    o.background_prompt = a.get_or("background-prompt", o.background_prompt);
+    if (a.flag("no-flip")) o.flip = false;
+    o.eval_every = int_flag(a, "eval-every", o.eval_every, 0, 10000000);
+    o.vision_warmup_steps = int_flag(a, "vision-warmup-steps", o.vision_warmup_steps, 0, 10000000);
+    o.vision_warmup_root = a.get_or("vision-warmup-data", o.vision_warmup_root);
+    if (a.flag("lock-image-tower")) o.lock_image_tower = true;
+    if (a.flag("warmup-backgrounds")) o.vision_warmup_backgrounds = true;
+    if (a.flag("no-warmup-backgrounds")) o.vision_warmup_backgrounds = false;  // e.g. to turn the preset's off
+    if (a.flag("cache-features")) o.cache_image_features = true;
+    o.object_pairs = int_flag(a, "object-pairs", o.object_pairs, 0, 1000000);
+    o.background_pairs = int_flag(a, "background-pairs", o.background_pairs, 0, 1000000);
+    o.eval_object_images = int_flag(a, "eval-object-images", o.eval_object_images, 0, 1000000);
+    o.eval_background_images = int_flag(a, "eval-background-images", o.eval_background_images, 0, 1000000);
+    o.synth_difficulty = a.get_or("synth-difficulty", o.synth_difficulty);
+    data::parse_synth_difficulty(o.synth_difficulty);
+    o.scene_probability = double_flag(a, "scene", o.scene_probability, 0, 1);
+    o.partial_probability = double_flag(a, "partial", o.partial_probability, 0, 1);
+    WSDOL_CHECK(!o.lock_image_tower || o.vision_warmup_steps > 0,
+                "train-clip: --lock-image-tower needs --vision-warmup-steps N (a random tower would stay random)");
+    WSDOL_CHECK(o.vision_warmup_steps == 0 || !o.vision_warmup_root.empty() || o.object_pairs > 0 ||
+                    o.background_pairs > 0,
+                "train-clip: --vision-warmup-steps needs --vision-warmup-data DIR (a synth folder with the same "
+                "classes) or generated pairs (--object-pairs N, --background-pairs N)");
+    WSDOL_CHECK(!o.vision_warmup_backgrounds || o.vision_warmup_steps > 0,
+                "train-clip: --warmup-backgrounds needs --vision-warmup-steps N");
+    WSDOL_CHECK(!o.cache_image_features || o.lock_image_tower,
+                "train-clip: --cache-features needs --lock-image-tower (a tower that learns cannot use fixed features)");
     WSDOL_CHECK(o.prompt.find("{}") != std::string::npos, "train-clip: --prompt must contain {}, got '", o.prompt, "'");
-    if (a.get("threads")) cpu::set_num_threads(a.get_int("threads", 0));
+    WSDOL_CHECK(o.background_prompt.find("{}") != std::string::npos, "train-clip: --background-prompt must contain {}, "
+                "got '", o.background_prompt, "'");
+    if (a.get("threads")) cpu::set_num_threads(int_flag(a, "threads", 1, 1, 1024));
+    models::validate_small_clip_options(o);  // the rest, by field name
 
     const bool quiet = a.flag("quiet");
     const models::CaptionedImages train = models::load_captioned_images(*data_dir, "train");
@@ -84,8 +130,9 @@ int run_train_clip(const std::vector<std::string>& args) {
                 train.images.size(), val.images.size(), train.class_names.size(),
                 o.model.str().c_str(), length.c_str(), static_cast<long long>(o.batch_size), cpu::num_threads());
     std::fflush(stdout);
-    const int64_t batch = std::min<int64_t>(o.batch_size, static_cast<int64_t>(train.images.size()));
-    const int64_t total = o.epochs > 0 ? o.epochs * (static_cast<int64_t>(train.images.size()) / batch) : o.steps;
+    const int64_t pairs = static_cast<int64_t>(train.images.size()) + o.object_pairs + o.background_pairs;
+    const int64_t batch = std::min<int64_t>(o.batch_size, pairs);
+    const int64_t total = o.epochs > 0 ? o.epochs * (pairs / batch) : o.steps;
     cli::Progress progress("train-clip", total, "step");
     o.on_step = [&](const models::ClipTrainProgress& p) {
         if (quiet) return;
@@ -106,6 +153,26 @@ int run_train_clip(const std::vector<std::string>& args) {
                 "single-object %.1f%% of %lld, mean per class %.1f%%, mAP %.1f%%\n",
                 static_cast<long long>(z.images), o.prompt.c_str(), 100 * z.top1, 100 * z.single_object,
                 static_cast<long long>(z.single_object_images), 100 * z.mean_per_class, 100 * z.mean_ap);
+    if (r.vision_warmup_accuracy >= 0) {
+        char bg[64] = "";
+        if (r.vision_warmup_background_accuracy >= 0)
+            std::snprintf(bg, sizeof bg, ", background head %.1f%%", 100 * r.vision_warmup_background_accuracy);
+        std::printf("image-tower warm-up: %zu steps in %.1f s, class head %.1f%%%s on its training images\n",
+                    r.vision_warmup_losses.size(), r.vision_warmup_seconds, 100 * r.vision_warmup_accuracy, bg);
+    }
+    auto per_class = [](const char* what, const models::ZeroShotResult& zr) {
+        std::printf("zero-shot on %lld %s: top-1 %.1f%% (chance %.1f%%), mean per class %.1f%%, mAP %.1f%%\n  per class:",
+                    static_cast<long long>(zr.images), what, 100 * zr.top1, 100 * zr.chance, 100 * zr.mean_per_class,
+                    100 * zr.mean_ap);
+        for (size_t k = 0; k < zr.class_names.size(); ++k)
+            std::printf(" %s %.1f%s", zr.class_names[k].c_str(), 100 * zr.per_class_accuracy[k],
+                        k + 1 < zr.class_names.size() ? "," : "\n");
+    };
+    per_class("val images (single-object per class)", z);
+    if (r.zero_shot_objects.images > 0)
+        per_class("one-object images, backgrounds independent of the class", r.zero_shot_objects);
+    if (r.zero_shot_backgrounds.images > 0)
+        per_class("background-only images (prompts naming the backgrounds)", r.zero_shot_backgrounds);
     std::printf("wrote %s/clip.safetensors, vocab.txt.gz, clip_train.json\n", out_dir->c_str());
     return 0;
 }
@@ -118,7 +185,11 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "                        [--vocab-size V] [--seed S] [--image-size R] [--workers W] [--threads T]\n"
     "                        [--prompt TEMPLATE] [--no-flip] [--partial P] [--eval-every N] [--quiet]\n"
     "                        [--width W] [--vision-layers N] [--text-layers N] [--context L] [--patch P]\n"
-    "                        [--vision-warmup-steps N --vision-warmup-data DIR [--lock-image-tower]]\n\n"
+    "                        [--vision-warmup-steps N [--vision-warmup-data DIR] [--warmup-backgrounds]\n"
+    "                         [--lock-image-tower [--cache-features]]]\n"
+    "                        [--object-pairs N] [--background-pairs N] [--scene P] [--synth-difficulty D]\n"
+    "                        [--eval-object-images N] [--eval-background-images N] [--background-prompt T]\n"
+    "                        [--preset demo|demo-quick]\n\n"
     "Trains a BPE vocabulary (CLIP's file format) on the training captions (SYNTH_DIR/captions.txt, train split),\n"
     "then a small CLIP (ViT 128x4 on 64 px, patch 8; text 128x3, context 32; embed 128) with the symmetric\n"
     "contrastive loss, AdamW and a cosine schedule; evaluates it zero-shot on the val split with one prompt per\n"
@@ -130,5 +201,15 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "multi-label classifier (temporary linear head) on DIR's train split, e.g. an object-centric synth set with the\n"
     "same classes (`wsdol synth --max-objects 1 --home-probability 0`), the demo's stand-in for web-scale data;\n"
     "--lock-image-tower then keeps it fixed and trains only the text side to match it (LiT), as the demo does.\n"
+    "--object-pairs N / --background-pairs N mix N generated pairs into the training pairs (the synth generator,\n"
+    "in memory: one object per image on a background independent of its class / background only, \"nothing on\n"
+    "water\"); without --vision-warmup-data the warm-up trains on them, and --warmup-backgrounds gives it a second\n"
+    "head that classifies the backgrounds. --scene P: with probability P a pair's text is its background's name\n"
+    "alone. --cache-features: the locked tower's embeddings are computed once (whole image and mirror image), so\n"
+    "the contrastive steps cost the text side only. --eval-object-images N / --eval-background-images N add\n"
+    "zero-shot tests on N generated one-object images with independent backgrounds (class prompts) and on N\n"
+    "background-only images (prompts naming the backgrounds, --background-prompt, default \"a photo of {}.\"),\n"
+    "the same images for every seed; per-class numbers are printed and in clip_train.json. --preset demo: the\n"
+    "demo's configuration (models::demo_clip_options); flags given with it override it.\n"
     "Defaults: 360 steps, batch 64, lr 1e-3, weight decay 0.1, vocab 1024, seed 0. Same seed, same numbers.",
     run_train_clip});

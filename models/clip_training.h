@@ -40,6 +40,16 @@
 //   mean_ap         — multi-label mAP: per class, the average precision of ranking all images by their
 //                     similarity to the class prompt (images containing the class are the positives).
 // Chance levels for K classes: single_object 1/K; top1 about (mean number of classes per image) / K.
+//
+// What the CLIP knows of the shapes and of the scenes separately (issue 21). The benchmark's val images take
+// their class's home background in most scenes, so `top1` there also credits a CLIP that recognises only the
+// backgrounds the captions name. Two generated evaluation sets (synth_pairs; fixed images for every seed) tell
+// them apart: zero_shot_objects — the class prompts on one-object images whose background is drawn independently
+// of the class; zero_shot_backgrounds — one prompt per background ("a photo of water.") on background-only images
+// (chance 1/6). The demo's recipe (demo_clip_options) that passes both: generated one-object and background-only
+// pairs mixed into the benchmark's pairs; the image tower warmed up on the generated pairs with two heads (the
+// classes' MLSM and a background cross-entropy) and then locked (LiT) with its embeddings cached; texts that name
+// the background alone (scene_probability) beside the partial captions.
 #pragma once
 #include <functional>
 #include <memory>
@@ -47,7 +57,9 @@
 #include <vector>
 
 #include "engine/data/image_io.h"
+#include "engine/data/synth.h"
 #include "engine/data/transforms.h"
+#include "engine/io/json.h"
 #include "models/clip.h"
 #include "tokenizer/clip_tokenizer.h"
 
@@ -83,11 +95,33 @@ struct CaptionedImages {
     std::vector<std::string> captions;
     std::vector<std::vector<int>> labels;  // classes present, 1..K (cls_labels.txt)
     std::vector<std::string> class_names;  // K names, class k is class_names[k - 1] (classes.txt, background dropped)
+    // The background each caption names (caption_background: an index into background_names, -1 where the
+    // caption names none); background_names are the synthetic world's (data::synth_background_names()).
+    std::vector<int> backgrounds;
+    std::vector<std::string> background_names;
 };
 // Reads ROOT/ImageSets/Segmentation/<split>.txt, ROOT/JPEGImages, ROOT/captions.txt ("<id>\t<caption>"),
 // ROOT/cls_labels.txt and ROOT/classes.txt. Errors name the file: a missing captions.txt, an id without a
 // caption (or with an empty one), an empty split, an unreadable image.
 CaptionedImages load_captioned_images(const std::string& root, const std::string& split);
+
+// The background a caption names: the index into data::synth_background_names() of the background whose phrase
+// ends the caption ("... on water" -> 0, "... in the sky" -> 4), else -1.
+int caption_background(const std::string& caption);
+
+// Image–caption pairs rendered in memory by the synthetic benchmark's generator (engine/data/synth.h): images
+// 0..count-1 of `config` (deterministic: image i depends only on (config, i), for any thread count), with their
+// captions, labels and backgrounds; `split` only names the set in messages. K = config.classes.
+CaptionedImages synth_captioned_images(const data::SynthConfig& config, int64_t count, const std::string& split);
+
+// The generated sets of SmallClipOptions (object_pairs, background_pairs, eval_object_images,
+// eval_background_images) for training classes `class_names` (which must be the synthetic world's first K) and
+// images of `size` pixels. Seeds: the training pairs' come from options.seed (streams 0x0C11B000 + 8 * seed + 0/1),
+// the evaluation sets' are fixed (0x0E7A1000 + 0/1), so every training seed is judged on the same images and
+// never trains on them; none collides with a benchmark or the demo's pretraining set (seed, seed + 1000).
+enum class SynthPairKind { objects, backgrounds, eval_objects, eval_backgrounds };
+CaptionedImages synth_pairs(SynthPairKind kind, int64_t count, const std::vector<std::string>& class_names,
+                            int64_t size, uint64_t seed, const std::string& difficulty);
 
 // ---------------------------------------------------------------- the small CLIP
 
@@ -140,8 +174,41 @@ struct SmallClipOptions {
     // After the warm-up, keep the image tower fixed and train only the text side to match it (LiT, "locked-image
     // tuning", Zhai et al. 2022): the contrastive steps cannot then trade the shapes for the backgrounds.
     bool lock_image_tower = false;
+
+    // ---- object-centric and background-only pairs (issue 21: a small CLIP that knows the shapes AND the scenes)
+    // Generated in memory by the benchmark's generator (synth_pairs; the training classes must be the synthetic
+    // world's, the images the training images' size, difficulty `synth_difficulty`):
+    int64_t object_pairs = 0;      // one-object images on class-independent backgrounds, mixed into the pairs
+    int64_t background_pairs = 0;  // background-only images ("nothing on water"), mixed into the pairs
+    // Without vision_warmup_root, the warm-up (vision_warmup_steps) trains on these generated pairs.
+    int64_t eval_object_images = 0;      // > 0: zero-shot on this many one-object, independent-background images
+    int64_t eval_background_images = 0;  // > 0: zero-shot over the backgrounds on this many background-only images
+    std::string synth_difficulty = "medium";
+    // Text: with p scene_probability the text of a pair whose caption names a background is that background's name
+    // alone ("water"; then the template draw as usual), so that prompts naming only the scene are in distribution.
+    double scene_probability = 0;
+    // The warm-up gets a second head: cross-entropy over the backgrounds (Linear(E -> 6)), beside the classes'
+    // MLSM, so that the locked image tower separates the scenes as well as the shapes. Needs every warm-up image's
+    // caption to name its background.
+    bool vision_warmup_backgrounds = false;
+    // With a locked image tower: the image embeddings are computed once (the whole image, and its mirror image when
+    // flip) instead of per step, and each step trains only the text side on them: the contrastive steps then cost
+    // the text tower only. The per-epoch sample order and the mirror choice come from the seed.
+    bool cache_image_features = false;
+    std::string background_prompt = "a photo of {}.";  // the zero-shot prompt of a background; {} is "water", ...
+
     std::function<void(const ClipTrainProgress&)> on_step;  // optional (contrastive steps only)
 };
+
+// Errors name the option (as a SmallClipOptions field): ranges of steps, sizes, probabilities, the patch size
+// dividing the image size, ... train_small_clip calls it first.
+void validate_small_clip_options(const SmallClipOptions& options);
+
+// The demo's small CLIP (issue 21; README "demo CLIP"): measured in clip_training.cpp's comment at this function.
+// image_size: the benchmark's image size (the model's input), quick: the test-sized preset (seconds). Needs no
+// pretraining folder: the object-centric and background-only pairs are generated in memory. The CLI's
+// `train-clip --preset demo` is the same configuration.
+SmallClipOptions demo_clip_options(uint64_t seed, int64_t image_size, bool quick = false);
 
 struct ZeroShotResult {
     int64_t images = 0, single_object_images = 0;
@@ -149,6 +216,8 @@ struct ZeroShotResult {
     std::vector<double> per_class_accuracy;  // single-object accuracy per class (-1 where the class has none)
     std::vector<double> per_class_ap;
     std::vector<std::string> prompts;
+    std::vector<std::string> class_names;  // what the classes are (shapes, or backgrounds)
+    double chance = 0;                      // 1 / K: the single-label accuracy of a random guess
 };
 
 struct SmallClipResult {
@@ -157,6 +226,13 @@ struct SmallClipResult {
     std::shared_ptr<tok::ClipTokenizer> tokenizer;
     std::vector<double> losses;      // one per step
     ZeroShotResult zero_shot;        // on the val split
+    // On the generated evaluation sets (empty, images == 0, unless eval_object_images / eval_background_images):
+    ZeroShotResult zero_shot_objects;      // class prompts, one-object images on class-independent backgrounds
+    ZeroShotResult zero_shot_backgrounds;  // background prompts, background-only images
+    int64_t object_pairs = 0, background_pairs = 0;  // generated pairs among train_pairs
+    double vision_warmup_accuracy = -1;    // the warm-up heads on their own training images at the end (top-1 of
+    double vision_warmup_background_accuracy = -1;  // the class head, single-object images; of the background head)
+    double cache_seconds = 0;              // computing the cached image features
     std::vector<std::pair<int64_t, ZeroShotResult>> history;  // (step, zero-shot) every eval_every steps
     int64_t train_pairs = 0, val_images = 0, steps = 0;
     double train_seconds = 0, eval_seconds = 0;
@@ -190,9 +266,23 @@ std::string zero_shot_prompt(const std::string& templ, const std::string& class_
 // Zero-shot classification of `images` (val: resized whole) with one prompt per class.
 ZeroShotResult zero_shot_eval(Clip& model, tok::ClipTokenizer& tokenizer, const CaptionedImages& images,
                               const std::string& templ = "a photo of {}.");
+// The zero-shot prompt of a background: the template with "{}" replaced by the name ("a photo of water.").
+std::string background_prompt(const std::string& templ, const std::string& background_name);
+// Zero-shot classification of the backgrounds: the classes are images.background_names (one prompt each,
+// background_prompt), each image's label its background; every image's caption must name one.
+ZeroShotResult zero_shot_eval_backgrounds(Clip& model, tok::ClipTokenizer& tokenizer, const CaptionedImages& images,
+                                          const std::string& templ = "a photo of {}.");
+// The core of both: images (N of (H, W, 3), resized whole), labels (per image, classes 1..K present), one prompt
+// per class. The metrics of the top of this file.
+ZeroShotResult zero_shot_eval_prompts(Clip& model, tok::ClipTokenizer& tokenizer, const std::vector<data::Image>& images,
+                                      const std::vector<std::vector<int>>& labels,
+                                      const std::vector<std::string>& prompts);
 
 // Writes OUT/clip.safetensors (OpenAI CLIP names, metadata: config and vocab), OUT/vocab.txt.gz (the BPE file,
 // ClipTokenizer::from_file reads it) and OUT/clip_train.json (config, accuracy, time), each atomically.
 void write_small_clip(const std::string& out_dir, const SmallClipResult& result, const SmallClipOptions& options);
+// One zero-shot result as clip_train.json writes it (split, images, top1, single_object, mean_per_class, mean_ap,
+// prompts, per_class_accuracy, per_class_ap, definition, chance, class_names), for results files that show it.
+json::Value zero_shot_json(const ZeroShotResult& result, const std::string& split);
 
 }  // namespace wsdol::models

@@ -7,8 +7,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
+#include "engine/autograd/autograd.h"
 #include "engine/data/synth.h"
 #include "engine/io/json.h"
 #include "engine/ops/ops.h"
@@ -18,6 +20,7 @@
 #include "tests/error_matchers.h"
 #include "tests/io_test_util.h"
 #include "tests/parity_util.h"
+#include "tokenizer/bpe_train.h"
 #include "tokenizer/clip_tokenizer.h"
 #include "weights/architecture.h"
 #include "weights/weights_file.h"
@@ -311,6 +314,313 @@ TEST(ClipTraining, LockedImageTowerStaysAsWarmedUp) {
     EXPECT_GT(visual_moved_unlocked, 0);  // unlocked, the contrastive steps move the tower
 }
 
+// ---------------------------------------------------------------- generated pairs, scenes, evaluation sets (issue 21)
+
+TEST(ClipTraining, SynthBackgroundOnlyScenesAndDefaultsUnchanged) {
+    data::SynthConfig c;
+    c.classes = 6;
+    c.size = 32;
+    c.seed = 3;
+    const data::SynthImage plain = data::synth_image(c, 7);
+    c.background_only = true;
+    const std::vector<std::string> names = data::synth_background_names(), phrases = data::synth_background_phrases();
+    std::vector<int> seen(names.size(), 0);
+    for (int64_t i = 0; i < 40; ++i) {
+        const data::SynthImage b = data::synth_image(c, i);
+        EXPECT_TRUE(b.labels.empty());
+        for (uint8_t m : b.mask) ASSERT_EQ(m, 0);
+        const auto at = std::find(names.begin(), names.end(), b.background);
+        ASSERT_NE(at, names.end()) << b.background;
+        EXPECT_EQ(b.caption, "nothing " + phrases[size_t(at - names.begin())]);
+        EXPECT_EQ(models::caption_background(b.caption), int(at - names.begin()));
+        ++seen[size_t(at - names.begin())];
+        EXPECT_EQ(b.rgb, data::synth_image(c, i).rgb);  // deterministic
+    }
+    for (size_t k = 0; k < seen.size(); ++k) EXPECT_GT(seen[k], 0) << names[k];  // uniform over 6: all appear
+    // The option leaves ordinary scenes as they were.
+    c.background_only = false;
+    EXPECT_EQ(data::synth_image(c, 7).rgb, plain.rgb);
+    EXPECT_EQ(data::synth_image(c, 7).caption, plain.caption);
+}
+
+TEST(ClipTraining, CaptionsNameTheirBackground) {
+    EXPECT_EQ(models::caption_background("a red star on water"), 0);
+    EXPECT_EQ(models::caption_background("a red star and a blue ring in the sky"), 4);
+    EXPECT_EQ(models::caption_background("nothing against bricks"), 5);
+    EXPECT_EQ(models::caption_background("on sand"), 3);
+    EXPECT_EQ(models::caption_background("a red star"), -1);
+    EXPECT_EQ(models::caption_background("a red star on seawater"), -1);  // whole words only
+    EXPECT_EQ(models::background_prompt("a photo of {}.", "water"), "a photo of water.");
+}
+
+TEST(ClipTraining, GeneratedPairsAreObjectCentricSeededAndFixedForEvaluation) {
+    const std::vector<std::string> classes = data::synth_class_names(4);
+    using models::SynthPairKind;
+    const models::CaptionedImages a = models::synth_pairs(SynthPairKind::objects, 60, classes, 32, 0, "easy");
+    const models::CaptionedImages b = models::synth_pairs(SynthPairKind::objects, 60, classes, 32, 1, "easy");
+    ASSERT_EQ(a.images.size(), 60u);
+    EXPECT_EQ(a.class_names, classes);
+    std::vector<int> per_background(6, 0);
+    for (size_t i = 0; i < a.images.size(); ++i) {
+        EXPECT_EQ(a.labels[i].size(), 1u) << a.captions[i];
+        EXPECT_EQ(a.images[i].width, 32);
+        EXPECT_EQ(a.backgrounds[i], models::caption_background(a.captions[i]));
+        ASSERT_GE(a.backgrounds[i], 0);
+        ++per_background[size_t(a.backgrounds[i])];
+    }
+    EXPECT_NE(a.captions, b.captions);  // the training pairs follow the seed
+    const models::CaptionedImages e0 = models::synth_pairs(SynthPairKind::eval_objects, 20, classes, 32, 0, "easy");
+    const models::CaptionedImages e1 = models::synth_pairs(SynthPairKind::eval_objects, 20, classes, 32, 7, "easy");
+    EXPECT_EQ(e0.captions, e1.captions);  // the evaluation set does not
+    EXPECT_NE(std::vector<std::string>(a.captions.begin(), a.captions.begin() + 20), e0.captions);
+    const models::CaptionedImages bg = models::synth_pairs(SynthPairKind::backgrounds, 12, classes, 32, 0, "easy");
+    for (size_t i = 0; i < bg.images.size(); ++i) {
+        EXPECT_TRUE(bg.labels[i].empty());
+        EXPECT_GE(bg.backgrounds[i], 0);
+    }
+    // Thread count does not matter.
+    const int threads = cpu::num_threads();
+    cpu::set_num_threads(threads == 1 ? 2 : 1);
+    const models::CaptionedImages again = models::synth_pairs(SynthPairKind::objects, 60, classes, 32, 0, "easy");
+    cpu::set_num_threads(threads);
+    for (size_t i = 0; i < a.images.size(); ++i) EXPECT_EQ(a.images[i].pixels, again.images[i].pixels);
+    // Not the synthetic world's classes, a bad difficulty: named.
+    test::expect_error([&] { models::synth_pairs(SynthPairKind::objects, 4, {"dog", "cat"}, 32, 0, "easy"); },
+                       {"object_pairs", "synthetic world's classes", "'dog'"});
+    test::expect_error([&] { models::synth_pairs(SynthPairKind::objects, 4, classes, 32, 0, "brutal"); },
+                       {"difficulty", "brutal"});
+}
+
+// The zero-shot metrics on a tiny case, recomputed here from the model's own embeddings: top-1 (predicted class
+// present), single-object accuracy per class, their mean, and AP per class by the precision-at-each-positive rule.
+TEST(ClipTraining, ZeroShotMetricsOnATinyCase) {
+    ClipConfig c = models::small_clip_config(600);
+    c.image_size = 16;
+    c.vision_patch_size = 8;
+    c.vision_width = c.text_width = c.embed_dim = 64;
+    c.vision_heads = c.text_heads = 1;
+    c.vision_layers = c.text_layers = 1;
+    c.context_length = 16;
+    Generator gen(11);
+    Clip model(c, &gen);
+    tok::BpeTrainOptions bo;
+    bo.vocab_size = 600;
+    const tok::BpeTrainResult merges = tok::train_bpe("a photo of water.\na photo of sand.\na photo of grass.\n", bo);
+    tok::ClipTokenizer tokenizer = tok::ClipTokenizer::from_merges(merges.file_text(), merges.merges.size(), "test");
+    const std::vector<std::string> prompts = {"a photo of water.", "a photo of sand.", "a photo of grass."};
+    models::CaptionedImages set = synth_pairs(3, 0, 9, 16, 4);
+    std::vector<std::vector<int>> labels = {{1}, {2}, {3}, {1, 2}, {2}, {3}, {1}, {2, 3}, {3}};
+    const models::ZeroShotResult r = models::zero_shot_eval_prompts(model, tokenizer, set.images, labels, prompts);
+
+    // reference: cosine similarities from encode_image / encode_text
+    NoGradGuard no_grad;
+    model.eval();
+    Tensor ids = Tensor::zeros({3, 16}, DType::i64);
+    for (int k = 0; k < 3; ++k) {
+        const auto row = tokenizer.encode_row(prompts[size_t(k)], 16, true, true);
+        for (size_t j = 0; j < row.size(); ++j) ids.data<int64_t>()[k * 16 + int64_t(j)] = row[j];
+    }
+    Tensor txt = model.encode_text(ids);
+    txt = div(txt, norm(txt, 2.0, {1}, true));
+    Tensor imgs = Tensor::empty({9, 3, 16, 16});
+    for (int i = 0; i < 9; ++i) {
+        const data::Image rs = data::resize(set.images[size_t(i)], 16, 16, data::PilFilter::bicubic);
+        data::normalize_into(rs, data::kClipMean, data::kClipStd, imgs.data<float>() + i * 3 * 16 * 16);
+    }
+    Tensor img = model.encode_image(imgs);
+    img = div(img, norm(img, 2.0, {1}, true));
+    const std::vector<double> sim = matmul(img, txt.t()).to_vector();
+    int top1 = 0, single = 0, single_ok = 0;
+    std::vector<int> ok(3, 0), tot(3, 0);
+    for (int i = 0; i < 9; ++i) {
+        const int best = int(std::max_element(sim.begin() + i * 3, sim.begin() + i * 3 + 3) - (sim.begin() + i * 3)) + 1;
+        const bool hit = std::find(labels[size_t(i)].begin(), labels[size_t(i)].end(), best) != labels[size_t(i)].end();
+        top1 += hit;
+        if (labels[size_t(i)].size() == 1) {
+            ++single, single_ok += hit, ++tot[size_t(labels[size_t(i)][0] - 1)];
+            ok[size_t(labels[size_t(i)][0] - 1)] += hit;
+        }
+    }
+    EXPECT_EQ(r.images, 9);
+    EXPECT_EQ(r.single_object_images, single);
+    EXPECT_DOUBLE_EQ(r.top1, top1 / 9.0);
+    EXPECT_DOUBLE_EQ(r.single_object, double(single_ok) / single);
+    EXPECT_DOUBLE_EQ(r.chance, 1.0 / 3.0);
+    double mean = 0, map = 0;
+    for (int k = 0; k < 3; ++k) {
+        EXPECT_DOUBLE_EQ(r.per_class_accuracy[size_t(k)], double(ok[size_t(k)]) / tot[size_t(k)]) << k;
+        mean += double(ok[size_t(k)]) / tot[size_t(k)] / 3;
+        std::vector<std::pair<double, bool>> ranked;
+        for (int i = 0; i < 9; ++i)
+            ranked.emplace_back(sim[size_t(i * 3 + k)], std::find(labels[size_t(i)].begin(), labels[size_t(i)].end(),
+                                                                  k + 1) != labels[size_t(i)].end());
+        std::stable_sort(ranked.begin(), ranked.end(), [](auto& x, auto& y) { return x.first > y.first; });
+        double hits = 0, sum = 0;
+        for (size_t j = 0; j < ranked.size(); ++j)
+            if (ranked[j].second) hits += 1, sum += hits / double(j + 1);
+        EXPECT_DOUBLE_EQ(r.per_class_ap[size_t(k)], sum / hits) << k;
+        map += sum / hits / 3;
+    }
+    EXPECT_DOUBLE_EQ(r.mean_per_class, mean);
+    EXPECT_DOUBLE_EQ(r.mean_ap, map);
+
+    // The background evaluation is the same computation with each image's background as its one label.
+    set.background_names = {"water", "sand", "grass"};
+    set.backgrounds = {0, 1, 2, 0, 1, 2, 0, 1, 2};
+    const models::ZeroShotResult b = models::zero_shot_eval_backgrounds(model, tokenizer, set, "a photo of {}.");
+    const models::ZeroShotResult b_ref = models::zero_shot_eval_prompts(
+        model, tokenizer, set.images, {{1}, {2}, {3}, {1}, {2}, {3}, {1}, {2}, {3}}, prompts);
+    EXPECT_EQ(b.prompts, prompts);
+    EXPECT_EQ(b.per_class_accuracy, b_ref.per_class_accuracy);
+    EXPECT_EQ(b.class_names, set.background_names);
+    EXPECT_DOUBLE_EQ(b.top1, b_ref.top1);
+    set.backgrounds[4] = -1;
+    test::expect_error([&] { models::zero_shot_eval_backgrounds(model, tokenizer, set); },
+                       {"zero_shot_eval_backgrounds", "names no background"});
+    test::expect_error([&] { models::zero_shot_eval_prompts(model, tokenizer, set.images, {{4}}, prompts); },
+                       {"zero_shot_eval"});
+}
+
+// The issue-21 options together (generated pairs, two-head warm-up, locked tower with cached features, scene
+// texts, evaluation sets): the same bits for any thread and worker count, everything recorded, and the eval sets'
+// numbers what zero_shot_eval gives on the same images.
+TEST(ClipTraining, GeneratedPairsTwoHeadWarmUpAndCachedFeaturesAreDeterministic) {
+    const models::CaptionedImages train = synth_pairs(3, 0, 48, 32, 9), val = synth_pairs(3, 48, 16, 32, 9);
+    models::SmallClipOptions o = tiny_options();
+    o.steps = 5;
+    o.batch_size = 16;
+    o.object_pairs = 24;
+    o.background_pairs = 12;
+    o.eval_object_images = 10;
+    o.eval_background_images = 8;
+    o.synth_difficulty = "easy";
+    o.vision_warmup_steps = 3;
+    o.vision_warmup_backgrounds = true;
+    o.lock_image_tower = true;
+    o.cache_image_features = true;
+    o.scene_probability = 0.3;
+    const models::SmallClipResult a = models::train_small_clip(train, val, o);
+    EXPECT_EQ(a.train_pairs, 48 + 24 + 12);
+    EXPECT_EQ(a.object_pairs, 24);
+    EXPECT_EQ(a.background_pairs, 12);
+    EXPECT_EQ(a.vision_warmup_losses.size(), 3u);
+    EXPECT_GE(a.vision_warmup_accuracy, 0.0);
+    EXPECT_GE(a.vision_warmup_background_accuracy, 0.0);
+    EXPECT_EQ(a.losses.size(), 5u);
+    EXPECT_EQ(a.zero_shot_objects.images, 10);
+    EXPECT_EQ(a.zero_shot_backgrounds.images, 8);
+    EXPECT_EQ(a.zero_shot_backgrounds.prompts.front(), "a photo of water.");
+    EXPECT_EQ(a.zero_shot_backgrounds.class_names, data::synth_background_names());
+    const models::ZeroShotResult again = models::zero_shot_eval(
+        *a.model, *a.tokenizer,
+        models::synth_pairs(models::SynthPairKind::eval_objects, 10, train.class_names, 32, 0, "easy"));
+    EXPECT_EQ(again.per_class_accuracy, a.zero_shot_objects.per_class_accuracy);
+    EXPECT_EQ(again.per_class_ap, a.zero_shot_objects.per_class_ap);
+
+    o.workers = 2;
+    const int threads = cpu::num_threads();
+    cpu::set_num_threads(threads == 1 ? 3 : 1);
+    const models::SmallClipResult b = models::train_small_clip(train, val, o);
+    cpu::set_num_threads(threads);
+    EXPECT_EQ(a.vision_warmup_losses, b.vision_warmup_losses);
+    EXPECT_EQ(a.losses, b.losses);
+    EXPECT_EQ(a.zero_shot_backgrounds.per_class_ap, b.zero_shot_backgrounds.per_class_ap);
+    const NamedTensors pa = a.model->state_dict(), pb = b.model->state_dict();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].second.to_vector(), pb[i].second.to_vector()) << pa[i].first;
+
+    // Cached features and per-step features of the locked tower train the text side differently (no crops),
+    // and the locked tower is the warmed-up one in both.
+    o.cache_image_features = false;
+    const models::SmallClipResult c = models::train_small_clip(train, val, o);
+    EXPECT_NE(a.losses, c.losses);
+    const NamedTensors pc = c.model->state_dict();
+    for (size_t i = 0; i < pa.size(); ++i)
+        if (pa[i].first.rfind("visual.", 0) == 0) EXPECT_EQ(pa[i].second.to_vector(), pc[i].second.to_vector());
+
+    // The demo preset (quick) runs and fills every metric.
+    const models::SmallClipOptions d = models::demo_clip_options(0, 64, /*quick=*/false);
+    EXPECT_TRUE(d.lock_image_tower && d.cache_image_features && d.model.vision_resnet);
+    EXPECT_GT(d.eval_object_images, 0);
+    EXPECT_GT(d.eval_background_images, 0);
+    EXPECT_FALSE(models::demo_clip_options(0, 48, true).model.vision_resnet);  // 48 is no multiple of 32
+    models::validate_small_clip_options(d);
+    models::validate_small_clip_options(models::demo_clip_options(3, 48, true));
+}
+
+// The demo's convolutional image tower (BatchNorm in training mode during the warm-up, running statistics when
+// the features are cached): the same bits for any thread count, and the locked tower stays as warmed up.
+TEST(ClipTraining, ResNetTowerWarmUpAndCachedFeaturesAreDeterministic) {
+    const models::CaptionedImages train = synth_pairs(3, 0, 32, 32, 9), val = synth_pairs(3, 32, 8, 32, 9);
+    models::SmallClipOptions o = tiny_options();
+    o.model.vision_resnet = true;
+    o.model.vision_width = 4;
+    o.model.vision_heads = 2;
+    o.model.vision_resnet_layers = {1, 1, 1, 1};
+    o.model.vision_patch_size = 32;
+    o.steps = 3;
+    o.batch_size = 8;
+    o.object_pairs = 16;
+    o.background_pairs = 8;
+    o.synth_difficulty = "easy";
+    o.vision_warmup_steps = 2;
+    o.lock_image_tower = true;
+    o.cache_image_features = true;
+    o.eval_object_images = 6;
+    const models::SmallClipResult a = models::train_small_clip(train, val, o);
+    const int threads = cpu::num_threads();
+    cpu::set_num_threads(threads == 1 ? 3 : 1);
+    const models::SmallClipResult b = models::train_small_clip(train, val, o);
+    cpu::set_num_threads(threads);
+    EXPECT_EQ(a.vision_warmup_losses, b.vision_warmup_losses);
+    EXPECT_EQ(a.losses, b.losses);
+    EXPECT_EQ(a.zero_shot_objects.per_class_ap, b.zero_shot_objects.per_class_ap);
+    const NamedTensors pa = a.model->state_dict(), pb = b.model->state_dict();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].second.to_vector(), pb[i].second.to_vector()) << pa[i].first;
+    // the locked tower: more contrastive steps leave it as it was
+    o.steps = 6;
+    const models::SmallClipResult c = models::train_small_clip(train, val, o);
+    const NamedTensors pc = c.model->state_dict();
+    for (size_t i = 0; i < pa.size(); ++i)
+        if (pa[i].first.rfind("visual.", 0) == 0) EXPECT_EQ(pa[i].second.to_vector(), pc[i].second.to_vector()) << pa[i].first;
+}
+
+TEST(ClipTraining, BadOptionsAreNamed) {
+    const models::CaptionedImages train = synth_pairs(3, 0, 16, 32, 9), val = synth_pairs(3, 16, 4, 32, 9);
+    auto expect_bad = [&](const std::function<void(models::SmallClipOptions&)>& change, const std::string& name) {
+        models::SmallClipOptions o = tiny_options();
+        o.steps = 1;
+        change(o);
+        test::expect_error([&] { models::train_small_clip(train, val, o); }, {"train_small_clip", name});
+    };
+    expect_bad([](auto& o) { o.model.vision_patch_size = 0; }, "model.vision_patch_size");
+    expect_bad([](auto& o) { o.model.vision_patch_size = 5; }, "model.image_size");
+    expect_bad([](auto& o) { o.model.vision_heads = 3; }, "model.vision_heads");
+    expect_bad([](auto& o) { o.model.context_length = 2; }, "model.context_length");
+    expect_bad([](auto& o) { o.batch_size = 1; }, "batch_size");
+    expect_bad([](auto& o) { o.lr = 0; }, "lr");
+    expect_bad([](auto& o) { o.scene_probability = 1.5; }, "scene_probability");
+    expect_bad([](auto& o) { o.partial_probability = -0.1; }, "partial_probability");
+    expect_bad([](auto& o) { o.crop_scale_min = 0; }, "crop_scale_min");
+    expect_bad([](auto& o) { o.object_pairs = -1; }, "object_pairs");
+    expect_bad([](auto& o) { o.synth_difficulty = "brutal"; }, "brutal");
+    expect_bad([](auto& o) { o.cache_image_features = true; }, "cache_image_features needs lock_image_tower");
+    expect_bad([](auto& o) { o.vision_warmup_backgrounds = true; }, "vision_warmup_backgrounds needs");
+    expect_bad([](auto& o) { o.background_prompt = "water"; }, "background_prompt");
+    expect_bad([](auto& o) { o.vocab_size = 10; }, "vocab_size");
+    // a warm-up set whose captions name no background cannot train the background head
+    models::CaptionedImages no_scene = synth_pairs(3, 0, 8, 32, 1, true);
+    no_scene.background_names = data::synth_background_names();
+    no_scene.backgrounds.assign(no_scene.images.size(), -1);
+    models::SmallClipOptions o = tiny_options();
+    o.steps = 1;
+    o.vision_warmup_steps = 1;
+    o.vision_warmup_backgrounds = true;
+    test::expect_error([&] { models::train_small_clip(train, val, o, &no_scene); },
+                       {"vision_warmup_backgrounds", "names no background"});
+}
+
 // ---------------------------------------------------------------- CLI
 
 const char* kTinyCli = " --quiet --steps 4 --batch 8 --width 64 --vision-layers 1 --text-layers 1 --image-size 32 "
@@ -409,6 +719,44 @@ TEST(TrainClipCli, BadDataIsNamed) {
     const json::Value& options = written.at("options");
     EXPECT_EQ(options.at("vision_warmup_steps").as_double(), 3.0);
     EXPECT_TRUE(options.at("lock_image_tower").as_bool());
+}
+
+// Every numeric option is range-checked with an error naming it (--patch 0 used to divide by zero: SIGFPE).
+TEST(TrainClipCli, BadOptionsAreNamedNeverACrash) {
+    test::ScratchDir dir;
+    const std::string data = dir.file("synth"), out = dir.file("clip");
+    ASSERT_EQ(test::run_wsdol("synth --quiet --out '" + data + "' --images 20 --size 32 --classes 3").code, 0);
+    const std::string cmd = "train-clip --data '" + data + "' --out '" + out + "'" + kTinyCli;
+    for (const auto& [flag, name] : std::vector<std::pair<std::string, std::string>>{
+             {"--patch 0", "--patch"}, {"--patch -8", "--patch"}, {"--patch 5", "--image-size"},
+             {"--image-size 0", "--image-size"}, {"--threads 0", "--threads"}, {"--threads -3", "--threads"},
+             {"--batch 1", "--batch"}, {"--steps 0", "--steps"}, {"--epochs -1", "--epochs"}, {"--lr 0", "--lr"},
+             {"--lr nan", "--lr"}, {"--weight-decay -1", "--weight-decay"}, {"--vocab-size 100", "--vocab-size"},
+             {"--vocab-size 1000000", "--vocab-size"}, {"--context 200", "--context"}, {"--width 96", "--width"},
+             {"--vision-layers 0", "--vision-layers"}, {"--workers -1", "--workers"}, {"--eval-every -2", "--eval-every"},
+             {"--partial 2", "--partial"}, {"--scene -0.5", "--scene"}, {"--object-pairs -4", "--object-pairs"},
+             {"--eval-background-images -1", "--eval-background-images"}, {"--synth-difficulty brutal", "brutal"},
+             {"--preset fast", "--preset"}, {"--background-prompt water", "--background-prompt"},
+             {"--cache-features", "--cache-features needs --lock-image-tower"},
+             {"--warmup-backgrounds", "--warmup-backgrounds needs --vision-warmup-steps"}}) {
+        const auto r = test::run_wsdol(cmd + " " + flag);
+        EXPECT_EQ(r.code, 1) << flag << ": " << r.output;
+        EXPECT_NE(r.output.find(name), std::string::npos) << flag << ": " << r.output;
+    }
+    EXPECT_FALSE(fs::exists(out + "/clip.safetensors"));
+    // The generated pairs and evaluation sets through the CLI: written to clip_train.json with per-class numbers.
+    const auto r = test::run_wsdol(cmd + " --object-pairs 12 --background-pairs 6 --eval-object-images 6 "
+                                   "--eval-background-images 6 --vision-warmup-steps 2 --warmup-backgrounds "
+                                   "--lock-image-tower --cache-features --scene 0.2");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("background-only images"), std::string::npos) << r.output;
+    const json::Value doc = json::parse(test::read_bytes(out + "/clip_train.json"));
+    EXPECT_EQ(doc.at("train_pairs").as_int64(), 16 + 12 + 6);
+    EXPECT_EQ(doc.at("zero_shot_objects").at("images").as_int64(), 6);
+    EXPECT_EQ(doc.at("zero_shot_objects").at("per_class_accuracy").size(), 3u);
+    EXPECT_EQ(doc.at("zero_shot_backgrounds").at("class_names").size(), 6u);
+    EXPECT_EQ(doc.at("zero_shot_backgrounds").at("prompts").items().at(0).as_string(), "a photo of water.");
+    EXPECT_TRUE(doc.at("options").at("cache_image_features").as_bool());
 }
 
 }  // namespace

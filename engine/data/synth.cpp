@@ -229,6 +229,10 @@ std::vector<std::string> synth_background_names() {
     return std::vector<std::string>(kBackgroundNames.begin(), kBackgroundNames.end());
 }
 
+std::vector<std::string> synth_background_phrases() {
+    return std::vector<std::string>(kBackgroundPhrases.begin(), kBackgroundPhrases.end());
+}
+
 std::string synth_image_id(int64_t index) {
     char buffer[32];
     std::snprintf(buffer, sizeof buffer, "synth_%06lld", (long long)index);
@@ -264,7 +268,7 @@ SynthImage render(const SynthConfig& config, int64_t index, uint64_t attempt) {
 
     // Objects first (the background depends on the first object's class).
     std::vector<Object> objects;
-    const int count = int(stream.range(1, diff.max_objects));
+    const int count = config.background_only ? 0 : int(stream.range(1, diff.max_objects));
     for (int i = 0; i < count; ++i) {
         Object o;
         o.shape = int(stream.range(0, K - 1));
@@ -275,8 +279,13 @@ SynthImage render(const SynthConfig& config, int64_t index, uint64_t attempt) {
         o.angle = stream.uniform(-0.5, 0.5) * (o.shape == 0 || o.shape == 4 ? 0.0 : 1.0);  // radians
         objects.push_back(o);
     }
-    const int home = objects[0].shape % kBackgrounds;
-    const int background = stream.chance(diff.home_probability) ? home : int(stream.range(0, kBackgrounds - 1));
+    int background = 0;
+    if (config.background_only) {
+        background = int(stream.range(0, kBackgrounds - 1));
+    } else {
+        const int home = objects[0].shape % kBackgrounds;
+        background = stream.chance(diff.home_probability) ? home : int(stream.range(0, kBackgrounds - 1));
+    }
     out.background = kBackgroundNames[background];
     double params[8];
     for (double& p : params) p = stream.uniform();
@@ -382,7 +391,7 @@ SynthImage synth_image(const SynthConfig& config, int64_t index) {
     // objects are all slivers or hidden by the occluder is re-drawn from a stream derived from (seed, index).
     for (uint64_t attempt = 0;; ++attempt) {
         SynthImage image = render(config, index, attempt);
-        if (!image.labels.empty() || attempt == 63) return image;
+        if (!image.labels.empty() || config.background_only || attempt == 63) return image;
     }
 }
 

@@ -34,6 +34,10 @@ struct SynthConfig {
     double home_probability = -1;  // in [0, 1]: chance the scene takes its first object's home background; < 0: the
                                    // difficulty's (0 makes backgrounds independent of the classes)
     int max_objects = 0;           // 1..3 objects at most per scene; 0: the difficulty's
+    // Background-only scenes (for image-text pairs and zero-shot tests that name the backgrounds): no objects, the
+    // background drawn uniformly (clutter and occluder as the difficulty says), labels empty, the mask all 0, the
+    // caption "nothing <phrase>" ("nothing on water"). false: the ordinary scenes, unchanged.
+    bool background_only = false;
 };
 
 constexpr int kSynthMaxClasses = 10;
@@ -50,7 +54,9 @@ struct SynthImage {
 };
 
 std::vector<std::string> synth_class_names(int classes);  // K names, class k is names[k - 1]
-std::vector<std::string> synth_background_names();
+std::vector<std::string> synth_background_names();  // "water", "rails", "grass", "sand", "sky", "bricks"
+// The caption phrase of each background, as captions end: "on water", ..., "in the sky", "against bricks".
+std::vector<std::string> synth_background_phrases();
 std::string synth_image_id(int64_t index);
 
 // Renders image `index` of the dataset described by `config`.
