@@ -247,6 +247,42 @@ ClimsStage2Maps clims_stage2_maps(ClimsNetwork& net, const Tensor& image, const 
     return clims_stage2_reduce(outs, H, W, labels, o);
 }
 
+std::vector<uint8_t> clims_seed_labels(const ClimsStage2Maps& m, double threshold) {
+    WSDOL_CHECK(m.high_res.defined() && m.high_res.dim() == 3 &&
+                    m.high_res.size(0) == static_cast<int64_t>(m.keys.size()),
+                "clims_seed_labels: high_res must be (K, H, W) with K = ", m.keys.size(), " keys, got ",
+                m.high_res.defined() ? shape_str(m.high_res.shape()) : std::string("undefined"));
+    const int64_t K = m.high_res.size(0), HW = m.high_res.size(1) * m.high_res.size(2);
+    const Tensor hr = m.high_res.detach().to(DType::f32).contiguous();
+    const float* v = hr.data<float>();
+    const float t = static_cast<float>(threshold);  // np.pad(cams (f32), constant_values=thres) stores f32(thres)
+    std::vector<uint8_t> out(static_cast<size_t>(HW), 0);
+    for (int64_t k = 0; k < K; ++k)
+        WSDOL_CHECK(m.keys[k] >= 0 && m.keys[k] < 255, "clims_seed_labels: key ", m.keys[k], " out of range");
+    for (int64_t i = 0; i < HW; ++i) {
+        float best = t;
+        uint8_t label = 0;
+        for (int64_t k = 0; k < K; ++k)
+            if (v[k * HW + i] > best) {  // np.argmax: the first maximum wins
+                best = v[k * HW + i];
+                label = static_cast<uint8_t>(m.keys[k] + 1);
+            }
+        out[i] = label;
+    }
+    return out;
+}
+
+double clims_nanmean_iou(const std::vector<double>& iou) {
+    double s = 0;
+    int64_t n = 0;
+    for (double x : iou)
+        if (!std::isnan(x)) {
+            s += x;
+            ++n;
+        }
+    return n == 0 ? std::nan("") : s / static_cast<double>(n);
+}
+
 double clims_poly_lr(double lr0, int64_t t, int64_t max_step, double power) {
     WSDOL_CHECK(max_step >= 1, "clims_poly_lr: max_step must be >= 1, got ", max_step);
     // PolyOptimizer.step: the lr is updated only while global_step < max_step

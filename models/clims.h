@@ -110,6 +110,17 @@ ClimsStage2Maps clims_stage2_maps(ClimsNetwork& net, const Tensor& image, const 
 ClimsStage2Maps clims_stage2_reduce(const std::vector<Tensor>& scale_cams, int64_t H, int64_t W,
                                     const std::vector<int>& labels, const ClimsStage2Options& options = {});
 
+// ---- seed evaluation (step/eval_cam.py) ----
+// The seed label map of one image: argmax over [threshold ; high_res maps of the keys] (the threshold plane in f32,
+// np.pad's constant in the maps' dtype; ties go to the earlier channel, so background wins ties), channel j > 0
+// mapped to class keys[j - 1] + 1. Returns (H, W) labels in 0..C (0 = background). Default threshold:
+// run_sample.py --cam_eval_thres 0.15.
+std::vector<uint8_t> clims_seed_labels(const ClimsStage2Maps& maps, double threshold = 0.15);
+// eval_cam.py's score: np.nanmean of the per-class IoU of the confusion matrix over all C + 1 classes (a class
+// with neither GT nor prediction is NaN and skipped; one with predictions but no GT counts 0). per_class_iou in
+// [0, 1] or NaN; returns the mean in [0, 1].
+double clims_nanmean_iou(const std::vector<double>& per_class_iou);
+
 // ---- PolyOptimizer (misc/torchutils.py) ----
 // lr of update t (0-based, the optimizer's global_step before the update): lr0 (1 - t / max_step)^power while
 // t < max_step; afterwards the last value set stays (lr at t = max_step - 1).

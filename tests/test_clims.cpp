@@ -6,7 +6,10 @@
 // gradients 1e-3 (1 + |b|)).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "engine/autograd/autograd.h"
+#include "engine/eval/seg_metrics.h"
 #include "engine/ops/ops.h"
 #include "engine/optim/schedule.h"
 #include "engine/optim/sgd.h"
@@ -267,6 +270,36 @@ TEST(Clims, StageTwoStridedAndHighResMaps) {
     f.expect("output.high_res", m.high_res, kParityForwardTol);
     EXPECT_TRUE(net.is_training());  // restored after inference
     test::expect_error([&] { models::clims_stage2_maps(net, image, {3}); }, {"clims stage 2", "label 3"});
+}
+
+TEST(Clims, SeedLabelsAndMiouAsEvalCam) {
+    const ParityFixture f(clims_fixture("clims_stage2.safetensors"));
+    models::ClimsStage2Maps m;
+    m.keys = {0, 2};
+    m.high_res = f.at("output.high_res");
+    const int64_t H = m.high_res.size(1), W = m.high_res.size(2);
+    for (const auto& [t, key] : std::vector<std::pair<double, std::string>>{{0.15, "output.seed_labels"},
+                                                                              {0.97, "output.seed_labels_097"}}) {
+        const std::vector<uint8_t> labels = models::clims_seed_labels(m, t);
+        const std::vector<double> ref = f.at(key).to_vector();
+        ASSERT_EQ(labels.size(), ref.size());
+        int64_t differ = 0;
+        for (size_t i = 0; i < ref.size(); ++i) differ += labels[i] != ref[i];
+        EXPECT_EQ(differ, 0) << key;
+    }
+    const std::vector<uint8_t> seed = models::clims_seed_labels(m, 0.15);
+    const Tensor gt_t = f.at("input.gt");
+    std::vector<uint8_t> gt(static_cast<size_t>(H * W));
+    const std::vector<double> gv = gt_t.to_vector();
+    for (size_t i = 0; i < gv.size(); ++i) gt[i] = static_cast<uint8_t>(gv[i]);
+    eval::ConfusionMatrix cm(4);
+    cm.add(gt.data(), seed.data(), H * W);
+    std::vector<double> iou = cm.scores().iou;
+    for (double& x : iou) x /= 100.0;
+    const std::vector<double> ref_iou = f.at("output.iou").to_vector();
+    for (size_t k = 0; k < iou.size(); ++k) EXPECT_NEAR(iou[k], ref_iou[k], 1e-12) << k;
+    EXPECT_NEAR(models::clims_nanmean_iou(iou), f.at("output.miou").item(), 1e-12);
+    EXPECT_NEAR(models::clims_nanmean_iou({0.5, std::nan(""), 0.0}), 0.25, 1e-15);
 }
 
 // ---------------------------------------------------------------- PolyOptimizer

@@ -463,6 +463,27 @@ def write_stage2(gen):
               "output.strided": strided.contiguous(), "output.high_res": high.contiguous()})
     for i, o in enumerate(outputs):
         t[f"output.scale_cam.{i}"] = o.contiguous()
+    # step/eval_cam.py on these maps (threshold 0.15) against a random GT with void pixels; chainercv's
+    # calc_semantic_segmentation_confusion restated (255 -> ignored), IoU per class, np.nanmean
+    cams = np.pad(high.numpy(), ((1, 0), (0, 0), (0, 0)), mode="constant", constant_values=0.15)
+    keys = np.pad(valid.numpy() + 1, (1, 0), mode="constant")
+    seed = keys[np.argmax(cams, axis=0)]
+    gt = torch.randint(0, 4, (H, W), generator=gen).numpy()
+    gt[torch.rand(H, W, generator=gen).numpy() < 0.1] = 255
+    mask = gt != 255
+    n = 4
+    confusion = np.bincount(n * gt[mask].astype(int) + seed[mask], minlength=n * n).reshape(n, n)
+    gtj, resj, tp = confusion.sum(axis=1), confusion.sum(axis=0), np.diag(confusion)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = tp / (gtj + resj - tp)
+    cams97 = np.pad(high.numpy(), ((1, 0), (0, 0), (0, 0)), mode="constant", constant_values=0.97)
+    seed97 = keys[np.argmax(cams97, axis=0)]
+    assert len(np.unique(seed97)) == 3, np.unique(seed97)
+    t.update({"output.seed_labels": torch.from_numpy(seed.astype(np.uint8)),
+              "output.seed_labels_097": torch.from_numpy(seed97.astype(np.uint8)),
+              "input.gt": torch.from_numpy(gt.astype(np.uint8)), "output.iou": torch.from_numpy(iou),
+              "output.miou": torch.tensor(np.nanmean(iou))})
+    assert len(np.unique(seed)) >= 2, np.unique(seed)
     save_file(t, os.path.join(HERE, "clims_stage2.safetensors"),
               metadata={"seed": str(SEED), "scales": "1.0,0.5,1.5,2.0"})
 
