@@ -8,7 +8,12 @@
 
 #include <cmath>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 #include "engine/autograd/autograd.h"
+#include "engine/data/cam_npy.h"
 #include "engine/eval/seg_metrics.h"
 #include "engine/ops/ops.h"
 #include "engine/optim/schedule.h"
@@ -24,6 +29,13 @@ namespace {
 using test::kParityForwardTol;
 using test::kParityGradTol;
 using test::ParityFixture;
+
+std::string read_file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
 
 std::string clims_fixture(const std::string& name) {
     return std::string(WSDOL_SOURCE_DIR) + "/tests/reference/clims/" + name;
@@ -300,6 +312,28 @@ TEST(Clims, SeedLabelsAndMiouAsEvalCam) {
     for (size_t k = 0; k < iou.size(); ++k) EXPECT_NEAR(iou[k], ref_iou[k], 1e-12) << k;
     EXPECT_NEAR(models::clims_nanmean_iou(iou), f.at("output.miou").item(), 1e-12);
     EXPECT_NEAR(models::clims_nanmean_iou({0.5, std::nan(""), 0.0}), 0.25, 1e-15);
+}
+
+// The IRNet per-image CAM file: the bytes of tests/reference/clims/irn_cam.npy, which check_irn_npy.py loads with
+// numpy (np.load(allow_pickle=True).item()) and compares with the values below (keys [0, 2], cam / high_res =
+// arange * 0.25 in the shapes below).
+data::IrnCamFile irn_cam_example() {
+    data::IrnCamFile f;
+    f.keys = Tensor::from_vector({0, 2}, {2}, DType::i64);
+    f.cam = mul(Tensor::arange(0, 2 * 3 * 4, 1, DType::f32).reshape({2, 3, 4}), 0.25);
+    f.high_res = mul(Tensor::arange(0, 2 * 9 * 13, 1, DType::f32).reshape({2, 9, 13}), 0.25);
+    return f;
+}
+
+TEST(Clims, IrnCamNpyBytes) {
+    const std::string bytes = data::irn_cam_npy_bytes(irn_cam_example());
+    if (const char* out = std::getenv("WSDOL_WRITE_IRN_NPY")) data::write_irn_cam_npy(out, irn_cam_example());
+    const std::string expected = read_file_bytes(clims_fixture("irn_cam.npy"));
+    EXPECT_EQ(bytes.size(), expected.size());
+    EXPECT_TRUE(bytes == expected) << "the writer's bytes changed: re-check them with check_irn_npy.py";
+    data::IrnCamFile bad = irn_cam_example();
+    bad.cam = Tensor::zeros({3, 3, 4});
+    test::expect_error([&] { data::irn_cam_npy_bytes(bad); }, {"write_irn_cam_npy", "cam", "[3, 3, 4]"});
 }
 
 // ---------------------------------------------------------------- PolyOptimizer
