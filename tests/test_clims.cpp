@@ -6,6 +6,7 @@
 // gradients 1e-3 (1 + |b|)).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <cstdlib>
@@ -21,6 +22,9 @@
 #include "error_matchers.h"
 #include "models/clims.h"
 #include "models/clims_losses.h"
+#include "models/clims_setup.h"
+#include "engine/data/synth.h"
+#include "engine/io/safetensors.h"
 #include "parity_util.h"
 
 namespace wsdol {
@@ -256,6 +260,48 @@ TEST(Clims, StageZeroCheckpointErrorsNameTheFile) {
     models::ClimsNetwork wider(five);
     test::expect_error([&] { models::load_clims_state(wider, net.state_dict(), "c3.pth"); },
                        {"c3.pth", "classifier.weight", "shape"});
+}
+
+TEST(Clims, StageZeroFileWsdolCheckpointAndWrongNetworks) {
+    models::ClimsNetwork a(reduced_config()), b(reduced_config());
+    for (auto& [name, t] : a.state_dict())
+        if (is_floating(t.dtype())) {
+            NoGradGuard ng;
+            t.copy_(Tensor::randn(t.shape()));
+        }
+    // a wsdol training checkpoint of the stage-0 CAM network: "model.<name>" plus optimizer state
+    NamedTensors file;
+    for (const auto& [name, t] : a.state_dict()) file.emplace_back("model." + name, t);
+    file.emplace_back("optim.classifier.weight.momentum_buffer", Tensor::zeros({3, 128, 1, 1}));
+    const std::string path = ::testing::TempDir() + "clims_stage0.safetensors";
+    io::save_safetensors(path, file);
+    models::load_clims_stage0_file(b, path);
+    for (const auto& [name, t] : b.state_dict()) {
+        const auto& ref = *std::find_if(file.begin(), file.end(), [&](const auto& kv) { return kv.first == "model." + name; });
+        EXPECT_EQ(t.to_vector(), ref.second.to_vector()) << name;
+    }
+    // a torchvision classifier is not a stage-0 CAM network; a ViT file is not a CLIP
+    const std::string tv = std::string(WSDOL_SOURCE_DIR) + "/tests/reference/models/resnet.safetensors";
+    test::expect_error([&] { models::load_clims_stage0_file(b, tv); }, {"clims", tv, "missing"});
+    test::expect_error([&] { models::load_clims_clip(tv); }, {tv});
+    test::expect_error([&] { models::load_clims_stage0_file(b, "/nonexistent/res50_cam.pth"); },
+                       {"/nonexistent/res50_cam.pth"});
+}
+
+TEST(Clims, Prompts) {
+    const std::vector<std::string> voc = {
+        "aeroplane", "bicycle", "bird",  "boat",        "bottle", "bus",   "car",  "cat",   "chair",    "cow",
+        "diningtable", "dog",   "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor"};
+    EXPECT_EQ(models::clims_class_prompt_names(voc), models::clims_voc_prompt_names());
+    EXPECT_EQ(models::clims_background_prompts("auto", voc), models::clims_voc_background_prompts());
+    const std::vector<std::string> synth = data::synth_class_names(4);
+    const std::vector<std::string> bg = models::clims_background_prompts("auto", synth);
+    ASSERT_EQ(bg.size(), data::synth_background_names().size());
+    EXPECT_EQ(bg[0], "a photo of " + data::synth_background_names()[0] + ".");
+    EXPECT_EQ(models::clims_background_prompts("sea, rocks", synth),
+              (std::vector<std::string>{"a photo of sea.", "a photo of rocks."}));
+    test::expect_error([&] { models::clims_background_prompts("auto", {"a", "b"}); }, {"clims", "backgrounds"});
+    EXPECT_EQ(models::clims_class_prompt_names({"traffic_light"}), (std::vector<std::string>{"traffic light"}));
 }
 
 // ---------------------------------------------------------------- stage 2
