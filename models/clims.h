@@ -46,8 +46,8 @@ public:
 
 // Loads a stage-0 (or CLIMS) checkpoint state into the network. Accepts our CamNetwork / ClimsNetwork names and the
 // IRNet/CLIMS PyTorch state_dicts, whose alias keys (stage1.*, stage2.*, ..., backbone.*, newly_added.*) repeat
-// resnet50.* / classifier.* (the same tensors under other module paths) and are ignored. Anything missing or of another shape is an
-// error naming `source` (the file).
+// resnet50.* / classifier.* (the same tensors under other module paths) and are ignored. Anything missing or of
+// another shape, or any other key, is an error naming `source` (the file).
 void load_clims_state(ClimsNetwork& net, const NamedTensors& state, const std::string& source);
 
 // ---- composition (train_clims.py) ----

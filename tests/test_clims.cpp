@@ -19,6 +19,7 @@
 #include "engine/ops/ops.h"
 #include "engine/optim/schedule.h"
 #include "engine/optim/sgd.h"
+#include "kernels/cpu/parallel.h"
 #include "error_matchers.h"
 #include "models/clims.h"
 #include "models/clims_losses.h"
@@ -244,6 +245,35 @@ void check_step(const std::string& file) {
 
 TEST(Clims, StageOneStepThroughFrozenClipViT) { check_step("clims_step_vit.safetensors"); }
 TEST(Clims, StageOneStepThroughFrozenClipResNet) { check_step("clims_step_rn.safetensors"); }
+
+// A fixed input gives the same bits for any thread count: maps, every loss term and every gradient.
+TEST(Clims, StepIsBitIdenticalAcrossThreadCounts) {
+    const ParityFixture f(clims_fixture("clims_step_rn.safetensors"));
+    const NamedTensors clip_state = prefixed(f, "clip.");
+    auto run = [&](int threads) {
+        const int before = cpu::num_threads();
+        cpu::set_num_threads(threads);
+        models::ClimsNetwork net(reduced_config());
+        models::load_clims_state(net, f.state_dict(), f.path());
+        models::Clip clip(models::clip_config_from_state_dict(clip_state, 16));
+        clip.load_state_dict(clip_state, true);
+        models::freeze_clip(clip);
+        models::ClimsTextBank text{models::clims_encode_text(clip, f.at("input.class_ids")),
+                                   models::clims_encode_text(clip, f.at("input.background_ids"))};
+        net.train(true);
+        const models::ClimsStepOutput o = models::clims_step(net, clip, text, f.at("input.images"),
+                                                             f.at("input.labels"), models::ClimsLossOptions{});
+        o.losses.total.backward();
+        std::vector<std::vector<double>> out = {o.maps.to_vector(), o.losses.total.to_vector()};
+        for (const auto& [name, p] : net.named_parameters())
+            if (p.grad().defined()) out.push_back(p.grad().to_vector());
+        cpu::set_num_threads(before);
+        return out;
+    };
+    const auto a = run(1), b = run(2);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "tensor " << i;
+}
 
 TEST(Clims, StageZeroCheckpointErrorsNameTheFile) {
     models::ClimsNetwork net(reduced_config());
