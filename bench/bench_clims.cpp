@@ -72,7 +72,8 @@ void clims_step_reduced(benchmark::State& state) {
     cc.vocab_size = 64;
     models::Clip clip(cc, &gen);
     models::freeze_clip(clip);
-    const models::ClimsTextBank text{Tensor::randn({20, 64}, DType::f32, &gen), Tensor::randn({10, 64}, DType::f32, &gen)};
+    const models::ClimsTextBank text{Tensor::randn({20, 64}, DType::f32, &gen),
+                                     Tensor::randn({10, 64}, DType::f32, &gen)};
     const Tensor images = Tensor::randn({8, 3, 128, 128}, DType::f32, &gen);
     std::vector<double> lv(8 * 20, 0.0);
     for (int n = 0; n < 8; ++n) lv[n * 20 + (3 * n) % 20] = lv[n * 20 + (3 * n + 7) % 20] = 1.0;

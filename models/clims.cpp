@@ -37,7 +37,8 @@ ClimsNetwork::ClimsNetwork(const ClimsConfig& c, Generator* gen) : nn::Module("C
 
 Tensor ClimsNetwork::features(const Tensor& images) {
     WSDOL_CHECK(images.defined() && images.dim() == 4 && images.size(1) == 3,
-                "clims: expected images (B, 3, H, W), got ", images.defined() ? shape_str(images.shape()) : "undefined");
+                "clims: expected images (B, 3, H, W), got ",
+                images.defined() ? shape_str(images.shape()) : "undefined");
     return resnet50->forward_all(images).stages[3];
 }
 

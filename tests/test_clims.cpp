@@ -307,7 +307,8 @@ TEST(Clims, StageZeroFileWsdolCheckpointAndWrongNetworks) {
     io::save_safetensors(path, file);
     models::load_clims_stage0_file(b, path);
     for (const auto& [name, t] : b.state_dict()) {
-        const auto& ref = *std::find_if(file.begin(), file.end(), [&](const auto& kv) { return kv.first == "model." + name; });
+        const auto& ref =
+            *std::find_if(file.begin(), file.end(), [&](const auto& kv) { return kv.first == "model." + name; });
         EXPECT_EQ(t.to_vector(), ref.second.to_vector()) << name;
     }
     // a torchvision classifier is not a stage-0 CAM network; a ViT file is not a CLIP

@@ -70,10 +70,11 @@ void timm_train_view(const Image& image, SampleRng& rng, const TimmTrainOptions&
 }
 
 IrnSample irn_train_view(const Image& image, SampleRng& rng, const IrnTrainOptions& o, float* out) {
-    WSDOL_CHECK(image.channels == 3 && image.height > 0 && image.width > 0, "irn_train_view: expected an RGB image, got ",
-                image.height, "x", image.width, "x", image.channels);
+    WSDOL_CHECK(image.channels == 3 && image.height > 0 && image.width > 0,
+                "irn_train_view: expected an RGB image, got ", image.height, "x", image.width, "x", image.channels);
     WSDOL_CHECK(o.crop > 0 && o.resize_long_lo > 0 && o.resize_long_hi >= o.resize_long_lo,
-                "irn_train_view: bad options crop ", o.crop, ", resize_long ", o.resize_long_lo, "..", o.resize_long_hi);
+                "irn_train_view: bad options crop ", o.crop, ", resize_long ", o.resize_long_lo, "..",
+                o.resize_long_hi);
     IrnSample s;
     // imutils.random_resize_long
     s.long_side = o.resize_long_lo + rng.below(o.resize_long_hi - o.resize_long_lo + 1);

@@ -4,7 +4,8 @@ the example in tests/test_clims.cpp IrnCamNpyBytes) loads as IRNet's make_cam / 
 np.load(path, allow_pickle=True).item() -> {"keys", "cam", "high_res"} with the example's values, and that the
 reference's readers (step/eval_cam.py, step/cam_to_ir_label.py) can use it.
 
-Make the file:  WSDOL_WRITE_IRN_NPY=tests/reference/clims/irn_cam.npy ./build/wsdol_tests --gtest_filter=Clims.IrnCamNpyBytes
+Make the file:  WSDOL_WRITE_IRN_NPY=tests/reference/clims/irn_cam.npy \
+                    ./build/wsdol_tests --gtest_filter=Clims.IrnCamNpyBytes
                 then  python tests/reference/clims/check_irn_npy.py  (checked with numpy 2.4.6)
 """
 import os

@@ -390,7 +390,8 @@ def write_step(gen, name, resnet, seed):
              if not resnet or k.startswith(("resnet50.", "classifier."))}
         t.update({"clip." + k: v.detach().clone() for k, v in clip.state_dict().items()})
         t.update({"input.images": images, "input.labels": labels, "input.class_ids": class_ids,
-                  "input.background_ids": bg_ids, "output.maps": x.detach(), "output.fg_features": fgf.detach(), "output.bg_features": bgf.detach(),
+                  "input.background_ids": bg_ids, "output.maps": x.detach(), "output.fg_features": fgf.detach(),
+                  "output.bg_features": bgf.detach(),
                   "output.class_text": class_text, "output.background_text": bg_text,
                   "output.s_oo": so.detach(), "output.s_bo": sb.detach(), "output.total": loss.detach()})
         t.update({"output." + k: v.detach() for k, v in terms.items()})
