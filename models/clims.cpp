@@ -221,6 +221,15 @@ ClimsStage2Maps clims_stage2_reduce(const std::vector<Tensor>& scale_cams, int64
     return out;
 }
 
+data::IrnCamFile clims_irn_cam_file(const ClimsStage2Maps& m) {
+    data::IrnCamFile f;
+    std::vector<double> keys(m.keys.begin(), m.keys.end());
+    f.keys = Tensor::from_vector(keys, {static_cast<int64_t>(keys.size())}, DType::i64);
+    f.cam = m.strided;
+    f.high_res = m.high_res;
+    return f;
+}
+
 ClimsStage2Maps clims_stage2_maps(ClimsNetwork& net, const Tensor& image, const std::vector<int>& labels,
                                   const ClimsStage2Options& o) {
     NoGradGuard no_grad;

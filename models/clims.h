@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/data/cam_npy.h"
 #include "engine/nn/conv.h"
 #include "engine/nn/module.h"
 #include "models/clims_losses.h"
@@ -106,6 +107,9 @@ struct ClimsStage2Options {
 // cropped to H x W; GT classes kept; each divided by its max + 1e-5.
 ClimsStage2Maps clims_stage2_maps(ClimsNetwork& net, const Tensor& image, const std::vector<int>& labels,
                                   const ClimsStage2Options& options = {});
+// The IRNet per-image .npy content of these maps ({keys, cam = strided, high_res}; write it with
+// data::write_irn_cam_npy(<cam_out_dir>/<id>.npy, ...), engine/data/cam_npy.h).
+data::IrnCamFile clims_irn_cam_file(const ClimsStage2Maps& maps);
 // The same from precomputed per-scale CAMs (each (C, h_s, w_s), already x[0] + flip(x[1])): the reduction alone.
 ClimsStage2Maps clims_stage2_reduce(const std::vector<Tensor>& scale_cams, int64_t H, int64_t W,
                                     const std::vector<int>& labels, const ClimsStage2Options& options = {});

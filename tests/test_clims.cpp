@@ -358,6 +358,11 @@ TEST(Clims, StageTwoStridedAndHighResMaps) {
     f.expect("output.strided", m.strided, kParityForwardTol);
     f.expect("output.high_res", m.high_res, kParityForwardTol);
     EXPECT_TRUE(net.is_training());  // restored after inference
+    const data::IrnCamFile file = models::clims_irn_cam_file(m);
+    EXPECT_EQ(file.keys.to_vector(), (std::vector<double>{0, 2}));
+    EXPECT_EQ(file.keys.dtype(), DType::i64);
+    EXPECT_EQ(file.cam.shape(), m.strided.shape());
+    EXPECT_GT(data::irn_cam_npy_bytes(file).size(), 4u * (2 * 10 * 12 + 2 * 37 * 45));
     test::expect_error([&] { models::clims_stage2_maps(net, image, {3}); }, {"clims stage 2", "label 3"});
 }
 
