@@ -96,6 +96,8 @@ ClimsLossValues clims_losses(const ClimsLossInputs& in, const ClimsLossOptions& 
         // previous_version BackgroundSuppressionLoss: per pair, the mean over its class's prompts, summed
         Tensor total = Tensor::scalar(0.0, s_oo.dtype());
         if (!o.class_background.empty()) {
+            WSDOL_CHECK(in.pair_class.size() == static_cast<size_t>(N), "clims losses: pair_class has ",
+                        in.pair_class.size(), " entries for ", N, " pairs");
             check_features(in.background_text, "background_text", -1, E);
             const Tensor bt = clims_normalize(in.background_text);
             for (int64_t n = 0; n < N; ++n) {

@@ -155,6 +155,10 @@ TEST(Clims, LossErrors) {
     in.background_text = Tensor::randn({2, 5});
     test::expect_error([&] { models::clims_losses(in, {}); }, {"background_text", "[2, 5]"});
     test::expect_error([] { models::clims_variant_from_name("paper"); }, {"clims", "paper", "camera_ready"});
+    models::ClimsLossOptions cr;
+    cr.variant = models::ClimsVariant::camera_ready;
+    cr.class_background = {{0}};
+    test::expect_error([&] { models::clims_losses(in, cr); }, {"clims losses", "pair_class", "3 pairs"});
 }
 
 // ---------------------------------------------------------------- composition
