@@ -1,10 +1,10 @@
-// cmd_train.cpp — `wsdol train`: trains a localization method (engine/train/trainer.h) on a VOC-layout dataset
+// cmd_train.cpp — `wsdol train`: trains a localization method (runner/trainer.h) on a VOC-layout dataset
 // with a progress bar (loss, lr, images/s, ETA), periodic atomic checkpoints and --resume.
 #include <cstdio>
 
 #include "apps/cli.h"
 #include "apps/progress.h"
-#include "engine/train/trainer.h"
+#include "runner/trainer.h"
 
 namespace {
 
@@ -12,9 +12,9 @@ using namespace wsdol;
 
 // The CLI flags: every setting of trainer.h by its dashed name, plus the config file, --set, --dry-run, --quiet.
 std::vector<std::string> value_flags() {
-    std::vector<std::string> v = {"config", "set"};
+    std::vector<std::string> v = {"config", "set", "input"};
     for (std::string k : train::setting_keys()) {
-        if (k == "resume") continue;
+        if (k == "resume" || k == "force") continue;
         for (char& ch : k)
             if (ch == '_') ch = '-';
         v.push_back(k);
@@ -23,15 +23,17 @@ std::vector<std::string> value_flags() {
 }
 
 int run_train(const std::vector<std::string>& args) {
-    cli::Args a("train", args, value_flags(), {"resume", "dry-run", "quiet"});
+    cli::Args a("train", args, value_flags(), {"resume", "force", "dry-run", "quiet"});
     WSDOL_CHECK(a.positional().empty(), "train: unexpected argument '", a.positional().empty() ? "" : a.positional()[0],
                 "'");
     train::TrainSettings settings;
     for (const std::string& k : value_flags()) {
-        if (k == "config" || k == "set") continue;
+        if (k == "config" || k == "set" || k == "input") continue;
         if (auto v = a.get(k)) settings.set(k, *v);
     }
     if (a.flag("resume")) settings.set("resume", "true");
+    if (a.flag("force")) settings.set("force", "true");
+    for (const auto& [key, value] : a.key_values("input")) settings.set("inputs." + key, value);
     for (const auto& [key, value] : a.key_values("set")) {
         // --set always names a method option (settings have their own flags): "--set backbone=vit" is the CAM
         // option, "--backbone FILE" the pretrained weights.

@@ -7,6 +7,7 @@
 
 #include "apps/cli.h"
 #include "engine/core/error.h"
+#include "engine/core/parse.h"
 
 namespace wsdol::cli {
 
@@ -83,27 +84,11 @@ std::string Args::get_or(const std::string& key, const std::string& fallback) co
 }
 long long Args::get_int(const std::string& key, long long fallback) const {
     auto v = get(key);
-    if (!v) return fallback;
-    try {
-        size_t used = 0;
-        long long r = std::stoll(*v, &used);
-        WSDOL_CHECK(used == v->size(), "");
-        return r;
-    } catch (...) {
-        fail(str(command_, ": --", key, " expects an integer, got '", *v, "'"));
-    }
+    return v ? parse_integer(str(command_, ": --", key), *v) : fallback;
 }
 double Args::get_double(const std::string& key, double fallback) const {
     auto v = get(key);
-    if (!v) return fallback;
-    try {
-        size_t used = 0;
-        double r = std::stod(*v, &used);
-        WSDOL_CHECK(used == v->size(), "");
-        return r;
-    } catch (...) {
-        fail(str(command_, ": --", key, " expects a number, got '", *v, "'"));
-    }
+    return v ? parse_number(str(command_, ": --", key), *v) : fallback;
 }
 bool Args::flag(const std::string& key) const { return flags_.count(key) > 0; }
 

@@ -52,10 +52,8 @@ Recipe CamMethod::recipe() const {
         r.batch_size = 16;
         r.input_size = 512;
         // IRNet's pipeline (§4.1): resize-long U{320..640} PIL bicubic + normalize + flip + random crop 512 padded
-        // with 0 in normalized space = data::irn_train_view, the trainer's "irn" pipeline.
+        // with 0 in normalized space = data::irn_train_view, the runner's "irn" pipeline.
         r.augmentation = "irn";
-        r.extra = {{"poly_power", 0.9}, {"classifier_lr_scale", 10.0}, {"resize_long_lo", 320},
-                   {"resize_long_hi", 640}};
     } else {
         r.optimizer = "adamw";
         r.lr = 1e-3;
@@ -72,7 +70,7 @@ Recipe CamMethod::recipe() const {
     return r;
 }
 
-LossTerms CamMethod::losses(const MethodBatch& batch) {
+LossTerms CamMethod::losses(const MethodBatch& batch, const StepContext&) {
     WSDOL_CHECK(batch.labels.defined() && batch.labels.dim() == 2 && batch.labels.size(1) == net_->cfg.num_classes,
                 "cam: labels must be (B, ", net_->cfg.num_classes, "), got ",
                 batch.labels.defined() ? shape_str(batch.labels.shape()) : std::string("none"));
@@ -99,6 +97,12 @@ Tensor CamMethod::localize(const Tensor& image, const std::vector<int>& labels) 
     return max_normalize_maps(multiscale_flip_maps(image, forward, labels, test_time), labels);
 }
 
+Prediction CamMethod::predict(const Tensor& image, const std::vector<int>& labels) {
+    Prediction p;
+    p.maps = localize(image, labels);
+    return p;
+}
+
 std::unique_ptr<Method> make_cam_method(const std::string& backbone, int64_t num_classes, Generator* gen) {
     return std::make_unique<CamMethod>(cam_config(cam_backbone_from_name(backbone), num_classes), gen);
 }
@@ -108,9 +112,11 @@ std::unique_ptr<Method> make_cam_from_config(const MethodConfig& config) {
     WSDOL_CHECK(C >= 1, "cam: the dataset has no classes");
     CamConfig cfg = cam_config(cam_backbone_from_name(config.get("backbone", "vit")), C);
     if (cfg.backbone == CamBackbone::vit) {
-        read_vit_options(config, cfg.vit);
+        read_vit_options(config, cfg.vit, "cam");
     } else {
         cfg.resnet.width = config.get_int("width", cfg.resnet.width);
+        WSDOL_CHECK(cfg.resnet.width >= 1 && cfg.resnet.width <= 1024, "cam: option width must be in 1..1024, got ",
+                    cfg.resnet.width);
     }
     auto method = std::make_unique<CamMethod>(cfg, config.generator);
     if (!config.backbone_weights.empty() && !config.weights_from_checkpoint) {
@@ -131,6 +137,6 @@ std::unique_ptr<Method> make_cam_from_config(const MethodConfig& config) {
 
 WSDOL_METHOD(MethodInfo{"cam",
                         "CAM baseline: backbone (vit | resnet50) + 1x1 classifier, GAP, MLSM (IRNet/CLIMS stage 0)",
-                        make_cam_from_config});
+                        make_cam_from_config, {models::Need{"backbone", false, "pretrained backbone weights (timm ViT/DeiT, torchvision ResNet or a wsdol checkpoint); without it the network starts from random initialisation"}}});
 
 }  // namespace wsdol::models

@@ -31,8 +31,10 @@ public:
     nn::Module& network() override { return *net_; }
     std::vector<ParamGroupSpec> param_groups() override;
     Recipe recipe() const override;
-    LossTerms losses(const MethodBatch& batch) override;
-    Tensor localize(const Tensor& image, const std::vector<int>& labels) override;
+    LossTerms losses(const MethodBatch& batch, const StepContext& step) override;
+    Prediction predict(const Tensor& image, const std::vector<int>& labels) override;
+    // (C, H, W) maps in [0, 1] of the image (3, H, W) for the given classes (predict() returns them as maps).
+    Tensor localize(const Tensor& image, const std::vector<int>& labels);
 
     CamNetwork& net() { return *net_; }
     TestTimeOptions test_time;  // per-backbone defaults above; may be changed before localize()

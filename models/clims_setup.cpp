@@ -27,8 +27,8 @@ void load_clims_stage0_file(ClimsNetwork& net, const std::string& path) {
     load_clims_state(net, state, path);
 }
 
-std::shared_ptr<Clip> load_clims_clip(const std::string& path) {
-    std::shared_ptr<Clip> clip = load_clip_checkpoint(path, 64, "clims").model;  // another architecture: error
+std::shared_ptr<Clip> load_clims_clip(const std::string& path, int64_t head_width) {
+    std::shared_ptr<Clip> clip = load_clip_checkpoint(path, head_width, "clims").model;  // another architecture: error
     freeze_clip(*clip);
     return clip;
 }

@@ -22,7 +22,8 @@ void load_clims_stage0_file(ClimsNetwork& net, const std::string& path);
 
 // A CLIP file as CLIMS's frozen evaluator (any OpenAI/HF CLIP, ViT or ModifiedResNet tower): requires_grad false,
 // eval mode. Another architecture is an error naming the file (models/clip_checkpoint.h).
-std::shared_ptr<Clip> load_clims_clip(const std::string& path);
+// head_width: channels per attention head (64 in every released CLIP; not recoverable from the shapes).
+std::shared_ptr<Clip> load_clims_clip(const std::string& path, int64_t head_width = 64);
 
 // The name in "a photo of {name}." for each class: the VOC classes as clip_utils.py category_dict['voc'] spells them
 // (IRNet's names "diningtable", "person", "pottedplant", "tvmonitor" -> "dining table", "player", "potted plant",

@@ -25,6 +25,8 @@ struct MethodConfig {
     std::string backbone_weights;                // pretrained backbone file ("" : random init, with a notice)
     std::string clip_checkpoint;                 // CLIP checkpoint (methods with a frozen CLIP; "" : none given)
     std::string clip_vocab;                      // CLIP BPE vocab (bpe_simple_vocab_16e6.txt.gz); "" : default lookup
+    // Outputs of an earlier stage by key (MethodInfo::needs "stage:<key>"), e.g. "maps" -> a folder of <id>.npy.
+    std::map<std::string, std::string> stage_inputs;
     // The stream every random draw of the method must come from (weight init, dropout, drop-path). The trainer
     // owns it and stores its state in checkpoints, so an interrupted run resumes bit-identically.
     Generator* generator = nullptr;
@@ -52,20 +54,31 @@ private:
 
 struct ViTConfig;  // models/vit.h
 // The ViT shape options of the ViT-based methods (cam with backbone=vit, vit_classifier): image_size, patch_size,
-// embed_dim, depth, num_heads, drop_path (the stochastic-depth rate); each defaults to cfg's current value.
-void read_vit_options(const MethodConfig& config, ViTConfig& cfg);
+// embed_dim, depth, num_heads, drop_path_rate (the stochastic-depth rate, the same key as MCTformer/MMCST); each
+// defaults to cfg's current value, and the shape is checked (models/vit.h check_vit_shape).
+void read_vit_options(const MethodConfig& config, ViTConfig& cfg, const std::string& method);
 
 using MethodFactory = std::function<std::unique_ptr<Method>(const MethodConfig&)>;
+
+// Builds a method from a released checkpoint of its reference repository (e.g. MCTformer-V2's
+// `{"model": state_dict}` .pth): reads the network's size from the tensor shapes into `config.options`, builds the
+// method and loads the weights; errors name the file and the tensor.
+using ReleaseLoader = std::function<std::unique_ptr<Method>(const std::string& weights_file, MethodConfig& config)>;
 
 struct MethodInfo {
     std::string name;
     std::string summary;  // one line for `wsdol train --help`
     MethodFactory make;
+    // The files the method must (or may) be given; the runner checks the required ones before building it, with
+    // an error naming the flag and what the file is for.
+    std::vector<Need> needs;
+    ReleaseLoader from_release;  // empty: the method has no released layout to read
 };
 
 bool register_method(MethodInfo info);
 std::vector<MethodInfo> registered_methods();  // sorted by name
 bool has_method(const std::string& name);
+const MethodInfo& method_info(const std::string& name);  // throws naming the known methods
 // Builds method `name`. Errors: an unknown name (listing the known ones), an option the method did not read.
 std::unique_ptr<Method> make_method(const std::string& name, const MethodConfig& config);
 

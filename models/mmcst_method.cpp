@@ -8,6 +8,9 @@
 
 #include "engine/autograd/autograd.h"
 #include "engine/ops/ops.h"
+#include <cmath>
+
+#include "engine/core/parse.h"
 #include "models/clip_checkpoint.h"
 #include "models/mmcst_losses.h"
 #include "weights/name_maps.h"
@@ -79,18 +82,26 @@ Recipe MmcstMethod::recipe() const {
     r.schedule = "cosine";
     r.input_size = c.image_size;
     r.augmentation = "timm";
-    r.extra["unscaled_lr"] = kUnscaledLr;
-    r.extra["linear_scaling_batch"] = kScalingBatch;
-    r.extra["drop_path_rate"] = c.drop_path_rate;
-    if (c.patch_branch == PatchBranch::correlation && c.pooling == CorrPooling::gwrp)
-        r.extra["gwrp_decay"] = c.gwrp_decay;
-    if (c.contrast != ContrastTarget::none) r.extra["temperature"] = c.temperature;
-    if (clip_input_size > 0 && c.contrast != ContrastTarget::none)
-        r.extra["clip_input_size"] = static_cast<double>(clip_input_size);
+    // MCTformer main.py (§0.1): lr 5e-4 per 512 images (scaled when the batch size changes), the cosine schedule
+    // stepped once per epoch with the reference's one-epoch lag (epochs 0 and 1 at the warm-up start).
+    r.lr_batch = int64_t(kScalingBatch);
+    r.schedule_step = "epoch";
     return r;
 }
 
-LossTerms MmcstMethod::losses(const MethodBatch& batch) {
+BatchSpec MmcstMethod::batch_spec() const {
+    BatchSpec spec;
+    if (clip_input_size > 0 && net_->cfg.contrast != ContrastTarget::none) spec.clip_input_size = clip_input_size;
+    return spec;
+}
+
+Prediction MmcstMethod::predict(const Tensor& image, const std::vector<int>& labels) {
+    Prediction p;
+    p.maps = localize(image, labels);
+    return p;
+}
+
+LossTerms MmcstMethod::losses(const MethodBatch& batch, const StepContext&) {
     WSDOL_CHECK(batch.images.defined() && batch.labels.defined(), "MmcstMethod::losses: the batch needs images and labels");
     const MmcstOutput out = net_->forward_all(batch.images);
     Tensor clip_embeddings;
@@ -153,28 +164,13 @@ E parse_enum(const std::string& key, const std::string& value, std::initializer_
 }
 
 double parse_number(const std::string& key, const std::string& value) {
-    size_t used = 0;
-    double v = 0;
-    try {
-        v = std::stod(value, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    WSDOL_CHECK(used == value.size() && !value.empty(), "MmcstConfig: ", key, " must be a number, got '", value, "'");
-    return v;
+    return wsdol::parse_number(str("method option '", key, "'"), value);
 }
-
 int64_t parse_int(const std::string& key, const std::string& value) {
-    const double v = parse_number(key, value);
-    WSDOL_CHECK(v == static_cast<double>(static_cast<int64_t>(v)), "MmcstConfig: ", key, " must be an integer, got '",
-                value, "'");
-    return static_cast<int64_t>(v);
+    return parse_integer(str("method option '", key, "'"), value);
 }
-
 bool parse_bool(const std::string& key, const std::string& value) {
-    if (value == "true" || value == "1") return true;
-    if (value == "false" || value == "0") return false;
-    fail(str("MmcstConfig: ", key, " must be true or false, got '", value, "'"));
+    return parse_boolean(str("method option '", key, "'"), value);
 }
 
 const char* branch_name(PatchBranch b) {
@@ -260,6 +256,8 @@ std::unique_ptr<Method> make_mmcst_method(const std::string& method, const Metho
         if (key == "num_classes") continue;
         set_mmcst_option(cfg, key, mc.get(key, item.substr(eq + 1)));
     }
+    check_vit_shape(method, cfg.image_size, cfg.patch_size, cfg.embed_dim, cfg.depth, cfg.num_heads, cfg.mlp_ratio,
+                    cfg.drop_path_rate);
     const std::string prompt = cfg.text_tokens ? mc.get("prompt", "a photo of a {}.") : std::string();
     WSDOL_CHECK(!cfg.text_tokens || clip || mc.weights_from_checkpoint, method,
                 ": needs a CLIP (clip checkpoint and vocab) for its text tokens");
@@ -283,9 +281,65 @@ std::unique_ptr<Method> make_mmcst_method(const std::string& method, const Metho
     return m;
 }
 
+const Need kBackboneNeed{"backbone", false,
+                        "pretrained ViT/DeiT weights (timm names, or a wsdol checkpoint such as the demo's "
+                        "vit_classifier); without it the network starts from random initialisation"};
+
+// MCTformer-V2's released checkpoints (xulianuwa/MCTformer 9606597 models.py MCTformerV2 on timm's
+// VisionTransformer, saved by main.py as {"model": state_dict, ...}): the names are ours (cls_token (1, C, D),
+// pos_embed (1, C + N, D), patch_embed.proj, blocks.<i>.*, head = Conv2d(D, C, 3)); the final `norm.*` is in the
+// file but unused by MCTformer's forward, so it is skipped. Sizes from the shapes: D and C from cls_token, the
+// patch from patch_embed.proj.weight, the training size from pos_embed (sqrt(N) patches a side), depth from the
+// blocks, mlp_ratio from blocks.0.mlp.fc1; the head count is not in the shapes: D / 64 as every DeiT/ViT
+// (DeiT-S 384 -> 6), unless --set num_heads=H says otherwise.
+std::unique_ptr<Method> mctformer_from_release(const std::string& path, MethodConfig& mc) {
+    const weights::WeightsFile file = weights::read_weights(path);
+    std::map<std::string, Tensor> t(file.tensors.begin(), file.tensors.end());
+    auto need = [&](const std::string& name, int64_t dims) -> const Tensor& {
+        auto it = t.find(name);
+        WSDOL_CHECK(it != t.end(), path, ": not an MCTformer-V2 checkpoint (no tensor '", name, "')");
+        WSDOL_CHECK(it->second.dim() == dims, path, ": tensor '", name, "' has shape ", shape_str(it->second.shape()),
+                    ", expected ", dims, " dimensions");
+        return it->second;
+    };
+    const Tensor& cls = need("cls_token", 3);
+    const Tensor& pos = need("pos_embed", 3);
+    const Tensor& proj = need("patch_embed.proj.weight", 4);
+    const Tensor& fc1 = need("blocks.0.mlp.fc1.weight", 2);
+    need("head.weight", 4);
+    const int64_t C = cls.size(1), D = cls.size(2), p = proj.size(2);
+    const int64_t N = pos.size(1) - C, side = int64_t(std::llround(std::sqrt(double(std::max<int64_t>(N, 0)))));
+    WSDOL_CHECK(N > 0 && side * side == N, path, ": pos_embed ", shape_str(pos.shape()), " does not hold C = ", C,
+                " class positions and a square patch grid");
+    int64_t depth = 0;
+    while (t.count("blocks." + std::to_string(depth) + ".attn.qkv.weight")) ++depth;
+    WSDOL_CHECK(int64_t(mc.class_names.size()) == C, path, ": the checkpoint has ", C, " classes, the dataset ",
+                mc.class_names.size());
+    auto set_default = [&](const std::string& key, const std::string& value) { mc.options.emplace(key, value); };
+    set_default("embed_dim", std::to_string(D));
+    set_default("depth", std::to_string(depth));
+    set_default("num_heads", std::to_string(std::max<int64_t>(1, D / 64)));
+    set_default("patch_size", std::to_string(p));
+    set_default("image_size", std::to_string(side * p));
+    set_default("mlp_ratio", number_text(double(fc1.size(0)) / double(D)));
+    mc.weights_from_checkpoint = true;
+    std::unique_ptr<Method> method = make_mmcst_method("mctformer", mc);
+    NamedTensors state;
+    for (const auto& [name, tensor] : file.tensors)
+        if (name.rfind("norm.", 0) != 0) state.emplace_back(name, tensor);
+    const nn::LoadReport r = method->network().load_state_dict(state, false);
+    WSDOL_CHECK(r.missing.empty() && r.unexpected.empty() && r.mismatched.empty(), path,
+                ": does not fit MCTformer-V2 (C ", C, ", D ", D, ", depth ", depth, "):\n", r.str());
+    return method;
+}
+
 WSDOL_METHOD(MethodInfo{"mmcst", "MMCST (CVPR 2023): multi-modal class-specific tokens (needs a CLIP)",
-                        [](const MethodConfig& c) { return make_mmcst_method("mmcst", c); }});
+                        [](const MethodConfig& c) { return make_mmcst_method("mmcst", c); },
+                        {kBackboneNeed,
+                         Need{"clip", false, "a CLIP checkpoint and its vocabulary: its text tower embeds the class "
+                                             "prompts, its image tower is the contrastive target"}}});
 WSDOL_METHOD(MethodInfo{"mctformer", "MCTformer-V2 (CVPR 2022) multi-class token transformer (option v1=true: V1)",
-                        [](const MethodConfig& c) { return make_mmcst_method("mctformer", c); }});
+                        [](const MethodConfig& c) { return make_mmcst_method("mctformer", c); },
+                        {kBackboneNeed}, mctformer_from_release});
 
 }  // namespace wsdol::models

@@ -57,9 +57,19 @@ public:
     // (512) to rescale for another batch size, drop_path_rate, gwrp_decay, temperature.
     Recipe recipe() const override;
     // Training forward (the caller puts network() in train mode) and the terms of mmcst_loss_terms.
-    LossTerms losses(const MethodBatch& batch) override;
+    BatchSpec batch_spec() const override;
+    // Full-resolution test images (MCTformer datasets.py: ToTensor + Normalize only; the positional embedding is
+    // resized per image, §0.1).
+    InferSpec infer_spec() const override {
+        InferSpec s;
+        s.resize_to_input = false;
+        return s;
+    }
+    LossTerms losses(const MethodBatch& batch, const StepContext& step) override;
+    Prediction predict(const Tensor& image, const std::vector<int>& labels) override;
     // MCTformer's map generation (attention_maps.h) with `test_time` (default: scale 1.0 + flip, as the CODE run).
-    Tensor localize(const Tensor& image, const std::vector<int>& labels) override;
+    // (C, H, W) maps in [0, 1] of the image (3, H, W) for the given classes (predict() returns them as maps).
+    Tensor localize(const Tensor& image, const std::vector<int>& labels);
     TestTimeOptions test_time;
     // MCTformer's --attention-type and --patch-attn-refine (CODE defaults: fused, refined; V1: attention). Options
     // "map_type" (fused | attention | cam) and "patch_refine" (true | false); set at inference with

@@ -12,6 +12,12 @@ namespace wsdol::models {
 
 namespace {
 
+int64_t tinycam_width(const MethodConfig& config) {
+    const int64_t width = config.get_int("width", 16);
+    WSDOL_CHECK(width >= 1 && width <= 4096, "tinycam: option width must be in 1..4096, got ", width);
+    return width;
+}
+
 class TinyCamNet : public nn::Module {
 public:
     TinyCamNet(int64_t num_classes, int64_t width, double dropout, Generator* gen) : Module("TinyCamNet") {
@@ -30,7 +36,7 @@ class TinyCam : public Method {
 public:
     TinyCam(const MethodConfig& config)
         : num_classes_(int64_t(config.class_names.size())),
-          net_(std::make_shared<TinyCamNet>(num_classes_, config.get_int("width", 16),
+          net_(std::make_shared<TinyCamNet>(num_classes_, tinycam_width(config),
                                             config.get_double("dropout", 0.1), config.generator)) {
         WSDOL_CHECK(config.backbone_weights.empty(), "tinycam: has no backbone, so --backbone ",
                     config.backbone_weights, " cannot be used");
@@ -53,14 +59,19 @@ public:
         r.augmentation = "flip";
         return r;
     }
-    LossTerms losses(const MethodBatch& batch) override {
+    LossTerms losses(const MethodBatch& batch, const StepContext&) override {
         net_->train();
         Tensor maps = net_->forward(batch.images);  // (B, C, h, w)
         Tensor logits = mean(maps, {2, 3});          // (B, C)
         Tensor cls = multilabel_soft_margin_loss(logits, batch.labels);
         return LossTerms{{{"cls", cls}}, cls};
     }
-    Tensor localize(const Tensor& image, const std::vector<int>& labels) override {
+    Prediction predict(const Tensor& image, const std::vector<int>& labels) override {
+        Prediction p;
+        p.maps = localize(image, labels);
+        return p;
+    }
+    Tensor localize(const Tensor& image, const std::vector<int>& labels) {
         NoGradGuard no_grad;
         net_->eval();
         const int64_t H = image.size(1), W = image.size(2);

@@ -1,12 +1,40 @@
 // vit.cpp — the Vision Transformer forward (timm VisionTransformer.forward_features + forward_head, token pooling).
 #include "models/vit.h"
 
+#include <unistd.h>
+
 #include <cmath>
 
 #include "engine/nn/init.h"
 #include "engine/ops/ops.h"
 
 namespace wsdol::models {
+
+int64_t check_vit_shape(const std::string& who, int64_t image_size, int64_t patch_size, int64_t embed_dim,
+                        int64_t depth, int64_t num_heads, double mlp_ratio, double drop_path_rate) {
+    WSDOL_CHECK(patch_size >= 1, who, ": option patch_size must be >= 1, got ", patch_size);
+    WSDOL_CHECK(image_size >= patch_size && image_size % patch_size == 0, who, ": option image_size (", image_size,
+                ") must be a positive multiple of patch_size (", patch_size, ")");
+    WSDOL_CHECK(num_heads >= 1, who, ": option num_heads must be >= 1, got ", num_heads);
+    WSDOL_CHECK(embed_dim >= 1 && embed_dim % num_heads == 0, who, ": option embed_dim (", embed_dim,
+                ") must be a positive multiple of num_heads (", num_heads, ")");
+    WSDOL_CHECK(depth >= 1, who, ": option depth must be >= 1, got ", depth);
+    WSDOL_CHECK(mlp_ratio > 0 && mlp_ratio <= 64, who, ": option mlp_ratio must be in (0, 64], got ", mlp_ratio);
+    WSDOL_CHECK(drop_path_rate >= 0 && drop_path_rate < 1, who, ": option drop_path_rate must be in [0, 1), got ",
+                drop_path_rate);
+    // Parameters per block: qkv 3D^2 + proj D^2 + MLP 2 r D^2, plus biases and norms (~(9 + 2r) D).
+    const double D = double(embed_dim);
+    const double per_block = (4.0 + 2.0 * mlp_ratio) * D * D + (9.0 + 2.0 * mlp_ratio) * D;
+    const double tokens = double(image_size / patch_size) * double(image_size / patch_size);
+    const double params = double(depth) * per_block + (tokens + 8) * D + 3.0 * double(patch_size * patch_size) * D;
+    const double bytes = 16.0 * params;  // f32 weights, gradients, AdamW's two moments
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    const double memory = pages > 0 && page > 0 ? double(pages) * double(page) : 16e9;
+    WSDOL_CHECK(bytes <= memory, who, ": depth ", depth, " x embed_dim ", embed_dim, " is about ",
+                int64_t(params / 1e6), " M parameters, ", int64_t(bytes / 1e9), " GB to train (weights, gradients and "
+                "AdamW state), more than this machine's ", int64_t(memory / 1e9), " GB of memory");
+    return int64_t(params);
+}
 
 namespace {
 // timm _init_weights for Linear layers: trunc_normal(std=.02) weights, zero bias.

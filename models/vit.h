@@ -57,6 +57,13 @@ struct ViTConfig {
     PosEmbedResize pos_embed_resize = PosEmbedResize::bicubic;  // for inputs of another size than image_size
 };
 
+// Checks the shape options of a ViT before anything is allocated; errors name `who`, the option, its value and the
+// allowed range: patch_size >= 1 divides image_size, embed_dim >= 1 is a multiple of num_heads >= 1, depth >= 1,
+// mlp_ratio > 0, drop_path_rate in [0, 1), and the training memory (weights, gradients and two AdamW moments: 16
+// bytes a parameter) within the machine's physical memory. Returns the parameter estimate.
+int64_t check_vit_shape(const std::string& who, int64_t image_size, int64_t patch_size, int64_t embed_dim,
+                        int64_t depth, int64_t num_heads, double mlp_ratio, double drop_path_rate);
+
 // pos_embed: (1, prefix + g0*g0, D) -> (1, prefix + gh*gw, D): the prefix rows unchanged, the patch rows resized
 // as `mode` says (input_h == input_w feeds MCTformer's skip rule). Differentiable.
 Tensor resize_pos_embed(const Tensor& pos_embed, int64_t prefix_tokens, int64_t grid_h, int64_t grid_w,

@@ -38,7 +38,7 @@ public:
         r.augmentation = "timm";
         return r;
     }
-    LossTerms losses(const MethodBatch& batch) override {
+    LossTerms losses(const MethodBatch& batch, const StepContext&) override {
         WSDOL_CHECK(batch.labels.defined() && batch.labels.dim() == 2 && batch.labels.size(1) == net_->cfg.num_classes,
                     "vit_classifier: labels must be (B, ", net_->cfg.num_classes, "), got ",
                     batch.labels.defined() ? shape_str(batch.labels.shape()) : std::string("none"));
@@ -49,7 +49,12 @@ public:
         out.total = mlsm;
         return out;
     }
-    Tensor localize(const Tensor& image, const std::vector<int>& labels) override {
+    Prediction predict(const Tensor& image, const std::vector<int>& labels) override {
+        Prediction p;
+        p.maps = localize(image, labels);
+        return p;
+    }
+    Tensor localize(const Tensor& image, const std::vector<int>& labels) {
         NoGradGuard no_grad;
         nn::EvalModeGuard eval_mode(*net_);
         VisionTransformer* net = net_.get();
@@ -87,7 +92,7 @@ std::unique_ptr<Method> make_vit_classifier(const MethodConfig& config) {
     cfg.depth = 12;
     cfg.num_heads = 6;
     cfg.drop_path_rate = 0.1;
-    read_vit_options(config, cfg);
+    read_vit_options(config, cfg, "vit_classifier");
     cfg.num_classes = C;
     auto method = std::make_unique<VitClassifier>(cfg, config.generator);
     if (!config.backbone_weights.empty() && !config.weights_from_checkpoint) {
@@ -108,6 +113,6 @@ std::unique_ptr<Method> make_vit_classifier(const MethodConfig& config) {
 WSDOL_METHOD(MethodInfo{"vit_classifier",
                         "timm ViT/DeiT image classifier (class token + head, MLSM): the demo's ImageNet-pretraining "
                         "stand-in, whose checkpoint is a --backbone for cam/mctformer/mmcst",
-                        make_vit_classifier});
+                        make_vit_classifier, {models::Need{"backbone", false, "pretrained ViT/DeiT weights (timm names); without it the network starts from random initialisation"}}});
 
 }  // namespace wsdol::models

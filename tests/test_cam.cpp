@@ -46,7 +46,7 @@ void check_parity(const std::string& name, const CamConfig& cfg) {
     const Tensor labels = fx.at("labels");
     CamOutput out = method.net().forward_cam(images, true);
     MethodBatch batch{images, labels, Tensor()};
-    const LossTerms terms = method.losses(batch);
+    const LossTerms terms = method.losses(batch, {});
     ASSERT_EQ(terms.terms.size(), 1u);
     EXPECT_EQ(terms.terms[0].first, "mlsm");
     fx.expect_outputs({{"logits", out.logits}, {"cams", out.cams}, {"mlsm", terms.total}});
@@ -119,7 +119,7 @@ TEST(CamMethod, VitDefaultsAndGroups) {
                                   n.find("bias") != std::string::npos || n.find("norm") != std::string::npos;
             EXPECT_EQ(g.weight_decay_scale, no_decay ? 0.0 : 1.0) << n;
         }
-    const Tensor maps = method->localize(Tensor::randn({3, 21, 30}), {4, 7});
+    const Tensor maps = method->predict(Tensor::randn({3, 21, 30}), {4, 7}).maps;
     ASSERT_EQ(maps.shape(), Shape({20, 21, 30}));
     EXPECT_LE(max(maps).item(), 1.0);
     EXPECT_GE(min(maps).item(), 0.0);
@@ -134,7 +134,7 @@ TEST(CamMethod, RegisteredWithOptions) {
     auto method = make_method("cam", cfg);
     EXPECT_EQ(method->name(), "cam");
     EXPECT_EQ(method->recipe().input_size, 32);
-    const LossTerms t = method->losses({Tensor::randn({2, 3, 32, 32}), Tensor::ones({2, 3}), Tensor()});
+    const LossTerms t = method->losses({Tensor::randn({2, 3, 32, 32}), Tensor::ones({2, 3})}, {});
     EXPECT_EQ(t.terms[0].first, "mlsm");
     MethodConfig typo = cfg;
     typo.options["depht"] = "3";
@@ -145,7 +145,7 @@ TEST(CamMethod, BadInputsName) {
     test::expect_error([] { make_cam_method("vgg", 20); }, "cam: unknown backbone 'vgg'", {});
     CamMethod method(tiny_vit_config());
     MethodBatch batch{Tensor::zeros({2, 3, 32, 32}), Tensor::zeros({2, 5}), Tensor()};
-    test::expect_error([&] { method.losses(batch); }, "cam: labels must be (B, 3)", {"[2, 5]"});
+    test::expect_error([&] { method.losses(batch, {}); }, "cam: labels must be (B, 3)", {"[2, 5]"});
     test::expect_error([&] { method.net().forward_cam(Tensor::zeros({1, 3, 48, 48}), false); }, "cam: the vit",
                        {"32x32", "[1, 3, 48, 48]"});
 }

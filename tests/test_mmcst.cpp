@@ -324,7 +324,7 @@ TEST(MmcstMethod, LossesThroughTheSeam) {
     batch.labels = Tensor::from_vector({1, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 1}, {4, 3});
     batch.clip_images = Tensor::randn({4, 3, 24, 24}, DType::f32, &gen);
     method.network().train();
-    const LossTerms terms = method.losses(batch);
+    const LossTerms terms = method.losses(batch, {});
     ASSERT_EQ(terms.terms.size(), 4u);
     EXPECT_EQ(terms.terms[1].first, "contrast");
     EXPECT_TRUE(std::isfinite(terms.total.item()));
@@ -335,7 +335,7 @@ TEST(MmcstMethod, LossesThroughTheSeam) {
     EXPECT_EQ(method.net().text_embed.to_vector(), fake_clip(3, 16, 12).text_embeddings.to_vector());
     // Without clip_images the contrastive loss cannot run.
     batch.clip_images = Tensor();
-    test::expect_error([&] { method.losses(batch); }, {"MmcstMethod::losses", "clip_images"});
+    test::expect_error([&] { method.losses(batch, {}); }, {"MmcstMethod::losses", "clip_images"});
 }
 
 TEST(MmcstMethod, ParamGroupsFollowTimm) {
@@ -364,12 +364,10 @@ TEST(MmcstMethod, RecipesAreTheSpecs) {
     EXPECT_EQ(r.epochs, 60);
     EXPECT_EQ(r.warmup_epochs, 5);
     EXPECT_DOUBLE_EQ(r.weight_decay, 0.05);
-    EXPECT_DOUBLE_EQ(r.extra.at("gwrp_decay"), 0.996);
     EXPECT_EQ(r.input_size, 32);  // the network's training size
     const models::Recipe m = models::MmcstMethod("mctformer", reduced(MmcstConfig::mctformer_v2()), {}).recipe();
     EXPECT_EQ(m.batch_size, 64);
     EXPECT_DOUBLE_EQ(m.lr, 6.25e-5);
-    EXPECT_EQ(m.extra.count("temperature"), 0u);
     test::expect_error([] { models::MmcstMethod("cam", reduced(MmcstConfig::mmcst()), {}); }, {"MmcstMethod", "'cam'"});
 }
 
@@ -492,7 +490,7 @@ TEST(MmcstMethod, BuiltThroughTheRegistry) {
     ASSERT_NE(mm, nullptr);
     EXPECT_EQ(mm->net().cfg.text_dim, 16);
     EXPECT_EQ(mm->net().cfg.image_embed_dim, 16);
-    EXPECT_EQ(method->recipe().extra.at("clip_input_size"), 16.0);
+    EXPECT_EQ(method->batch_spec().clip_input_size, 16);
     // The prompt embeddings are the CLIP's, in the text_embed buffer.
     tok::ClipTokenizer tokenizer = tok::ClipTokenizer::from_file(mc.clip_vocab);
     const Tensor expected = models::clip_prompt_embeddings(*mm->owned_clip, tokenizer, {"dog", "cat", "bus"});
@@ -501,7 +499,7 @@ TEST(MmcstMethod, BuiltThroughTheRegistry) {
     batch.images = Tensor::randn({2, 3, 32, 32});
     batch.labels = Tensor::from_vector({1, 0, 0, 0, 1, 1}, {2, 3});
     batch.clip_images = Tensor::randn({2, 3, 16, 16});
-    const LossTerms terms = method->losses(batch);
+    const LossTerms terms = method->losses(batch, {});
     EXPECT_EQ(terms.terms.size(), 4u);
     EXPECT_TRUE(std::isfinite(terms.total.item()));
     std::filesystem::remove_all(dir);

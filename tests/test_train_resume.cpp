@@ -1,4 +1,4 @@
-// test_train_resume.cpp — the training loop (engine/train/trainer.h) against a small real method defined here
+// test_train_resume.cpp — the training loop (runner/trainer.h) against a small real method defined here
 // ("testlinear": a linear multi-label classifier over 4x4-pooled pixels with dropout): it trains, an interrupted run
 // resumes to a bit-identical checkpoint (stopped inside an epoch, at an epoch boundary, after a crash between
 // periodic saves, with another worker count), checkpoints are written atomically every N steps, settings parse
@@ -16,7 +16,7 @@
 #include "engine/nn/dropout.h"
 #include "engine/nn/linear.h"
 #include "engine/ops/ops.h"
-#include "engine/train/trainer.h"
+#include "runner/trainer.h"
 #include "tests/cli_test_util.h"
 #include "tests/error_matchers.h"
 #include "tests/io_test_util.h"
@@ -65,14 +65,16 @@ public:
         r.augmentation = "flip";
         return r;
     }
-    models::LossTerms losses(const models::MethodBatch& b) override {
+    models::LossTerms losses(const models::MethodBatch& b, const models::StepContext&) override {
         net_->train();
         Tensor loss = multilabel_soft_margin_loss(net_->forward(b.images), b.labels);
         return {{{"cls", loss}}, loss};
     }
-    Tensor localize(const Tensor& image, const std::vector<int>& labels) override {
+    models::Prediction predict(const Tensor& image, const std::vector<int>& labels) override {
         NoGradGuard g;
-        return Tensor::zeros({classes_, image.size(1), image.size(2)});
+        models::Prediction p;
+        p.maps = Tensor::zeros({classes_, image.size(1), image.size(2)});
+        return p;
     }
 
 private:

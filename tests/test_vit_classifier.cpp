@@ -48,7 +48,7 @@ TEST(VitClassifier, LogitsLossAndGradientsMatchTimm) {
     models::MethodBatch batch;
     batch.images = images;
     batch.labels = fx.at("labels");
-    const models::LossTerms terms = method->losses(batch);
+    const models::LossTerms terms = method->losses(batch, {});
     ASSERT_EQ(terms.terms.size(), 1u);
     EXPECT_EQ(terms.terms[0].first, "mlsm");
     const Tensor logits = vit.forward_all(images).logits;
@@ -64,7 +64,7 @@ TEST(VitClassifier, MapIsTheClassTokensLastBlockAttention) {
     const test::ParityFixture& fx = fixture();
     std::vector<int> labels;
     for (double v : fx.at("localize.labels").to_vector()) labels.push_back(static_cast<int>(v));
-    const Tensor maps = method->localize(fx.at("localize.image"), labels);  // (3, 37, 45), resized to 32 inside
+    const Tensor maps = method->predict(fx.at("localize.image"), labels).maps;  // (3, 37, 45), resized to 32 inside
     fx.expect("localize.maps", maps, test::kParityForwardTol);
     EXPECT_TRUE(method->network().is_training()) << "localize must restore the training mode";
 }
@@ -77,7 +77,7 @@ TEST(VitClassifier, BadInputsAreNamed) {
     models::MethodBatch batch;
     batch.images = Tensor::randn({2, 3, 32, 32}, DType::f32, &gen);
     batch.labels = Tensor::zeros({2, 4}, DType::f32);
-    test::expect_error([&] { method->losses(batch); }, "vit_classifier", {"labels must be (B, 3)", "[2, 4]"});
+    test::expect_error([&] { method->losses(batch, {}); }, "vit_classifier", {"labels must be (B, 3)", "[2, 4]"});
 }
 
 }  // namespace

@@ -287,4 +287,33 @@ Dataset open_wsol(const std::string& metadata_dir, const std::string& image_root
     return d;
 }
 
+bool has_background_class(const Dataset& dataset) { return dataset.kind == "voc" || dataset.kind == "coco"; }
+
+std::vector<std::string> foreground_class_names(const Dataset& dataset) {
+    if (!has_background_class(dataset)) return dataset.class_names;
+    WSDOL_CHECK(dataset.class_names.size() >= 2, dataset.root, ": needs at least one foreground class");
+    return std::vector<std::string>(dataset.class_names.begin() + 1, dataset.class_names.end());
+}
+
+int foreground_label(const Dataset& dataset, int label) { return has_background_class(dataset) ? label - 1 : label; }
+
+std::vector<std::string> dataset_kinds() { return {"auto", "voc", "coco", "cub"}; }
+
+Dataset open_dataset(const std::string& root, const std::string& split, const DatasetOptions& options,
+                     const std::string& kind) {
+    namespace fs = std::filesystem;
+    WSDOL_CHECK(fs::is_directory(root), root, ": dataset folder not found");
+    std::string k = kind;
+    if (k == "auto") {
+        if (fs::exists(fs::path(root) / "images.txt")) k = "cub";
+        else if (fs::exists(fs::path(root) / "train2014") || fs::exists(fs::path(root) / "JPEGImages" / "train2014"))
+            k = "coco";
+        else k = "voc";
+    }
+    if (k == "voc") return open_voc(root, split, options);
+    if (k == "coco") return open_coco(root, split, options);
+    if (k == "cub") return open_cub(root, split, options);
+    fail(str("dataset kind '", kind, "' is not known (auto | voc | coco | cub; wsolevaluation metadata: open_wsol)"));
+}
+
 }  // namespace wsdol::data

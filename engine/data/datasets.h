@@ -64,6 +64,19 @@ Dataset open_cub(const std::string& root, const std::string& split, const Datase
 Dataset open_wsol(const std::string& metadata_dir, const std::string& image_root, const std::string& mask_root,
                   const DatasetOptions& options = {});
 
+// The foreground classes of a dataset: segmentation kinds (voc, coco) drop class 0 (background); box kinds
+// (cub, wsol) have no background entry. foreground_label maps a Sample::labels entry to 0..C-1 accordingly.
+bool has_background_class(const Dataset& dataset);
+std::vector<std::string> foreground_class_names(const Dataset& dataset);
+int foreground_label(const Dataset& dataset, int label);
+
+// Opens a dataset by kind: "voc" (also the synthetic benchmark), "coco", "cub", or "auto" — CUB when
+// ROOT/images.txt exists, COCO when ROOT/train2014 or ROOT/JPEGImages/train2014 exists, else VOC. (wsolevaluation
+// metadata folders need three paths: open_wsol.) Errors name the folder and what was looked for.
+Dataset open_dataset(const std::string& root, const std::string& split, const DatasetOptions& options = {},
+                     const std::string& kind = "auto");
+std::vector<std::string> dataset_kinds();  // auto, voc, coco, cub
+
 // Image size from the file header (JPEG/PNG/BMP...); throws naming the file when it cannot be read.
 void image_size(const std::string& path, int64_t* width, int64_t* height);
 

@@ -28,10 +28,18 @@
 namespace wsdol::data {
 
 // What a sample carries besides its image.
+// A per-sample array a pipeline adds besides the image (a second view, a box, a label map); the runner stacks
+// the samples' arrays of one name into a (B, ...) tensor.
+struct ExtraArray {
+    std::vector<int64_t> shape;
+    std::vector<float> values;  // row-major, shape's product entries (integer data such as class ids as floats)
+};
+
 struct Example {
     int64_t index = -1;                   // dataset index
     std::vector<int> labels;              // image-level labels (from the dataset)
     std::array<int64_t, 4> img_box{};     // valid region inside the crop (ToCo), when the pipeline sets it
+    std::map<std::string, ExtraArray> extras;  // named per-sample arrays (runner/sample_pipelines.h)
 };
 
 // Produces sample `index` with its stream: writes the (3, H, W) f32 image to `out` and fills `example`.

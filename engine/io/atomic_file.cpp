@@ -2,12 +2,14 @@
 #include "engine/io/atomic_file.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/core/error.h"
@@ -48,6 +50,7 @@ std::atomic<uint64_t> temp_counter{0};
 
 AtomicFileWriter::AtomicFileWriter(std::string target_path) : target_(std::move(target_path)) {
     WSDOL_CHECK(!target_.empty(), "atomic write: empty path");
+    remove_stale_temporaries(target_);  // leftovers of writers of this file that were killed
     for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
         temp_ = target_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(temp_counter++);
         fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -119,7 +122,11 @@ int remove_stale_temporaries(const std::string& path) {
     int removed = 0;
     while (const dirent* e = ::readdir(d)) {
         const std::string name = e->d_name;
-        if (name.compare(0, prefix.size(), prefix) == 0 && ::unlink((dir + "/" + name).c_str()) == 0) ++removed;
+        if (name.compare(0, prefix.size(), prefix) != 0) continue;
+        // "<target>.tmp.<pid>.<n>": keep the files of a writer that is still running.
+        const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+        if (pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) continue;
+        if (::unlink((dir + "/" + name).c_str()) == 0) ++removed;
     }
     ::closedir(d);
     return removed;

@@ -46,8 +46,9 @@ private:
 
 // Replaces `path` with `bytes` atomically.
 void write_file_atomic(const std::string& path, std::string_view bytes);
-// Removes "<path>.tmp.*" leftovers of writers that died (e.g. killed) before committing; returns how many.
-// Only call when no other process is writing `path`.
+// Removes "<path>.tmp.<pid>.*" leftovers of writers that died (e.g. killed) before committing — those whose
+// process no longer runs — and returns how many. Every AtomicFileWriter calls it first, so a killed writer's
+// temporary is cleaned up by the next write of the same file.
 int remove_stale_temporaries(const std::string& path);
 
 }  // namespace wsdol::io

@@ -177,7 +177,14 @@ TEST(ClimsMethod, FromRelease) {
     auto* cm = dynamic_cast<models::ClimsMethod*>(m.get());
     ASSERT_NE(cm, nullptr);
     EXPECT_FALSE(cm->has_evaluator());
-    EXPECT_EQ(cm->net().classifier->weight.to_vector(), stage0.back().second.to_vector());
+    for (const auto& [n, t] : stage0)
+        if (n == "model.classifier.weight") EXPECT_EQ(cm->net().classifier->weight.to_vector(), t.to_vector());
+    // the alias key is ignored, a key of another network is not
+    sd.emplace_back("vit.pos_embed", Tensor::zeros({1, 4, 8}));
+    weights::write_torch_zip(pth, sd);
+    models::MethodConfig mc2;
+    mc2.options = {{"width", "4"}};
+    test::expect_error([&] { models::clims_from_release(pth, mc2); }, {"clims", pth, "vit.pos_embed"});
 }
 
 }  // namespace

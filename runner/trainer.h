@@ -8,8 +8,11 @@
 // the result):
 //   identity  method, split, seed, epochs, batch_size, lr, weight_decay, momentum, optimizer (adamw|sgd),
 //             schedule (cosine|poly|constant), warmup_epochs, warmup_lr, min_lr, input_size,
-//             augmentation (timm|irn|flip|none), grad_clip (0: off), and the method's options (options.<key>)
-//   run       data, out, clip, clip_vocab, backbone, workers, checkpoint_every, stop_after, resume, threads
+//             augmentation (the sample pipeline: timm|irn|flip|none), grad_clip (0: off), schedule_step
+//             (update|epoch), lr_batch (lr given per this many images; 0: no scaling), dataset_kind
+//             (auto|voc|coco|cub), and the method's options (options.<key>)
+//   run       data, out, clip, clip_vocab, backbone, workers, checkpoint_every, stop_after, resume, force, threads, and
+//             the outputs of earlier stages the method reads (inputs.<name>, MethodInfo::needs "stage:<name>")
 // Defaults for the recipe keys come from the method's Recipe; explicit settings override them.
 //
 // RESUME (resume = true): the run continues from OUT/checkpoint.safetensors with the identity settings stored
@@ -43,7 +46,8 @@ namespace wsdol::train {
 struct TrainSettings {
     std::map<std::string, std::string> values;   // key -> value (keys normalised to '_')
     std::map<std::string, std::string> options;  // method options
-    // Sets "key" or "options.key"; '-' in the key is read as '_'.
+    std::map<std::string, std::string> inputs;   // stage inputs by name (MethodInfo::needs "stage:<name>")
+    // Sets "key", "options.key" or "inputs.key"; '-' in the key is read as '_'.
     void set(const std::string& key, const std::string& value);
 };
 
@@ -57,15 +61,17 @@ struct TrainConfig {
     std::string method;
     std::map<std::string, std::string> options;  // the method's options, resolved (defaults included)
     std::string split = "train";
+    std::string dataset_kind = "auto";  // data::open_dataset kinds: auto | voc | coco | cub
     uint64_t seed = 0;
     models::Recipe recipe;
-    double grad_clip = 0;
     // run keys
     std::string data, out, clip, clip_vocab, backbone;
+    std::map<std::string, std::string> stage_inputs;  // outputs of earlier stages the method reads
     int workers = 1;
     int64_t checkpoint_every = 50;
     int64_t stop_after = -1;  // stop after this many optimizer steps in total (as if interrupted); -1: run to the end
     bool resume = false;
+    bool force = false;  // start over in an earlier run's folder (removes only what that run created)
     int threads = 0;  // 0: leave the OpenMP setting
 };
 
@@ -123,16 +129,15 @@ struct LoadedMethod {
 // method (methods that build a frozen CLIP; the weights themselves come from the checkpoint). When
 // `dataset_classes` is non-empty it must equal the checkpoint's classes (else an error naming both lists).
 // `option_overrides` replace the stored method options (inference settings; an unknown one is an error).
+// Builds method `method` from a released checkpoint of its reference repository (MethodInfo::from_release, e.g.
+// MCTformer-V2's {"model": state_dict} .pth): the network's size comes from the tensor shapes, the classes from
+// the dataset (`class_names`, which must match the file's class count).
+LoadedMethod load_released_method(const std::string& method, const std::string& weights,
+                                  const std::vector<std::string>& class_names,
+                                  const std::map<std::string, std::string>& option_overrides = {});
 LoadedMethod load_trained_method(const std::string& checkpoint, const std::vector<std::string>& dataset_classes = {},
                                  const std::string& clip = "", const std::string& clip_vocab = "",
                                  const std::map<std::string, std::string>& option_overrides = {});
 
-// The normalisation the method's recipe asks for: Recipe::extra["clip_normalize"] = 1 selects CLIP's mean/std,
-// else ImageNet's.
-std::array<float, 3> recipe_mean(const models::Recipe& recipe);
-std::array<float, 3> recipe_std(const models::Recipe& recipe);
-
-// Foreground class names of a VOC-layout dataset (class_names without the background entry 0).
-std::vector<std::string> foreground_classes(const data::Dataset& dataset);
 
 }  // namespace wsdol::train

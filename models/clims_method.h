@@ -16,7 +16,7 @@
 //             1e-4, §1.5), lr 2.5e-4 backbone / 2.5e-3 classifier, wd 1e-4, poly power 0.9, crop 512, "irn".
 // Options:    variant (improved | camera_ready), hyper ("10,24,1,0.2"; camera_ready "10,25,29.5,1.15"),
 //             cbs_threshold (0.26), backgrounds (auto | voc | synth | comma-separated names), width (64; tests),
-//             scales ("1,0.5,1.5,2").
+//             scales ("1,0.5,1.5,2"), clip_head_width (64: every released CLIP; small test CLIPs differ).
 #pragma once
 #include <memory>
 #include <string>

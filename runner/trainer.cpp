@@ -1,5 +1,6 @@
 // trainer.cpp — settings resolution, the training loop, checkpoints and resume (see trainer.h).
-#include "engine/train/trainer.h"
+#include "runner/trainer.h"
+#include "runner/sample_pipelines.h"
 
 #include <algorithm>
 #include <array>
@@ -13,11 +14,13 @@
 #include <sstream>
 
 #include "engine/autograd/autograd.h"
+#include "engine/core/parse.h"
 #include "engine/data/image_io.h"
 #include "engine/data/loader.h"
 #include "engine/data/transforms_pipeline.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/json.h"
+#include "engine/io/output_dir.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops/ops.h"
 #include "engine/optim/adam.h"
@@ -36,40 +39,11 @@ namespace {
 
 constexpr const char* kCheckpointFile = "checkpoint.safetensors";
 
-std::string number_text(double v) {
-    char buf[64];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
-}
-
-double parse_double(const std::string& key, const std::string& s) {
-    double v = 0;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    WSDOL_CHECK(r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(v), "setting '", key,
-                "': expected a number, got '", s, "'");
-    return v;
-}
-
-int64_t parse_int(const std::string& key, const std::string& s) {
-    int64_t v = 0;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    WSDOL_CHECK(r.ec == std::errc() && r.ptr == s.data() + s.size(), "setting '", key, "': expected an integer, got '",
-                s, "'");
-    return v;
-}
-
-bool parse_bool(const std::string& key, const std::string& s) {
-    if (s == "true" || s == "1" || s == "yes") return true;
-    if (s == "false" || s == "0" || s == "no") return false;
-    fail(str("setting '", key, "': expected true or false, got '", s, "'"));
-}
-
+double parse_double(const std::string& key, const std::string& s) { return parse_number(str("setting '", key, "'"), s); }
+int64_t parse_int(const std::string& key, const std::string& s) { return parse_integer(str("setting '", key, "'"), s); }
+bool parse_bool(const std::string& key, const std::string& s) { return parse_boolean(str("setting '", key, "'"), s); }
 std::string one_of(const std::string& key, const std::string& s, const std::vector<std::string>& allowed) {
-    for (const auto& a : allowed)
-        if (a == s) return s;
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "" : " | ") + a;
-    fail(str("setting '", key, "': expected ", list, ", got '", s, "'"));
+    return parse_choice(str("setting '", key, "'"), s, allowed);
 }
 
 // One setting: how it reads from text into a TrainConfig and back (canonical text). `recipe` fields are applied
@@ -132,13 +106,11 @@ const std::vector<Field>& fields() {
         recipe_num("warmup_lr", &models::Recipe::warmup_lr, 0);
         recipe_num("min_lr", &models::Recipe::min_lr, 0);
         recipe_int("input_size", &models::Recipe::input_size, 8);
-        recipe_choice("augmentation", &models::Recipe::augmentation, {"timm", "irn", "flip", "none"});
-        v.push_back({"grad_clip", true, false,
-                     [](TrainConfig& c, const std::string& s) {
-                         c.grad_clip = parse_double("grad_clip", s);
-                         WSDOL_CHECK(c.grad_clip >= 0, "setting 'grad_clip': must be >= 0 (0: off), got ", s);
-                     },
-                     [](const TrainConfig& c) { return number_text(c.grad_clip); }});
+        recipe_choice("augmentation", &models::Recipe::augmentation, sample_pipeline_names());
+        recipe_num("grad_clip", &models::Recipe::grad_clip, 0);
+        recipe_choice("schedule_step", &models::Recipe::schedule_step, {"update", "epoch"});
+        recipe_int("lr_batch", &models::Recipe::lr_batch, 0);
+        text("dataset_kind", true, &TrainConfig::dataset_kind);
         text("data", false, &TrainConfig::data);
         text("out", false, &TrainConfig::out);
         text("clip", false, &TrainConfig::clip);
@@ -166,6 +138,9 @@ const std::vector<Field>& fields() {
         v.push_back({"resume", false, false,
                      [](TrainConfig& c, const std::string& s) { c.resume = parse_bool("resume", s); },
                      [](const TrainConfig& c) { return std::string(c.resume ? "true" : "false"); }});
+        v.push_back({"force", false, false,
+                     [](TrainConfig& c, const std::string& s) { c.force = parse_bool("force", s); },
+                     [](const TrainConfig& c) { return std::string(c.force ? "true" : "false"); }});
         v.push_back({"threads", false, false,
                      [](TrainConfig& c, const std::string& s) {
                          c.threads = int(parse_int("threads", s));
@@ -240,79 +215,6 @@ void apply_config_json(TrainConfig& config, const std::string& text, const std::
     }
 }
 
-// Multi-hot (B, C) from the examples' 1-based VOC labels.
-Tensor multi_hot(const std::vector<data::Example>& examples, int64_t num_classes) {
-    Tensor labels = Tensor::zeros({int64_t(examples.size()), num_classes});
-    float* d = labels.data<float>();
-    for (size_t b = 0; b < examples.size(); ++b)
-        for (int label : examples[b].labels) {
-            WSDOL_CHECK(label >= 1 && label <= num_classes, "trainer: label ", label, " out of range 1..", num_classes);
-            d[b * num_classes + (label - 1)] = 1.0f;
-        }
-    return labels;
-}
-
-// The loader's per-sample pipeline for a recipe. `skip` marks samples whose batch is being skipped on resume:
-// their slot is zero-filled without decoding the image.
-data::ExampleFn make_example_fn(const data::Dataset& dataset, const models::Recipe& recipe,
-                                std::shared_ptr<std::vector<char>> skip) {
-    const int64_t S = recipe.input_size;
-    const std::string aug = recipe.augmentation;
-    const auto mean = recipe_mean(recipe), stdev = recipe_std(recipe);
-    return [&dataset, S, aug, mean, stdev, skip](int64_t index, data::SampleRng& rng, float* out,
-                                                  data::Example& example) {
-        const data::Sample& sample = dataset.samples[index];
-        example.labels = sample.labels;
-        if ((*skip)[index]) {
-            std::fill(out, out + 3 * S * S, 0.0f);
-            return;
-        }
-        const data::Image rgb = data::read_image(sample.image_path, data::ColorMode::rgb);
-        if (aug == "timm") {
-            data::TimmTrainOptions o;
-            o.size = S;
-            o.mean = mean;
-            o.std = stdev;
-            data::timm_train_view(rgb, rng, o, out);
-            return;
-        }
-        if (aug == "irn") {
-            // IRNet (resnet50_cam): resize the long side to U{lo..hi} (320..640 for a 512 crop; scaled by S / 512
-            // here), flip p 0.5, random crop S x S with black padding. (IRN pads the normalised image with 0, i.e.
-            // the mean colour; black padding is the approximation used here.)
-            const double scale = double(S) / 512.0;
-            const int64_t lo = int64_t(std::lround(320 * scale)), hi = int64_t(std::lround(640 * scale));
-            data::Image img = data::resize_long(rgb, lo + rng.below(hi - lo + 1), data::PilFilter::bilinear);
-            if (rng.bernoulli(0.5)) img = data::hflip(img);
-            const data::PadCrop pc = data::random_pad_crop_params(img.height, img.width, S, rng);
-            data::normalize_into(data::pad_crop(img, pc, 0), mean, stdev, out);
-            return;
-        }
-        // "flip": resize to S x S (PIL bilinear) and flip with p = 0.5; "none": resize only.
-        data::Image img = data::resize(rgb, S, S, data::PilFilter::bilinear);
-        if (aug == "flip" && rng.bernoulli(0.5)) img = data::hflip(img);
-        data::normalize_into(img, mean, stdev, out);
-    };
-}
-
-// CLIP input for methods with a frozen CLIP image tower (Recipe::extra["clip_input_size"]): the batch
-// un-normalised, re-normalised with CLIP's mean/std and resized (bicubic, align_corners=False) to the CLIP size.
-Tensor clip_view(const Tensor& images, const models::Recipe& recipe, int64_t clip_size) {
-    NoGradGuard no_grad;
-    const auto mean = recipe_mean(recipe), stdev = recipe_std(recipe);
-    Tensor x = images.contiguous().clone();
-    const int64_t B = x.size(0), HW = x.size(2) * x.size(3);
-    float* d = x.data<float>();
-    for (int64_t b = 0; b < B; ++b)
-        for (int64_t c = 0; c < 3; ++c) {
-            float* p = d + (b * 3 + c) * HW;
-            for (int64_t i = 0; i < HW; ++i)
-                p[i] = ((p[i] * stdev[c] + mean[c]) - data::kClipMean[c]) / data::kClipStd[c];
-        }
-    if (x.size(2) == clip_size && x.size(3) == clip_size) return x;
-    return interpolate(x, clip_size, clip_size, InterpMode::bicubic, false);
-}
-
 void notice(const TrainHooks& hooks, const std::string& line) {
     if (hooks.log) hooks.log(line);
 }
@@ -324,8 +226,41 @@ struct Run {
     std::vector<std::string> classes;
     std::unique_ptr<Generator> model_gen;
     std::unique_ptr<models::Method> method;
+    models::BatchSpec spec;
     io::StringMap stored;  // the checkpoint's user metadata when resuming
 };
+
+// The files the method declares it needs (models/method_registry.h MethodInfo::needs): a required one that was
+// not given is an error naming the flag and what the file is for; a given stage input must exist.
+void check_needs(const TrainConfig& c, const TrainHooks& hooks) {
+    WSDOL_CHECK(models::has_method(c.method), "train: method '", c.method, "' is not known (", [] {
+        std::string s;
+        for (const auto& m : models::registered_methods()) s += (s.empty() ? "" : " | ") + m.name;
+        return s;
+    }(), ")");
+    for (const models::Need& need : models::method_info(c.method).needs) {
+        std::string given, flag;
+        if (need.name == "backbone") given = c.backbone, flag = "--backbone FILE";
+        else if (need.name == "clip") given = c.clip, flag = "--clip FILE";
+        else if (need.name.rfind("stage:", 0) == 0) {
+            const std::string key = need.name.substr(6);
+            auto it = c.stage_inputs.find(key);
+            given = it == c.stage_inputs.end() ? "" : it->second;
+            flag = "--input " + key + "=PATH";
+        }
+        if (given.empty()) {
+            WSDOL_CHECK(!need.required, c.method, ": needs ", flag, ": ", need.what);
+            continue;
+        }
+        WSDOL_CHECK(fs::exists(given), c.method, ": ", flag, " '", given, "' not found (", need.what, ")");
+    }
+    for (const auto& [key, path] : c.stage_inputs) {
+        bool declared = false;
+        for (const models::Need& need : models::method_info(c.method).needs) declared = declared || need.name == "stage:" + key;
+        WSDOL_CHECK(declared, c.method, ": takes no input '", key, "' (--input ", key, "=", path, ")");
+    }
+    (void)hooks;
+}
 
 Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
     Run run;
@@ -375,12 +310,13 @@ Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
         c.options = settings.options;
     }
 
+    c.stage_inputs = settings.inputs;
     // The dataset: every image checked now, so a missing file fails before training.
     WSDOL_CHECK(fs::is_directory(c.data), c.data, ": --data folder not found");
     data::DatasetOptions dopt;
     dopt.check_files = true;
-    run.dataset = data::open_voc(c.data, c.split, dopt);
-    run.classes = foreground_classes(run.dataset);
+    run.dataset = data::open_dataset(c.data, c.split, dopt, c.dataset_kind);
+    run.classes = data::foreground_class_names(run.dataset);
     WSDOL_CHECK(!run.dataset.samples.empty(), c.data, ": split '", c.split, "' has no images");
     if (c.resume) {
         const auto stored_classes = split_json_names(run.stored.at("wsdol.classes"), ckpt);
@@ -403,6 +339,8 @@ Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
     }
     if (!c.backbone.empty()) WSDOL_CHECK(fs::is_regular_file(c.backbone), "--backbone ", c.backbone, ": file not found");
 
+    check_needs(c, hooks);
+
     // The method (its generator seeded from the run seed; restored from the checkpoint on resume).
     manual_seed(c.seed);
     run.model_gen = std::make_unique<Generator>(c.seed * 2 + 1);
@@ -412,6 +350,7 @@ Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
     mc.backbone_weights = c.backbone;
     mc.clip_checkpoint = c.clip;
     mc.clip_vocab = c.clip_vocab;
+    mc.stage_inputs = c.stage_inputs;
     mc.generator = run.model_gen.get();
     mc.weights_from_checkpoint = c.resume;
     mc.notice = hooks.log;
@@ -423,19 +362,15 @@ Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
         c.recipe = run.method->recipe();
         for (const auto& [key, value] : settings.values)
             if (field(key).recipe) field(key).set(c, value);
-        if (c.recipe.extra.count("grad_clip") && !settings.values.count("grad_clip"))
-            c.grad_clip = c.recipe.extra.at("grad_clip");
-    } else {
-        // The recipe's non-settable part (extra) comes from the method; the settable part from the checkpoint.
-        models::Recipe r = run.method->recipe();
-        r.optimizer = c.recipe.optimizer, r.lr = c.recipe.lr, r.weight_decay = c.recipe.weight_decay;
-        r.momentum = c.recipe.momentum, r.epochs = c.recipe.epochs, r.warmup_epochs = c.recipe.warmup_epochs;
-        r.warmup_lr = c.recipe.warmup_lr, r.min_lr = c.recipe.min_lr, r.schedule = c.recipe.schedule;
-        r.batch_size = c.recipe.batch_size, r.input_size = c.recipe.input_size;
-        r.augmentation = c.recipe.augmentation;
-        c.recipe = r;
+        // A recipe whose lr was given per lr_batch images scales it with the batch size (DeiT/MCTformer: lr x
+        // batch / 512), unless the lr is set explicitly.
+        const models::Recipe defaults = run.method->recipe();
+        if (c.recipe.lr_batch > 0 && !settings.values.count("lr") && c.recipe.batch_size != defaults.batch_size)
+            c.recipe.lr = defaults.lr * double(c.recipe.batch_size) / double(defaults.batch_size);
     }
-    one_of("augmentation", c.recipe.augmentation, {"timm", "irn", "flip", "none"});
+    // (On resume every recipe field comes from the checkpoint; fields it predates keep their defaults.)
+    run.spec = run.method->batch_spec();
+    check_batch_spec(c.method, c.recipe.augmentation, run.spec);
     WSDOL_CHECK(int64_t(run.dataset.samples.size()) >= c.recipe.batch_size, "train: split '", c.split, "' of ", c.data,
                 " has ", run.dataset.samples.size(), " images, fewer than one batch (batch_size ",
                 c.recipe.batch_size, ")");
@@ -449,6 +384,11 @@ void TrainSettings::set(const std::string& raw_key, const std::string& value) {
     if (key.rfind("options.", 0) == 0) {
         WSDOL_CHECK(key.size() > 8, "setting '", raw_key, "': empty option name");
         options[key.substr(8)] = value;
+        return;
+    }
+    if (key.rfind("inputs.", 0) == 0) {
+        WSDOL_CHECK(key.size() > 7, "setting '", raw_key, "': empty input name");
+        inputs[key.substr(7)] = value;
         return;
     }
     field(key);  // validates the name
@@ -478,6 +418,11 @@ void read_config_file(const std::string& path, TrainSettings& settings) {
                     for (const auto& [k, o] : value.members()) from_file.options[k] = scalar(k, o);
                     continue;
                 }
+                if (key == "inputs") {
+                    WSDOL_CHECK(value.is_object(), "'inputs' must be an object of stage inputs (name: path)");
+                    for (const auto& [k, o] : value.members()) from_file.inputs[k] = scalar(k, o);
+                    continue;
+                }
                 from_file.set(key, scalar(key, value));
             }
         } else {
@@ -504,6 +449,7 @@ void read_config_file(const std::string& path, TrainSettings& settings) {
     }
     for (const auto& [k, v] : from_file.values) settings.values.emplace(k, v);
     for (const auto& [k, v] : from_file.options) settings.options.emplace(k, v);
+    for (const auto& [k, v] : from_file.inputs) settings.inputs.emplace(k, v);
 }
 
 std::vector<std::string> setting_keys() {
@@ -516,19 +462,6 @@ bool is_identity_key(const std::string& key) { return field(normalise_key(key)).
 
 std::string checkpoint_path(const std::string& out_dir) { return (fs::path(out_dir) / kCheckpointFile).string(); }
 
-std::array<float, 3> recipe_mean(const models::Recipe& recipe) {
-    auto it = recipe.extra.find("clip_normalize");
-    return it != recipe.extra.end() && it->second != 0 ? data::kClipMean : data::kImageNetMean;
-}
-std::array<float, 3> recipe_std(const models::Recipe& recipe) {
-    auto it = recipe.extra.find("clip_normalize");
-    return it != recipe.extra.end() && it->second != 0 ? data::kClipStd : data::kImageNetStd;
-}
-
-std::vector<std::string> foreground_classes(const data::Dataset& dataset) {
-    WSDOL_CHECK(dataset.class_names.size() >= 2, dataset.root, ": needs at least one foreground class");
-    return std::vector<std::string>(dataset.class_names.begin() + 1, dataset.class_names.end());
-}
 
 std::string config_json(const TrainConfig& config) {
     json::Value v = json::Value::object();
@@ -545,7 +478,7 @@ std::string describe(const TrainConfig& c) {
     for (const Field& f : fields())
         if (std::string(f.key) != "method") s += str("  ", f.key, " = ", f.get(c), f.identity ? "" : "   (run)", "\n");
     for (const auto& [k, v] : c.options) s += str("  options.", k, " = ", v, "\n");
-    for (const auto& [k, v] : c.recipe.extra) s += str("  recipe.extra.", k, " = ", number_text(v), "\n");
+    for (const auto& [k, v] : c.stage_inputs) s += str("  inputs.", k, " = ", v, "   (run)\n");
     return s;
 }
 
@@ -609,7 +542,14 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
     lo.shuffle = true;
     lo.drop_last = true;
     const data::Dataset& ds = run.dataset;
-    data::Loader loader(int64_t(ds.samples.size()), make_example_fn(ds, c.recipe, skip), lo,
+    PipelineInputs pin;
+    pin.dataset = &ds;
+    pin.pipeline = c.recipe.augmentation;
+    pin.size = c.recipe.input_size;
+    pin.spec = run.spec;
+    pin.skip = skip;
+    if (auto it = c.stage_inputs.find("labels"); it != c.stage_inputs.end()) pin.pixel_label_dir = it->second;
+    data::Loader loader(int64_t(ds.samples.size()), make_example_fn(pin), lo,
                         [&ds](int64_t i) { return ds.samples[i].image_path; });
     const int64_t per_epoch = loader.batches_per_epoch();
     const int64_t total = per_epoch * c.recipe.epochs;
@@ -617,13 +557,18 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
     std::unique_ptr<optim::LRScheduler> schedule;
     optim::CosineLRScheduler* cosine = nullptr;
     optim::PolyWarmupLR* poly = nullptr;
+    const bool by_epoch = c.recipe.schedule_step == "epoch";
+    WSDOL_CHECK(!by_epoch || c.recipe.schedule == "cosine", "setting 'schedule_step': epoch stepping is timm's "
+                "cosine schedule (MCTformer); schedule '", c.recipe.schedule, "' steps per update");
     if (c.recipe.schedule == "cosine") {
         optim::CosineLROptions o;
-        o.t_initial = total;
+        // Per update (timm step_update), or per epoch as MCTformer's main.py calls lr_scheduler.step(epoch) after
+        // epoch `epoch`: epochs 0 and 1 both run at the warm-up start (the reference's one-epoch lag).
+        o.t_initial = by_epoch ? c.recipe.epochs : total;
         o.lr_min = c.recipe.min_lr;
-        o.warmup_t = c.recipe.warmup_epochs * per_epoch;
+        o.warmup_t = c.recipe.warmup_epochs * (by_epoch ? 1 : per_epoch);
         o.warmup_lr_init = c.recipe.warmup_lr;
-        o.t_in_epochs = false;
+        o.t_in_epochs = by_epoch;
         auto s = std::make_unique<optim::CosineLRScheduler>(*optimizer, o);
         cosine = s.get();
         schedule = std::move(s);
@@ -636,7 +581,13 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
         schedule = std::move(s);
     }
 
-    const std::string ckpt_path = checkpoint_path(c.out);
+    // The output folder (engine/io/output_dir.h): a new or empty folder, or this run's own with --resume; --force
+    // starts over, removing only what an earlier run created there. Never inside the dataset or an input file.
+    std::vector<std::string> inputs = {c.data, c.backbone, c.clip, c.clip_vocab};
+    for (const auto& [k, v] : c.stage_inputs) inputs.push_back(v);
+    io::OutputDir out_dir(c.out, "train", c.resume ? io::Reuse::resume : c.force ? io::Reuse::force : io::Reuse::refuse,
+                          inputs);
+    const std::string ckpt_path = out_dir.path(kCheckpointFile);
     io::Checkpoint ckpt;
     ckpt.model = net.state_dict();
     ckpt.optimizer = optimizer.get();
@@ -655,10 +606,6 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
                      {"wsdol.config", config_json(c)},
                      {"wsdol.classes", names_json(run.classes)},
                      {"wsdol.num_samples", std::to_string(ds.samples.size())}};
-    } else {
-        std::error_code ec;
-        fs::create_directories(c.out, ec);
-        WSDOL_CHECK(!ec, c.out, ": cannot create the output folder: ", ec.message());
     }
     auto save = [&](int64_t at) {
         ckpt.model = net.state_dict();
@@ -676,8 +623,6 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
                       c.recipe.optimizer, " lr ", number_text(c.recipe.lr), " ", c.recipe.schedule, ", input ",
                       c.recipe.input_size, ", ", net.num_parameters(), " parameters",
                       step > 0 ? str(", resuming at step ", step) : std::string()));
-    const auto clip_it = c.recipe.extra.find("clip_input_size");
-    const int64_t clip_size = clip_it == c.recipe.extra.end() ? 0 : int64_t(clip_it->second);
     std::vector<Tensor> trainable;
     for (const auto& [params, spec] : groups)
         for (const auto& [n, p] : params) trainable.push_back(p);
@@ -711,21 +656,24 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
         }
         data::Batch batch;
         WSDOL_CHECK(loader.next(batch), "trainer: the loader ran out of batches in epoch ", epoch);
-        models::MethodBatch mb;
-        mb.images = batch.images;
-        mb.labels = multi_hot(batch.examples, C);
-        if (clip_size > 0) mb.clip_images = clip_view(batch.images, c.recipe, clip_size);
-
-        models::LossTerms terms = method.losses(mb);
+        const models::MethodBatch mb = make_method_batch(batch, pin, C);
+        models::StepContext context;
+        context.step = step;
+        context.total_steps = total;
+        context.epoch = epoch;
+        context.epochs = c.recipe.epochs;
+        context.steps_per_epoch = per_epoch;
+        models::LossTerms terms = method.losses(mb, context);
         const double loss = terms.total.item();
         WSDOL_CHECK(std::isfinite(loss), c.method, ": loss is ", loss, " at step ", step + 1, " (epoch ", epoch, ")");
         net.zero_grad();
         terms.total.backward();
-        if (c.grad_clip > 0) optim::clip_grad_norm_(trainable, c.grad_clip);
+        if (c.recipe.grad_clip > 0) optim::clip_grad_norm_(trainable, c.recipe.grad_clip);
         if (poly) poly->step();
         optimizer->step();
         ++step;
-        if (cosine) cosine->step_update(step);
+        if (cosine && !by_epoch) cosine->step_update(step);
+        if (cosine && by_epoch && step % per_epoch == 0) cosine->step(step / per_epoch - 1);
         result.losses.push_back(loss);
         if (hooks.on_step) {
             StepInfo info;
@@ -774,11 +722,6 @@ LoadedMethod load_trained_method(const std::string& checkpoint, const std::vecto
     mc.generator = lm.generator.get();
     mc.weights_from_checkpoint = true;
     lm.method = models::make_method(lm.config.method, mc);
-    // The recipe's non-settable part from the method, the rest from the checkpoint.
-    models::Recipe r = lm.method->recipe();
-    r.input_size = lm.config.recipe.input_size;
-    r.augmentation = lm.config.recipe.augmentation;
-    lm.config.recipe.extra = r.extra;
     io::Checkpoint ckpt;
     ckpt.model = lm.method->network().state_dict();
     ckpt.generators = {{"model", lm.generator.get()}};
@@ -786,6 +729,28 @@ LoadedMethod load_trained_method(const std::string& checkpoint, const std::vecto
     io::load_checkpoint(checkpoint, ckpt);
     default_generator() = saved_default;  // loading a model must not move this process's default stream
     lm.step = ckpt.step;
+    return lm;
+}
+
+LoadedMethod load_released_method(const std::string& method, const std::string& weights,
+                                  const std::vector<std::string>& class_names,
+                                  const std::map<std::string, std::string>& option_overrides) {
+    const models::MethodInfo& info = models::method_info(method);
+    WSDOL_CHECK(info.from_release, method, ": reads no released checkpoint layout (train it with `wsdol train`, "
+                "then infer with --checkpoint)");
+    WSDOL_CHECK(fs::is_regular_file(weights), "--weights ", weights, ": file not found");
+    LoadedMethod lm;
+    lm.config.method = method;
+    lm.class_names = class_names;
+    lm.generator = std::make_unique<Generator>(1);
+    models::MethodConfig mc;
+    mc.class_names = class_names;
+    mc.options = option_overrides;
+    mc.generator = lm.generator.get();
+    mc.weights_from_checkpoint = true;
+    lm.method = info.from_release(weights, mc);
+    lm.config.options = mc.options_used();
+    lm.config.recipe = lm.method->recipe();
     return lm;
 }
 

@@ -134,6 +134,7 @@ std::unique_ptr<Method> make_clims_from_config(const MethodConfig& mc) {
     auto m = std::make_unique<ClimsMethod>(config_from(mc, C), mc.generator);
     read_options(*m, mc);
     const std::string backgrounds = mc.get("backgrounds", "auto");
+    const int64_t head_width = mc.get_int("clip_head_width", 64);  // read always: inference stores it too
     if (!mc.weights_from_checkpoint) {
         WSDOL_CHECK(!mc.backbone_weights.empty(), "clims: needs the stage-0 CAM checkpoint as the backbone "
                     "(train it with `wsdol train --method cam --set backbone=resnet50`)");
@@ -141,7 +142,8 @@ std::unique_ptr<Method> make_clims_from_config(const MethodConfig& mc) {
         mc.say(str("clims: every weight and BN statistic from the stage-0 checkpoint ", mc.backbone_weights));
     }
     if (!mc.clip_checkpoint.empty()) {
-        std::shared_ptr<Clip> clip = load_clims_clip(mc.clip_checkpoint);  // wrong architecture: error naming it
+        // another architecture: an error naming the file
+        std::shared_ptr<Clip> clip = load_clims_clip(mc.clip_checkpoint, head_width);
         WSDOL_CHECK(!mc.clip_vocab.empty(), "clims: the CLIP needs its BPE vocabulary (clip_vocab)");
         tok::ClipTokenizer tokenizer = tok::ClipTokenizer::from_file(mc.clip_vocab);
         std::vector<std::string> class_prompts;

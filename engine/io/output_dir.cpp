@@ -1,0 +1,152 @@
+// output_dir.cpp — output folders owned through a marker file (see output_dir.h).
+#include "engine/io/output_dir.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/core/error.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/json.h"
+
+namespace wsdol::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path resolved(const std::string& p) {
+    std::error_code ec;
+    fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
+    return ec ? fs::absolute(p).lexically_normal() : r;
+}
+
+// The entries a marker lists (empty when the folder has no readable marker).
+std::vector<std::string> marker_entries(const fs::path& dir) {
+    std::vector<std::string> out;
+    std::ifstream in(dir / OutputDir::kMarker);
+    if (!in) return out;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const json::Value v = json::parse(ss.str());
+    if (const json::Value* files = v.find("created"))
+        for (const auto& f : files->items()) out.push_back(f.as_string());
+    return out;
+}
+
+// Removes what a command created at `p` (see output_dir.h).
+void remove_created(const fs::path& p) {
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(p))) return;
+    if (fs::is_directory(fs::symlink_status(p)) && fs::exists(p / OutputDir::kMarker)) {
+        for (const std::string& e : marker_entries(p)) remove_created(p / e);
+        fs::remove(p / OutputDir::kMarker, ec);
+        fs::remove(p, ec);  // only when empty: files a user added stay
+        return;
+    }
+    fs::remove_all(p, ec);
+    WSDOL_CHECK(!ec, "cannot remove ", p.string(), ": ", ec.message());
+}
+
+}  // namespace
+
+bool path_within(const std::string& path, const std::string& root) {
+    const fs::path a = resolved(path), b = resolved(root);
+    auto ai = a.begin(), bi = b.begin();
+    for (; bi != b.end(); ++ai, ++bi) {
+        if (bi->empty()) continue;  // trailing separator
+        if (ai == a.end() || *ai != *bi) return false;
+    }
+    return true;
+}
+
+OutputDir::OutputDir(const std::string& dir, const std::string& command, Reuse reuse,
+                     const std::vector<std::string>& inputs)
+    : dir_(dir), command_(command) {
+    WSDOL_CHECK(!dir.empty(), command, ": --out is empty");
+    for (const std::string& in : inputs) {
+        if (in.empty()) continue;
+        WSDOL_CHECK(!path_within(dir, in) && !path_within(in, dir), command, ": --out ", dir,
+                    path_within(dir, in) ? " lies inside the input " : " contains the input ", in,
+                    "; writing there could overwrite it: choose another folder");
+    }
+    const fs::path marker = fs::path(dir) / kMarker;
+    if (fs::exists(dir)) {
+        WSDOL_CHECK(fs::is_directory(dir), command, ": --out ", dir, " exists and is not a folder");
+        if (fs::exists(marker)) {
+            std::ifstream in(marker);
+            std::stringstream ss;
+            ss << in.rdbuf();
+            json::Value v;
+            try {
+                v = json::parse(ss.str());
+            } catch (const Error& e) {
+                fail(str(command, ": ", marker.string(), " is damaged (", e.what(), "): choose another folder"));
+            }
+            const std::string owner = v.find("command") ? v.at("command").as_string() : std::string("?");
+            WSDOL_CHECK(owner == command, command, ": --out ", dir, " holds the output of `wsdol ", owner,
+                        "`: choose another folder");
+            for (const std::string& e : marker_entries(dir)) entries_.insert(e);
+            reused_ = true;
+            WSDOL_CHECK(reuse != Reuse::refuse, command, ": --out ", dir, " holds an earlier `wsdol ", command,
+                        "` output: --resume continues it, --force starts over (removing only what it created), or "
+                        "choose another folder");
+            if (reuse == Reuse::force) {
+                for (const std::string& e : std::set<std::string>(entries_)) remove(e);
+            }
+        } else {
+            WSDOL_CHECK(fs::is_empty(dir), command, ": --out ", dir,
+                        " is not empty and was not written by wsdol: choose another (new or empty) folder");
+        }
+    }
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    WSDOL_CHECK(!ec, command, ": cannot create the output folder ", dir, ": ", ec.message());
+    save_marker();
+}
+
+std::string OutputDir::path(const std::string& relative) {
+    WSDOL_CHECK(!relative.empty() && fs::path(relative).is_relative() &&
+                    fs::path(relative).lexically_normal().string().rfind("..", 0) != 0,
+                command_, ": output name '", relative, "' leaves the output folder");
+    const std::string key = fs::path(relative).lexically_normal().string();
+    const fs::path full = fs::path(dir_) / key;
+    if (!entries_.count(key)) {
+        WSDOL_CHECK(!fs::exists(full) || reused_, command_, ": ", full.string(),
+                    " exists and was not written by this command");
+        entries_.insert(key);
+        // The first entries at once, then in batches (flush() and the destructor write the rest).
+        if (entries_.size() <= 32 || entries_.size() >= 2 * saved_entries_) save_marker();
+    }
+    if (full.has_parent_path()) fs::create_directories(full.parent_path());
+    return full.string();
+}
+
+void OutputDir::remove(const std::string& relative) {
+    WSDOL_CHECK(entries_.count(relative), command_, ": will not remove ", (fs::path(dir_) / relative).string(),
+                ": it was not created by this command");
+    remove_created(fs::path(dir_) / relative);
+    entries_.erase(relative);
+    save_marker();
+}
+
+OutputDir::~OutputDir() {
+    try {
+        if (saved_entries_ != entries_.size()) save_marker();
+    } catch (...) {
+    }
+}
+
+void OutputDir::flush() const { save_marker(); }
+
+void OutputDir::save_marker() const {
+    json::Value v = json::Value::object();
+    v.set("command", command_);
+    json::Value files = json::Value::array();
+    for (const auto& e : entries_) files.push_back(e);
+    v.set("created", files);
+    write_file_atomic((fs::path(dir_) / kMarker).string(), json::dump(v) + "\n");
+    saved_entries_ = entries_.size();
+}
+
+}  // namespace wsdol::io
