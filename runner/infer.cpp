@@ -41,8 +41,9 @@ void check_spatial(const Tensor& t, int64_t channels, const std::string& method,
 }  // namespace
 
 InferResult run_inference(const InferOptions& o, const std::function<void(int64_t, int64_t)>& progress) {
-    WSDOL_CHECK(o.checkpoint.empty() != o.weights.empty(), "infer: give --checkpoint FILE (a `wsdol train` "
-                "checkpoint) or --weights FILE --method NAME (a released checkpoint), not both");
+    WSDOL_CHECK(!o.checkpoint.empty() || !o.weights.empty(), "infer: --checkpoint FILE is required (or --weights FILE "
+                "--method NAME for a released checkpoint of the method's reference code)");
+    WSDOL_CHECK(o.checkpoint.empty() || o.weights.empty(), "infer: give --checkpoint or --weights, not both");
     WSDOL_CHECK(o.weights.empty() || !o.method.empty(), "infer: --weights needs --method NAME");
     WSDOL_CHECK(!o.data.empty(), "infer: --data DIR is required");
     WSDOL_CHECK(!o.out.empty(), "infer: --out DIR is required");

@@ -233,12 +233,7 @@ struct Run {
 // The files the method declares it needs (models/method_registry.h MethodInfo::needs): a required one that was
 // not given is an error naming the flag and what the file is for; a given stage input must exist.
 void check_needs(const TrainConfig& c, const TrainHooks& hooks) {
-    WSDOL_CHECK(models::has_method(c.method), "train: method '", c.method, "' is not known (", [] {
-        std::string s;
-        for (const auto& m : models::registered_methods()) s += (s.empty() ? "" : " | ") + m.name;
-        return s;
-    }(), ")");
-    for (const models::Need& need : models::method_info(c.method).needs) {
+    for (const models::Need& need : models::method_info(c.method).needs) {  // (an unknown method: error listing all)
         std::string given, flag;
         if (need.name == "backbone") given = c.backbone, flag = "--backbone FILE";
         else if (need.name == "clip") given = c.clip, flag = "--clip FILE";

@@ -99,12 +99,15 @@ TEST_F(TrainCli, InferWritesMapsAndSeedsThatEvalScoresAlike) {
     const auto e = test::run_wsdol("eval --task seg --data '" + data() + "' --pred '" + maps + "' --list '" + data() +
                                    "/ImageSets/Segmentation/train.txt' --sweep --pred-type npy --json");
     ASSERT_EQ(e.code, 0) << e.output;
-    // infer prints "mIoU X at background threshold T (best of ...)" then "MCTformer sweep (...): mIoU Y at T'".
-    const size_t at = r.output.find("mIoU ");
-    const double best_miou = std::stod(r.output.substr(at + 5));
-    const size_t sweep_at = r.output.find("mIoU ", r.output.find("MCTformer sweep"));
+    // infer prints "seed mIoU Y at background threshold T' (MCTformer's published protocol ...)" (the headline)
+    // then "diagnostic: best mIoU over t = 0.00 .. 0.99: X at T".
+    const std::string best_key = "best mIoU over t = 0.00 .. 0.99: ";
+    const size_t at = r.output.find(best_key);
+    ASSERT_NE(at, std::string::npos) << r.output;
+    const double best_miou = std::stod(r.output.substr(at + best_key.size()));
+    const size_t sweep_at = r.output.find("seed mIoU ");
     ASSERT_NE(sweep_at, std::string::npos) << r.output;
-    const double sweep_miou = std::stod(r.output.substr(sweep_at + 5));
+    const double sweep_miou = std::stod(r.output.substr(sweep_at + 10));
     EXPECT_GE(best_miou, sweep_miou);
     const json::Value v = json::parse(e.output.substr(e.output.find('{')));
     EXPECT_NEAR(v.at("mIoU").as_double(), sweep_miou, 0.006);
