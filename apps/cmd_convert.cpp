@@ -16,10 +16,17 @@ std::string lower_extension(const std::string& path) {
 }
 
 int run_convert(const std::vector<std::string>& args) {
-    wsdol::cli::Args a("convert", args, {"format", "dtype"}, {"zip64"});
+    wsdol::cli::Args a("convert", args, {"format", "dtype"}, {"zip64", "force"});
     WSDOL_CHECK(a.positional().size() == 2, "convert: expected IN and OUT (see wsdol convert --help)");
     const std::string& in = a.positional()[0];
     const std::string& out = a.positional()[1];
+    // OUT is never IN (a training checkpoint rewritten as weights loses its optimizer state and metadata), and an
+    // existing OUT is replaced only with --force.
+    std::error_code ec;
+    WSDOL_CHECK(!(in == out || std::filesystem::equivalent(in, out, ec)), "convert: OUT ", out,
+                " is the input file; write to another file");
+    WSDOL_CHECK(a.flag("force") || !std::filesystem::exists(out), "convert: OUT ", out,
+                " exists; give --force to replace it");
 
     std::string format = a.get_or("format", "");
     if (format.empty()) {
@@ -57,14 +64,16 @@ int run_convert(const std::vector<std::string>& args) {
 }
 
 WSDOL_COMMAND({"convert", "convert a weights file to safetensors or a PyTorch checkpoint",
-               "usage: wsdol convert IN OUT [--format safetensors|torch] [--dtype f32|f16|keep]\n\n"
+               "usage: wsdol convert IN OUT [--format safetensors|torch] [--dtype f32|f16|keep] [--force]\n\n"
                "Reads IN (any format wsdol inspect reads: safetensors, PyTorch zip, TorchScript, legacy pickle\n"
-               "stream) and writes its state_dict to OUT atomically (a temporary file renamed over OUT).\n\n"
+               "stream) and writes its state_dict to OUT atomically (a temporary file renamed over OUT). OUT must\n"
+               "not be IN; an existing OUT is replaced only with --force.\n\n"
                "  --format  safetensors, or torch (a torch.save-compatible zip, torch.load(weights_only=True)\n"
                "            opens it); default from OUT's extension: .safetensors, or .pt / .pth / .bin\n"
                "  --dtype   f32 or f16 converts every floating tensor; keep (default) leaves dtypes alone.\n"
                "            Integer and bool tensors always keep their dtype.\n"
-               "  --zip64   (torch only) ZIP64 extra fields on every record even when not needed (testing readers)",
+               "  --zip64   (torch only) ZIP64 extra fields on every record even when not needed (testing readers)\n"
+               "  --force   replace an existing OUT",
                run_convert});
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "apps/cli.h"
 #include "apps/progress.h"
+#include "engine/data/datasets.h"
 #include "engine/data/image_io.h"
 #include "engine/data/npy.h"
 #include "engine/eval/boxes.h"
@@ -61,6 +62,14 @@ ScoreArray load_scores(const std::string& path, int dims) {
     return a;
 }
 
+// A number option that must lie in [lo, hi] (NaN and infinities are refused): the error names the option.
+double bounded(const cli::Args& a, const std::string& key, double fallback, double lo, double hi) {
+    const double v = a.get_double(key, fallback);
+    WSDOL_CHECK(std::isfinite(v) && v >= lo && v <= hi, "--", key, " must be a number in [", lo, ", ", hi,
+                "], got '", a.get_or(key, ""), "'");
+    return v;
+}
+
 std::string hxw(int64_t h, int64_t w) { return std::to_string(h) + "x" + std::to_string(w); }
 
 // A progress line on stderr for the text report (none with --json, whose output is one JSON object).
@@ -89,6 +98,7 @@ int run_seg(const cli::Args& a, bool as_json) {
     std::string list = a.get_or("list", data_dir + "/ImageSets/Segmentation/val.txt");
     WSDOL_CHECK(file_exists(list), list, ": id list not found (pass --list FILE)");
     const auto ids = read_id_list(list);
+    WSDOL_CHECK(!ids.empty(), list, ": no ids (an empty split; pass another --list FILE)");
 
     std::string gt_name = a.get_or("gt-dir", "");
     if (gt_name.empty())
@@ -108,7 +118,13 @@ int run_seg(const cli::Args& a, bool as_json) {
     WSDOL_CHECK(!(sweep && a.get("threshold")), "--sweep and --threshold exclude each other");
     WSDOL_CHECK(!cams || sweep || a.get("threshold"), "CAM predictions (.npy) need --threshold T or --sweep");
     WSDOL_CHECK(cams || (!sweep && !a.get("threshold")), "--threshold/--sweep apply to CAM predictions (.npy) only");
-    const double threshold = a.get_double("threshold", 0.0);
+    // CAMs are compared after normalisation to [0, 1] (as infer writes them), so a threshold outside is a mistake.
+    const double threshold = bounded(a, "threshold", 0.0, 0.0, 1.0);
+    // Class names for the per-class lines: DIR/classes.txt, else VOC's when there are 21 classes, else numbers.
+    std::vector<std::string> class_names = file_exists(class_file) ? data::read_class_names(class_file)
+                                           : num_classes == 21    ? data::voc_class_names()
+                                                                  : std::vector<std::string>{};
+    if (class_names.size() != size_t(num_classes)) class_names.clear();  // --classes overrides the file
 
     std::map<std::string, std::vector<int>> labels;
     const auto labels_file = a.get("labels");
@@ -201,6 +217,11 @@ int run_seg(const cli::Args& a, bool as_json) {
     Value per = Value::array();
     for (double v : s.iou) per.push_back(number(v));
     out.set("per_class_IoU", per);
+    if (!class_names.empty()) {
+        Value names = Value::array();
+        for (const std::string& n : class_names) names.push_back(n);
+        out.set("class_names", names);
+    }
     out.set("pixel_accuracy", number(s.pixel_accuracy));
     out.set("mean_accuracy", number(s.mean_accuracy));
     out.set("pixels", s.pixels);
@@ -214,7 +235,9 @@ int run_seg(const cli::Args& a, bool as_json) {
     std::printf("mIoU %s  pixel acc %s  mean acc %s\n", fmt(s.miou).c_str(), fmt(s.pixel_accuracy).c_str(),
                 fmt(s.mean_accuracy).c_str());
     for (int c = 0; c < num_classes; ++c)
-        if (s.has_gt[c] || std::isfinite(s.iou[c])) std::printf("  class %2d  IoU %s\n", c, fmt(s.iou[c]).c_str());
+        if (s.has_gt[c] || std::isfinite(s.iou[c]))
+            std::printf("  class %2d %-14s IoU %s\n", c, class_names.empty() ? "" : class_names[size_t(c)].c_str(),
+                        fmt(s.iou[c]).c_str());
     return 0;
 }
 
@@ -279,7 +302,7 @@ int run_box(const cli::Args& a, bool as_json) {
     out.set("images", static_cast<int64_t>(meta.image_ids.size()));
 
     if (protocol == "wsol") {
-        const auto thresholds = wsol_thresholds(a.get_double("interval", 0.01));
+        const auto thresholds = wsol_thresholds(bounded(a, "interval", 0.01, 1e-4, 1.0));
         const auto ious = parse_iou_list(a.get_or("iou", "30,50,70"));
         BoxAccumulator acc(thresholds, ious);
         MaybeProgress progress(as_json, "eval box", meta.image_ids.size());
@@ -328,7 +351,7 @@ int run_box(const cli::Args& a, bool as_json) {
 
     // TS-CAM / CDTR: one fixed threshold, the largest contour's box.
     const LocProtocol p = protocol == "tscam" ? LocProtocol::tscam : LocProtocol::cdtr;
-    const double theta = a.get_double("theta", p == LocProtocol::tscam ? 0.1 : 0.2);
+    const double theta = bounded(a, "theta", p == LocProtocol::tscam ? 0.1 : 0.2, 0.0, 1.0);
     std::map<std::string, std::vector<int64_t>> topk;
     const auto topk_file = a.get("topk");
     if (topk_file) {
@@ -403,7 +426,7 @@ int run_mask(const cli::Args& a, bool as_json) {
     const std::string mask_root = a.get_or("mask-root", meta.dir);
     const int64_t size = a.get_int("size", 224);
     WSDOL_CHECK(size > 0, "--size must be positive");
-    const auto thresholds = wsol_thresholds(a.get_double("interval", 0.01));
+    const auto thresholds = wsol_thresholds(bounded(a, "interval", 0.01, 1e-4, 1.0));
     PxapAccumulator acc(thresholds);
     int64_t ignored = 0;
     MaybeProgress progress(as_json, "eval mask", meta.image_ids.size());
@@ -461,6 +484,10 @@ int run_eval(const std::vector<std::string>& args) {
     WSDOL_CHECK(fs::is_directory(*a.get("data")), *a.get("data"), ": --data folder not found");
     WSDOL_CHECK(fs::is_directory(*a.get("pred")), *a.get("pred"), ": --pred folder not found");
     const bool as_json = a.flag("json");
+    // Numeric options are checked before any file is read.
+    if (a.get("threshold")) (void)bounded(a, "threshold", 0.0, 0.0, 1.0);
+    if (a.get("theta")) (void)bounded(a, "theta", 0.0, 0.0, 1.0);
+    if (a.get("interval")) (void)bounded(a, "interval", 0.01, 1e-4, 1.0);
     if (*task == "seg") return run_seg(a, as_json);
     if (*task == "box") return run_box(a, as_json);
     if (*task == "mask") return run_mask(a, as_json);

@@ -6,7 +6,9 @@
 #include <map>
 
 #include "apps/cli.h"
+#include "engine/io/checkpoint.h"
 #include "engine/io/json.h"
+#include "engine/io/safetensors.h"
 #include "weights/architecture.h"
 #include "weights/weights_file.h"
 
@@ -23,6 +25,35 @@ std::string thousands(uint64_t v) {
     return out;
 }
 
+// What a wsdol training checkpoint (engine/io/checkpoint.h) records about its run: the method, step, epoch and
+// optimizer from the "wsdol.checkpoint" metadata. Not a checkpoint: found = false. Metadata that does not parse
+// is reported as such (inspect describes files; it does not refuse them).
+struct CheckpointInfo {
+    bool found = false;
+    std::string method, optimizer, problem;
+    int64_t step = 0, epoch = 0;
+};
+
+CheckpointInfo checkpoint_info(const std::string& path, const wsdol::weights::WeightsFile& w) {
+    CheckpointInfo info;
+    if (w.format != wsdol::weights::Format::safetensors) return info;
+    const wsdol::io::SafetensorsFile f(path);
+    const auto it = f.metadata().find(wsdol::io::kCheckpointMetadataKey);
+    if (it == f.metadata().end()) return info;
+    info.found = true;
+    try {
+        const wsdol::json::Value v = wsdol::json::parse(it->second);
+        info.step = v.at("step").as_int64();
+        info.epoch = v.at("epoch").as_int64();
+        if (const auto* o = v.find("optimizer"); o && o->is_object()) info.optimizer = o->at("type").as_string();
+        if (const auto* u = v.find("user"); u && u->is_object())
+            if (const auto* m = u->find("wsdol.method"); m && m->is_string()) info.method = m->as_string();
+    } catch (const wsdol::Error& e) {
+        info.problem = e.what();
+    }
+    return info;
+}
+
 int run_inspect(const std::vector<std::string>& args) {
     wsdol::cli::Args a("inspect", args, {}, {"json", "all"});
     WSDOL_CHECK(a.positional().size() == 1, "inspect: expected one FILE (see wsdol inspect --help)");
@@ -37,6 +68,7 @@ int run_inspect(const std::vector<std::string>& args) {
         ++per_dtype[wsdol::dtype_name(t.dtype())];
     }
     const wsdol::weights::DetectedArchitecture arch = wsdol::weights::detect_architecture(w.tensors);
+    const CheckpointInfo ckpt = checkpoint_info(path, w);
 
     if (a.flag("json")) {
         using wsdol::json::Value;
@@ -53,6 +85,15 @@ int run_inspect(const std::vector<std::string>& args) {
         a_json.add_member("description", Value(arch.description));
         a_json.add_member("parameter_count", Value(arch.parameter_count));
         root.add_member("architecture", std::move(a_json));
+        if (ckpt.found) {
+            Value c = Value::object();
+            c.add_member("method", ckpt.method.empty() ? Value() : Value(ckpt.method));
+            c.add_member("step", Value(ckpt.step));
+            c.add_member("epoch", Value(ckpt.epoch));
+            c.add_member("optimizer", ckpt.optimizer.empty() ? Value() : Value(ckpt.optimizer));
+            if (!ckpt.problem.empty()) c.add_member("problem", Value(ckpt.problem));
+            root.add_member("checkpoint", std::move(c));
+        }
         Value list = Value::array();
         for (const auto& [name, t] : w.tensors) {
             Value e = Value::object();
@@ -81,6 +122,12 @@ int run_inspect(const std::vector<std::string>& args) {
     std::printf("tensors:       %zu (%s)\n", w.tensors.size(), dtypes.empty() ? "none" : dtypes.c_str());
     std::printf("elements:      %s\n", thousands(elements).c_str());
     std::printf("bytes:         %s (%.1f MiB)\n", thousands(bytes).c_str(), bytes / 1048576.0);
+    if (ckpt.found && ckpt.problem.empty())
+        std::printf("checkpoint:    training checkpoint, method %s, step %lld, epoch %lld%s%s\n",
+                    ckpt.method.empty() ? "(not recorded)" : ckpt.method.c_str(), (long long)ckpt.step,
+                    (long long)ckpt.epoch, ckpt.optimizer.empty() ? "" : ", optimizer ", ckpt.optimizer.c_str());
+    else if (ckpt.found)
+        std::printf("checkpoint:    training checkpoint with unreadable metadata (%s)\n", ckpt.problem.c_str());
     std::printf("architecture:  %s\n", arch.description.c_str());
     if (arch.arch != wsdol::weights::Architecture::unknown)
         std::printf("parameters:    %s (floating tensors; BN statistics and counters excluded)\n",
@@ -114,7 +161,8 @@ WSDOL_COMMAND({"inspect", "list the tensors of a weights file (safetensors, PyTo
                "format, the state_dict it holds (a training checkpoint's ['model'] / ['state_dict'] / ...; a\n"
                "DataParallel \"module.\" prefix is stripped), each tensor's name, dtype and shape, the element and\n"
                "byte totals, the architecture recognised from the names and shapes (with its parameter count),\n"
-               "and the entries left out.\n\n"
+               "and the entries left out. For a wsdol training checkpoint it also prints the method, step, epoch\n"
+               "and optimizer the run recorded.\n\n"
                "  --json   one JSON object instead of text (every tensor listed)\n"
                "  --all    list every tensor (default: the first 30 and the last 10 when there are more than 40)",
                run_inspect});

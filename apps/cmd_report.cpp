@@ -88,6 +88,16 @@ std::vector<uint8_t> resize_heat(const std::vector<uint8_t>& heat, int64_t mh, i
 int run_overlay(const cli::Args& a) {
     const auto image_path = a.get("image"), map_path = a.get("map"), out = a.get("out");
     WSDOL_CHECK(image_path && map_path && out, "report --overlay needs --image IMG --map MAP.npy --out OUT.png");
+    // Never write over an input: --out must not be the image, the map or the mask (also through links).
+    for (const char* key : {"image", "map", "mask"}) {
+        const auto in = a.get(key);
+        std::error_code ec;
+        WSDOL_CHECK(!in || !(*in == *out || fs::equivalent(*in, *out, ec)), "--out ", *out, " is the --", key,
+                    " input; choose another output file");
+    }
+    const double alpha = a.get_double("alpha", 0.5);
+    WSDOL_CHECK(std::isfinite(alpha) && alpha >= 0 && alpha <= 1, "--alpha must be in [0, 1], got '",
+                a.get_or("alpha", ""), "'");
     const data::Image image = data::read_image(*image_path, data::ColorMode::rgb);
     Tensor t = data::read_npy(*map_path);
     WSDOL_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, *map_path,
@@ -118,7 +128,6 @@ int run_overlay(const cli::Args& a) {
         heat = eval::heat_from_cams(t.data<double>(), k, mh, mw, classes, *map_path);
     }
     heat = resize_heat(heat, mh, mw, image.height, image.width);
-    const double alpha = a.get_double("alpha", 0.5);
     data::Image rgb = data::heat_overlay(image, heat, alpha);
     if (mask) draw_outline(rgb, *mask);
     io::write_file_atomic(*out, data::encode_png(rgb));
@@ -175,8 +184,11 @@ int run_report(const cli::Args& a, const std::vector<std::string>& method_args,
     WSDOL_CHECK(fs::is_directory(gt_dir), gt_dir, ": ground-truth folder not found (see --gt-dir)");
 
     const double threshold = a.get_double("threshold", 0.5);
+    WSDOL_CHECK(std::isfinite(threshold) && threshold >= 0 && threshold <= 1, "--threshold must be in [0, 1], got '",
+                a.get_or("threshold", ""), "'");
     const double alpha = a.get_double("alpha", 0.5);
-    WSDOL_CHECK(alpha >= 0 && alpha <= 1, "--alpha must be in [0, 1], got ", alpha);
+    WSDOL_CHECK(std::isfinite(alpha) && alpha >= 0 && alpha <= 1, "--alpha must be in [0, 1], got '",
+                a.get_or("alpha", ""), "'");
     const int64_t max_images = a.get_int("max-images", 24);
     WSDOL_CHECK(max_images >= 0, "--max-images must be >= 0, got ", max_images);
     const int64_t thumb = a.get_int("thumb", 160);

@@ -16,7 +16,7 @@ int run_smoke(const std::vector<std::string>& args) {
     c.seed = static_cast<uint64_t>(a.get_int("seed", 1));
     c.batch_size = a.get_int("batch", 32);
     WSDOL_CHECK(c.steps > 0 && c.batch_size > 0, "smoke: --steps and --batch must be positive");
-    if (a.get("threads")) wsdol::cpu::set_num_threads(static_cast<int>(a.get_int("threads", 0)));
+    if (a.get("threads")) wsdol::cpu::set_num_threads(a.get_int("threads", 0));
     std::printf("training a tiny ViT (depth 2, width 64, 4 heads, patch 8) on %lldx%lld toy patterns, %lld steps, "
                 "batch %lld, %d threads\n",
                 static_cast<long long>(c.image_size), static_cast<long long>(c.image_size),

@@ -8,6 +8,7 @@
 //   DIR/captions.txt                        "<id>\t<caption>"
 //   DIR/classes.txt                         "0 background" then "k <name>"
 //   DIR/synth.json                          the configuration (seed, classes, images, size, difficulty)
+// --layout wsol writes the single-object WSOL task instead (CUB layout + wsolevaluation masks, engine/data/synth_wsol.h).
 // The bytes depend only on the configuration: the same command writes byte-identical files on any thread count.
 #include <stb/stb_image_write.h>
 
@@ -16,12 +17,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "apps/cli.h"
 #include "apps/progress.h"
 #include "engine/core/error.h"
 #include "engine/data/png_write.h"
 #include "engine/data/synth.h"
+#include "engine/io/json.h"
+#include "engine/data/synth_wsol.h"
 
 namespace {
 
@@ -44,8 +48,55 @@ std::string encode_jpeg(const data::SynthImage& image) {
     return bytes;
 }
 
+// The image count an earlier `wsdol synth` recorded in its synth.json; a file that is not one is an error.
+int64_t earlier_synth_images(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        const json::Value v = json::parse(text.str());
+        const json::Value* generator = v.is_object() ? v.find("generator") : nullptr;
+        WSDOL_CHECK(generator && generator->is_string() && generator->as_string() == "wsdol synth", "no generator ",
+                    "\"wsdol synth\"");
+        const int64_t images = v.at("images").as_int64();
+        WSDOL_CHECK(images >= 0, "negative image count");
+        return images;
+    } catch (const Error& e) {
+        fail(str("synth: ", path.string(), " is not a wsdol synth record (", e.what(),
+                 "): the folder is not an earlier synth output; choose another folder"));
+    }
+}
+
+// The index i of a file named synth_image_id(i) + extension, else -1.
+int64_t synth_file_index(const std::string& name, const std::string& extension) {
+    if (name.size() <= 6 + extension.size() || name.rfind("synth_", 0) != 0 ||
+        name.compare(name.size() - extension.size(), extension.size(), extension) != 0)
+        return -1;
+    const std::string digits = name.substr(6, name.size() - 6 - extension.size());
+    if (digits.size() > 15 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+    const int64_t index = std::stoll(digits);
+    return data::synth_image_id(index) + extension == name ? index : -1;
+}
+
+// --layout wsol: the single-object WSOL task in the CUB layout plus wsolevaluation masks (engine/data/synth_wsol.h).
+int run_synth_wsol(const cli::Args& a, const data::SynthConfig& config, const fs::path& root) {
+    cli::Progress progress("synth", config.images, "img");
+    const auto start = std::chrono::steady_clock::now();
+    data::write_synth_wsol(config, root.string(), [&](int64_t done) {
+        if (!a.flag("quiet")) progress.update(done);
+    });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const int64_t n_test = int64_t(double(config.images) * config.val_fraction);
+    std::printf("wrote %lld single-object images (%lld train, %lld test) of %lldx%lld, %d classes, %s, CUB layout + "
+                "wsolevaluation masks, to %s in %.2f s\n",
+                (long long)config.images, (long long)(config.images - n_test), (long long)n_test,
+                (long long)config.size, (long long)config.size, config.classes,
+                data::synth_difficulty_name(config.difficulty), root.string().c_str(), seconds);
+    return 0;
+}
+
 int run_synth(const std::vector<std::string>& args) {
-    cli::Args a("synth", args, {"out", "classes", "images", "size", "seed", "difficulty", "val-fraction", "home-probability", "max-objects"},
+    cli::Args a("synth", args, {"out", "classes", "images", "size", "seed", "difficulty", "val-fraction", "home-probability", "max-objects", "layout"},
                 {"quiet"});
     const auto out_arg = a.get("out");
     WSDOL_CHECK(out_arg.has_value(), "synth: --out DIR is required");
@@ -58,20 +109,47 @@ int run_synth(const std::vector<std::string>& args) {
     config.val_fraction = a.get_double("val-fraction", config.val_fraction);
     config.home_probability = a.get_double("home-probability", config.home_probability);
     config.max_objects = int(a.get_int("max-objects", config.max_objects));
-    WSDOL_CHECK(config.images >= 1, "synth: --images must be at least 1, got ", config.images);
+    WSDOL_CHECK(config.images >= 1 && config.images <= 10000000, "synth: --images must be in 1..10000000, got ",
+                config.images);
     WSDOL_CHECK(config.val_fraction >= 0 && config.val_fraction < 1, "synth: --val-fraction must be in [0, 1), got ",
                 config.val_fraction);
+    const std::string layout = a.get_or("layout", "voc");
+    WSDOL_CHECK(layout == "voc" || layout == "wsol", "synth: --layout must be voc or wsol, got '", layout, "'");
+    WSDOL_CHECK(layout == "voc" || config.max_objects <= 1, "synth: --layout wsol holds one object per image, got "
+                "--max-objects ", config.max_objects);
     const auto names = data::synth_class_names(config.classes);  // validates --classes
     data::synth_image(config, 0);                                    // validates --size before any file is written
 
     const fs::path root(*out_arg);
     // Never write into someone's dataset: the lists and label files written here would replace theirs. An existing
     // folder is reused only when it is empty or is itself a `wsdol synth` output (it has synth.json).
+    int64_t earlier_images = 0;  // images of an earlier synth in the same folder
     if (fs::exists(root)) {
         WSDOL_CHECK(fs::is_directory(root), "synth: --out ", root.string(), " exists and is not a folder");
         WSDOL_CHECK(fs::is_empty(root) || fs::exists(root / "synth.json"), "synth: --out ", root.string(),
                     " is not empty and is not a wsdol synth dataset (no synth.json): choose another folder");
+        if (fs::exists(root / "synth.json")) earlier_images = earlier_synth_images(root / "synth.json");
     }
+    // A rerun over an earlier, larger synth removes the images and masks that run made beyond the new count (and
+    // nothing else: other files in the folder are not ours), so the folder holds exactly the new dataset.
+    if (earlier_images > config.images) {
+        for (const char* sub : {"JPEGImages", "SegmentationClass"}) {
+            if (!fs::is_directory(root / sub)) continue;
+            std::vector<fs::path> stale;
+            for (const auto& entry : fs::directory_iterator(root / sub)) {
+                const int64_t index = synth_file_index(entry.path().filename().string(),
+                                                       std::string(sub) == "JPEGImages" ? ".jpg" : ".png");
+                if (index >= config.images && index < earlier_images && entry.is_regular_file())
+                    stale.push_back(entry.path());
+            }
+            for (const fs::path& f : stale) {
+                std::error_code ec;
+                fs::remove(f, ec);
+                WSDOL_CHECK(!ec, "synth: cannot remove the earlier run's ", f.string(), ": ", ec.message());
+            }
+        }
+    }
+    if (layout == "wsol") return run_synth_wsol(a, config, root);
     for (const char* sub : {"JPEGImages", "SegmentationClass", "ImageSets/Segmentation"}) {
         std::error_code ec;
         fs::create_directories(root / sub, ec);
@@ -150,7 +228,7 @@ int run_synth(const std::vector<std::string>& args) {
 WSDOL_COMMAND(wsdol::cli::Command{
     "synth", "write the synthetic localization benchmark (VOC layout, masks, labels, captions)",
     "usage: wsdol synth --out DIR [--classes K] [--images N] [--size S] [--seed X] [--difficulty easy|medium|hard]\n"
-    "                   [--val-fraction F] [--home-probability P] [--max-objects M] [--quiet]\n\n"
+    "                   [--val-fraction F] [--home-probability P] [--max-objects M] [--layout voc|wsol] [--quiet]\n\n"
     "Renders N images of S x S pixels with 1-3 objects of K shape classes (K <= 10) on textured backgrounds that\n"
     "co-occur with the classes, plus clutter and occluders, and writes them in the PASCAL VOC layout:\n"
     "JPEGImages/, SegmentationClass/ (palette PNGs; 255 = ignore), ImageSets/Segmentation/{train,val,trainval}.txt,\n"
@@ -158,6 +236,10 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "--home-probability P overrides the difficulty's chance that a scene takes its first object's home background\n"
     "(0: backgrounds independent of the classes); --max-objects M (1..3) its most objects per scene (1: one object\n"
     "per image, as in an object-centric pretraining set).\n"
+    "--layout wsol writes the WSOL task instead: one object per image, in the CUB-200-2011 layout (images.txt,\n"
+    "image_class_labels.txt, bounding_boxes.txt, train_test_split.txt, classes.txt, images/) with the last F as the\n"
+    "test split, plus foreground masks (masks/) and wsolevaluation metadata (wsol/{train,test}/) for PxAP.\n"
     "Defaults: K 6, N 200, S 128, seed 0, medium. The same arguments always give byte-identical files.\n"
-    "DIR must be new, empty, or an earlier `wsdol synth` output: any other folder is refused, never written into.",
+    "DIR must be new, empty, or an earlier `wsdol synth` output: any other folder is refused, never written into.\n"
+    "Over an earlier, larger synth the images and masks it made beyond N are removed; other files are kept.",
     run_synth});

@@ -6,11 +6,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "apps/cli.h"
 #include "apps/clip_vocab.h"
+#include "apps/progress.h"
 #include "engine/core/error.h"
 #include "tokenizer/bpe_train.h"
 #include "tokenizer/clip_tokenizer.h"
@@ -30,9 +32,32 @@ int run_tokenize(const std::vector<std::string>& args) {
     if (a.flag("train")) {
         WSDOL_CHECK(a.get("out"), "tokenize --train: --out FILE is required");
         wsdol::tok::BpeTrainOptions o;
-        o.vocab_size = static_cast<size_t>(a.get_int("vocab-size", 1024));
-        o.min_pair_count = static_cast<size_t>(a.get_int("min-count", 2));
-        std::string corpus((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+        const long long vocab_size = a.get_int("vocab-size", 1024), min_count = a.get_int("min-count", 2);
+        WSDOL_CHECK(vocab_size >= 515 && vocab_size <= 100000000, "tokenize --train: --vocab-size must be in ",
+                    "515..100000000 (512 byte symbols + 2 special tokens + at least 1 merge), got ", vocab_size);
+        WSDOL_CHECK(min_count >= 1, "tokenize --train: --min-count must be at least 1, got ", min_count);
+        o.vocab_size = static_cast<size_t>(vocab_size);
+        o.min_pair_count = static_cast<size_t>(min_count);
+        // Progress on stderr: one bar for reading the corpus (bytes), one for the merges.
+        std::unique_ptr<wsdol::cli::Progress> bar;
+        std::string bar_phase;
+        o.progress = [&](const char* phase, size_t done, size_t total) {
+            if (bar_phase != phase) {
+                bar_phase = phase;
+                const bool reading = bar_phase == "reading";
+                bar = std::make_unique<wsdol::cli::Progress>(std::string("tokenize --train: ") + phase,
+                                                             int64_t(reading ? (total + 1023) / 1024 : total),
+                                                             reading ? "KiB" : "merges");
+            }
+            bar->update(int64_t(bar_phase == "reading" ? (done + 1023) / 1024 : done));
+        };
+        std::string corpus;
+        {
+            char buffer[1 << 16];
+            size_t got;
+            while ((got = std::fread(buffer, 1, sizeof buffer, stdin)) > 0) corpus.append(buffer, got);
+            WSDOL_CHECK(!std::ferror(stdin), "tokenize --train: error reading the corpus from stdin");
+        }
         const wsdol::tok::BpeTrainResult r = wsdol::tok::train_bpe(corpus, o);
         wsdol::tok::write_bpe_file(r, *a.get("out"));
         std::fprintf(stderr, "tokenize --train: %zu merges (vocab size %zu) from %zu words (%zu distinct) -> %s\n",

@@ -73,7 +73,7 @@ int run_train_clip(const std::vector<std::string>& args) {
                 o.model.image_size);
     WSDOL_CHECK(o.workers >= 0, "train-clip: --workers must be >= 0, got ", o.workers);
     WSDOL_CHECK(o.prompt.find("{}") != std::string::npos, "train-clip: --prompt must contain {}, got '", o.prompt, "'");
-    if (a.get("threads")) cpu::set_num_threads(static_cast<int>(a.get_int("threads", 0)));
+    if (a.get("threads")) cpu::set_num_threads(a.get_int("threads", 0));
 
     const bool quiet = a.flag("quiet");
     const models::CaptionedImages train = models::load_captioned_images(*data_dir, "train");

@@ -1,12 +1,14 @@
-// cmd_version.cpp — `wsdol version`: version and build options (CUDA, SIMD level, OpenMP threads).
+// cmd_version.cpp — `wsdol version`: version and build options (CUDA, SIMD levels, OpenMP threads).
 #include <cstdio>
 
 #include "apps/cli.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/simd.h"
 
 namespace {
 
-const char* simd_level() {
+// The SIMD level the non-dispatched code was compiled for (the build's baseline flags).
+const char* baseline_simd_level() {
 #if defined(__AVX512F__)
     return "AVX-512";
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -15,6 +17,8 @@ const char* simd_level() {
     return "AVX2";
 #elif defined(__SSE4_2__)
     return "SSE4.2";
+#elif defined(__SSE2__)
+    return "SSE2 (x86-64 baseline)";
 #elif defined(__ARM_NEON)
     return "NEON";
 #else
@@ -32,7 +36,14 @@ int run_version(const std::vector<std::string>& args) {
 #else
     std::printf("CUDA: off (CPU-only build)\n");
 #endif
-    std::printf("SIMD: %s\n", simd_level());
+    namespace cpu = wsdol::cpu;
+    const cpu::SimdLevel level = cpu::simd_level();  // throws on a bad WSDOL_SIMD (the message names it)
+    std::printf("SIMD kernels: %s (%s; detected %s)\n", cpu::simd_level_name(level),
+                cpu::simd_level_forced() ? "forced by WSDOL_SIMD" : "chosen at run time, WSDOL_SIMD unset",
+                cpu::simd_level_name(cpu::detected_simd_level()));
+    std::printf("  %s\n", cpu::simd_kernels_description(level).c_str());
+    std::printf("SIMD baseline (other kernels): %s (%s)\n", baseline_simd_level(),
+                WSDOL_NATIVE_BUILD ? "-march=native build" : "portable build");
 #ifdef _OPENMP
     std::printf("OpenMP: on, %d threads (OMP_NUM_THREADS)\n", wsdol::cpu::num_threads());
 #else
@@ -45,5 +56,7 @@ int run_version(const std::vector<std::string>& args) {
 
 WSDOL_COMMAND(wsdol::cli::Command{"version", "print the version and build options (CUDA, SIMD, OpenMP threads)",
                                   "usage: wsdol version\n\nPrints the version, git revision, build type, whether the "
-                                  "CUDA backend is built in, the CPU SIMD level compiled for, and the OpenMP thread count.",
+                                  "CUDA backend is built in, the SIMD level of the run-time dispatched kernels (and "
+                                  "their names; WSDOL_SIMD=avx512|avx2|scalar forces a level), the SIMD level the "
+                                  "rest was compiled for, and the OpenMP thread count.",
                                   run_version});

@@ -1,5 +1,6 @@
 // main.cpp — the `wsdol` program: dispatches to the subcommands registered in apps/cmd_*.cpp.
-// Errors (wsdol::Error) print as "wsdol NAME: message" with exit code 1; bad usage exits 2.
+// Errors (wsdol::Error) print as "wsdol NAME: message" with exit code 1 (once: a message that already begins with
+// the command name is not prefixed twice); bad usage exits 2.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -125,7 +126,12 @@ int main(int argc, char** argv) {
     try {
         return cmd.run(rest);
     } catch (const wsdol::Error& e) {
-        std::fprintf(stderr, "wsdol %s: %s\n", cmd.name.c_str(), e.what());
+        // Messages that already start with the command ("eval: ...", "tokenize --train: ...") get only "wsdol ".
+        const std::string message = e.what();
+        const bool named = message.rfind(cmd.name, 0) == 0 && message.size() > cmd.name.size() &&
+                           (message[cmd.name.size()] == ':' || message[cmd.name.size()] == ' ');
+        if (named) std::fprintf(stderr, "wsdol %s\n", message.c_str());
+        else std::fprintf(stderr, "wsdol %s: %s\n", cmd.name.c_str(), message.c_str());
         return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "wsdol %s: internal error: %s\n", cmd.name.c_str(), e.what());

@@ -7,6 +7,10 @@
 //
 // Layouts: "NN" is C = A @ B with both row-major; "NT" is C = A @ W^T with W stored (N, K), which is how
 // linear() calls the kernel for a weight of shape (out, in).
+//
+// SIMD levels (kernels/cpu/simd.h): ours runs once per level this machine supports, in the same process —
+// BM_wsdol_sgemm_avx512, BM_wsdol_sgemm_avx2 (and BM_wsdol_sgemm_scalar with WSDOL_BENCH_SCALAR=1) — so random
+// interleaving mixes the levels and OpenBLAS in time. The FMA peaks are measured at 256 and 512 bits.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 #include <immintrin.h>
@@ -21,6 +25,7 @@
 
 #include "engine/ops/linalg.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/simd.h"
 
 namespace {
 
@@ -64,10 +69,11 @@ void set_flops(benchmark::State& state, const Problem& p, double cpu_seconds) {
     state.counters["GFLOPS_cpu"] = gflop * state.iterations() / cpu_seconds;
 }
 
-// args: M, N, K, trans_b, batch
-void BM_wsdol_sgemm(benchmark::State& state) {
+// args: M, N, K, trans_b, batch; `level`: the SIMD level of our kernels for this benchmark.
+void BM_wsdol_sgemm(benchmark::State& state, wsdol::cpu::SimdLevel level) {
     Problem p(state.range(0), state.range(1), state.range(2), state.range(3) != 0, state.range(4));
     wsdol::cpu::set_num_threads(bench_threads());
+    wsdol::cpu::set_simd_level(level);
     auto* gemm = wsdol::find_kernel<wsdol::GemmKernel>("gemm", wsdol::Device::cpu(), wsdol::DType::f32);
     wsdol::GemmArgs g;
     g.trans_b = p.trans_b;
@@ -125,12 +131,12 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
     b->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 }
 
-BENCHMARK(BM_wsdol_sgemm)->Apply(gemm_shapes);
 BENCHMARK(BM_openblas_sgemm)->Apply(gemm_shapes);
 
-// ---- FMA peak: independent chains of 256-bit FMAs (10 chains cover latency 4 x 2 pipes), per thread.
-double fma_loop(int64_t iters) {
-#if defined(__AVX2__) && defined(__FMA__)
+// ---- FMA peak: independent chains of 256-bit (or 512-bit) FMAs (10 chains cover latency 4 x 2 pipes), per
+// thread. Compiled with target attributes (the bench is built for the baseline) and run only where supported.
+// noipa: the loops are pure functions of a constant; without it GCC hoisted the call out of the timing loop.
+__attribute__((target("avx2,fma"), noipa)) double fma_loop_256(int64_t iters) {
     __m256 acc[10];
     for (int i = 0; i < 10; ++i) acc[i] = _mm256_set1_ps(0.001f * i);
     const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
@@ -143,46 +149,74 @@ double fma_loop(int64_t iters) {
     alignas(32) float out[8];
     _mm256_store_ps(out, s);
     return out[0];
-#else
-    return 0.0 * iters;
-#endif
+}
+__attribute__((target("avx512f"), noipa)) double fma_loop_512(int64_t iters) {
+    __m512 acc[10];
+    for (int i = 0; i < 10; ++i) acc[i] = _mm512_set1_ps(0.001f * i);
+    const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+    for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 10
+        for (int i = 0; i < 10; ++i) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+    }
+    __m512 s = acc[0];
+    for (int i = 1; i < 10; ++i) s = _mm512_add_ps(s, acc[i]);
+    alignas(64) float out[16];
+    _mm512_store_ps(out, s);
+    return out[0];
 }
 constexpr int64_t kFmaIters = 1 << 22;
-constexpr double kFlopsPerIter = 10 * 8 * 2;  // 10 FMAs x 8 lanes x 2 flops
 
-void BM_fma_peak_1thread(benchmark::State& state) {
+// `bits`: 256 or 512.
+__attribute__((noipa)) double fma_loop(int64_t iters, int bits) { return bits == 512 ? fma_loop_512(iters) : fma_loop_256(iters); }
+double flops_per_iter(int bits) { return 10.0 * (bits / 32) * 2; }  // 10 FMAs x lanes x 2 flops
+
+void BM_fma_peak_1thread(benchmark::State& state, int bits) {
     const double cpu0 = process_cpu_seconds();
-    for (auto _ : state) benchmark::DoNotOptimize(fma_loop(kFmaIters));
-    const double gflop = kFmaIters * kFlopsPerIter * 1e-9;
+    for (auto _ : state) benchmark::DoNotOptimize(fma_loop(kFmaIters, bits));
+    const double gflop = kFmaIters * flops_per_iter(bits) * 1e-9;
     state.counters["GFLOPS"] = benchmark::Counter(gflop, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["GFLOPS_cpu"] = gflop * state.iterations() / (process_cpu_seconds() - cpu0);
 }
-void BM_fma_peak_threads(benchmark::State& state) {
+void BM_fma_peak_threads(benchmark::State& state, int bits) {
     const int threads = bench_threads();
     let_other_library_idle();
     const double cpu0 = process_cpu_seconds();
     for (auto _ : state) {
         double sink = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
-        sink += fma_loop(kFmaIters);
+        sink += fma_loop(kFmaIters, bits);
         benchmark::DoNotOptimize(sink);
     }
-    const double gflop = threads * kFmaIters * kFlopsPerIter * 1e-9;
+    const double gflop = threads * kFmaIters * flops_per_iter(bits) * 1e-9;
     state.counters["GFLOPS"] = benchmark::Counter(gflop, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["GFLOPS_cpu"] = gflop * state.iterations() / (process_cpu_seconds() - cpu0);
     state.counters["threads"] = threads;
 }
-BENCHMARK(BM_fma_peak_1thread)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_fma_peak_threads)->Unit(benchmark::kMillisecond)->UseRealTime();
-
 }  // namespace
 
 int main(int argc, char** argv) {
+    namespace cpu = wsdol::cpu;
+    const bool scalar = std::getenv("WSDOL_BENCH_SCALAR") != nullptr;
+    for (cpu::SimdLevel level : {cpu::SimdLevel::avx512, cpu::SimdLevel::avx2, cpu::SimdLevel::scalar}) {
+        if (!cpu::simd_level_available(level) || (level == cpu::SimdLevel::scalar && !scalar)) continue;
+        benchmark::RegisterBenchmark((std::string("BM_wsdol_sgemm_") + cpu::simd_level_name(level)).c_str(),
+                                     BM_wsdol_sgemm, level)
+            ->Apply(gemm_shapes);
+    }
+    for (int bits : {256, 512}) {
+        if (bits == 256 ? !__builtin_cpu_supports("fma") : !__builtin_cpu_supports("avx512f")) continue;
+        const std::string w = std::to_string(bits);
+        benchmark::RegisterBenchmark(("BM_fma_peak_" + w + "_1thread").c_str(), BM_fma_peak_1thread, bits)
+            ->Unit(benchmark::kMillisecond)->UseRealTime();
+        benchmark::RegisterBenchmark(("BM_fma_peak_" + w + "_threads").c_str(), BM_fma_peak_threads, bits)
+            ->Unit(benchmark::kMillisecond)->UseRealTime();
+    }
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::AddCustomContext("threads", std::to_string(bench_threads()));
     benchmark::AddCustomContext("openblas", openblas_get_config());
     benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+    benchmark::AddCustomContext("wsdol_simd_detected", cpu::simd_level_name(cpu::detected_simd_level()));
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

@@ -185,6 +185,28 @@ TEST(Datasets, CubOfficialFilesWithBoxes) {
     test::expect_error([&] { data::open_cub(root.string(), "test"); }, {"bounding_boxes.txt:1", "expected 5 fields"});
 }
 
+// Found by fuzz/fuzz_datasets.cpp: CUB ids and classes were converted from any double (1e32: undefined
+// behaviour); they must be integers in range, and box values finite.
+TEST(Datasets, CubIdsAndClassesAreIntegersAndBoxesFinite) {
+    test::ScratchDir dir;
+    const fs::path root = fs::path(dir.file("cub"));
+    fs::create_directories(root);
+    write_text(root / "classes.txt", "1 001.a\n");
+    write_text(root / "image_class_labels.txt", "1 1\n");
+    write_text(root / "bounding_boxes.txt", "1 0 0 4 4\n");
+    write_text(root / "train_test_split.txt", "1 0\n");
+    write_text(root / "images.txt", "222222222222222222222222222222222 001.a/x.jpg\n");
+    test::expect_error([&] { data::open_cub(root.string(), "test"); }, {"images.txt:1", "expected an integer", "2222"});
+    write_text(root / "images.txt", "1e32 001.a/x.jpg\n");
+    test::expect_error([&] { data::open_cub(root.string(), "test"); }, {"images.txt:1", "1e32"});
+    write_text(root / "images.txt", "1 001.a/x.jpg\n");
+    write_text(root / "image_class_labels.txt", "1 7e30\n");
+    test::expect_error([&] { data::open_cub(root.string(), "test"); }, {"image_class_labels.txt", "7e30"});
+    write_text(root / "image_class_labels.txt", "1 1\n");
+    write_text(root / "bounding_boxes.txt", "1 nan 0 4 4\n");
+    test::expect_error([&] { data::open_cub(root.string(), "test"); }, {"bounding_boxes.txt", "expected a number", "nan"});
+}
+
 TEST(Datasets, IlsvrcValBoxesThroughWsolevaluationMetadata) {
     test::ScratchDir dir;
     // wsolevaluation's metadata/ILSVRC/test layout, written from ../shared/data/real/ilsvrc/boxes.txt

@@ -3,10 +3,13 @@
 // Exact checks use small-integer-valued inputs: every product and partial sum is an integer below 2^24, so the
 // f32 result is exact whatever the summation order or FMA use, and must equal a plain double loop bit for bit.
 // Random-float checks use an error bound of the sequential-summation kind: |err| <= (k + 4) u sum_p |a||b|.
-// Determinism checks compare bits across thread counts and across the kernel's internal paths.
+// Determinism checks compare bits across thread counts and across the kernel's internal paths. The GemmSimd
+// tests run every check at each SIMD level this machine can run (kernels/cpu/simd.h) and compare levels; ctest
+// also reruns the whole file with WSDOL_SIMD=avx2 and =scalar (CMakeLists.txt).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -14,6 +17,8 @@
 
 #include "engine/ops/linalg.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/simd.h"
+#include "tests/cli_test_util.h"
 
 namespace wsdol {
 namespace {
@@ -390,6 +395,130 @@ TEST(Gemm, MatmulUsesKernelExactly) {
                 for (int64_t p = 0; p < 45; ++p) acc += va[(bi * 70 + i) * 45 + p] * vb[(bi * 33 + j) * 45 + p];
                 ASSERT_EQ(vc[(bi * 70 + i) * 33 + j], acc);
             }
+}
+
+// ---- SIMD levels ----------------------------------------------------------------------------------------------
+
+// Runs the enclosing scope at one SIMD level and restores the level in use before.
+struct ScopedSimdLevel {
+    cpu::SimdLevel saved;
+    explicit ScopedSimdLevel(cpu::SimdLevel level) : saved(cpu::simd_level()) { cpu::set_simd_level(level); }
+    ~ScopedSimdLevel() { cpu::set_simd_level(saved); }
+};
+
+std::vector<cpu::SimdLevel> available_levels() {
+    std::vector<cpu::SimdLevel> levels;
+    for (cpu::SimdLevel l : {cpu::SimdLevel::scalar, cpu::SimdLevel::avx2, cpu::SimdLevel::avx512})
+        if (cpu::simd_level_available(l)) levels.push_back(l);
+    return levels;
+}
+
+TEST(GemmSimd, DetectionAndForcing) {
+    EXPECT_TRUE(cpu::simd_level_available(cpu::SimdLevel::scalar));
+    EXPECT_TRUE(cpu::simd_level_available(cpu::detected_simd_level()));
+    EXPECT_TRUE(cpu::simd_level_available(cpu::simd_level()));
+    for (cpu::SimdLevel l : {cpu::SimdLevel::avx2, cpu::SimdLevel::avx512})
+        if (!cpu::simd_level_available(l)) EXPECT_THROW(cpu::set_simd_level(l), Error);
+    for (cpu::SimdLevel l : available_levels()) {
+        ScopedSimdLevel scoped(l);
+        EXPECT_EQ(cpu::simd_level(), l);
+        EXPECT_NE(cpu::simd_kernels_description(l).find("GEMM f32"), std::string::npos);
+    }
+}
+
+TEST(GemmSimd, VersionNamesTheKernelsAndBadValuesAreClearErrors) {
+    const char* old = std::getenv("WSDOL_SIMD");
+    const std::string saved = old ? old : "";
+    setenv("WSDOL_SIMD", "scalar", 1);
+    test::CliResult r = test::run_wsdol("version");
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("SIMD kernels: scalar (forced by WSDOL_SIMD"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("GEMM f32 6x16 portable"), std::string::npos) << r.output;
+    setenv("WSDOL_SIMD", "sse9", 1);
+    r = test::run_wsdol("version");
+    EXPECT_NE(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("WSDOL_SIMD=sse9: expected one of avx512, avx2, scalar"), std::string::npos) << r.output;
+    if (!cpu::simd_level_available(cpu::SimdLevel::avx512)) {
+        setenv("WSDOL_SIMD", "avx512", 1);
+        r = test::run_wsdol("version");
+        EXPECT_NE(r.code, 0) << r.output;
+        EXPECT_NE(r.output.find("WSDOL_SIMD=avx512"), std::string::npos) << r.output;
+    }
+    if (old) setenv("WSDOL_SIMD", saved.c_str(), 1);
+    else unsetenv("WSDOL_SIMD");
+}
+
+TEST(GemmSimd, EveryLevelExactOnTileEdges) {
+    // Sizes around both register tilings (6x16 and 12x32), k across a chunk boundary (KC = 256).
+    for (cpu::SimdLevel level : available_levels()) {
+        ScopedSimdLevel scoped(level);
+        SCOPED_TRACE(cpu::simd_level_name(level));
+        uint32_t seed = 5000;
+        for (int64_t m : {1, 5, 12, 13, 25, 37})
+            for (int64_t n : {3, 16, 31, 32, 33, 65, 97})
+                for (int64_t k : {7, 300})
+                    for (int t = 0; t < 4; ++t) {
+                        Layout L;
+                        L.ta = t & 1;
+                        L.tb = t & 2;
+                        L.m = m; L.n = n; L.k = k;
+                        L.pad_c = 3;
+                        L.beta = t == 3 ? 2.0 : 0.0;
+                        expect_exact<float>(L, seed++);
+                        if (t == 0 && m == 13) expect_exact<double>(L, seed++);
+                    }
+    }
+}
+
+TEST(GemmSimd, EveryLevelBitsIndependentOfThreadCount) {
+    const int64_t shapes[][4] = {  // m, n, k, batch
+        {257, 511, 130, 1}, {600, 300, 700, 1}, {2, 5000, 300, 1}, {197, 197, 64, 6}, {300, 40, 520, 3}};
+    for (cpu::SimdLevel level : available_levels()) {
+        ScopedSimdLevel scoped(level);
+        SCOPED_TRACE(cpu::simd_level_name(level));
+        uint32_t seed = 6000;
+        for (auto& s : shapes)
+            for (int t = 0; t < 4; t += 3) {
+                Layout L;
+                L.ta = t & 1;
+                L.tb = t & 2;
+                L.m = s[0]; L.n = s[1]; L.k = s[2];
+                L.batch = s[3];
+                L.beta = 0.5;
+                expect_thread_independent<float>(L, seed++);
+                if (t == 0) expect_thread_independent<double>(L, seed++);
+            }
+    }
+}
+
+TEST(GemmSimd, Avx2AndAvx512GiveTheSameBits) {
+    // Same fused multiply-adds in the same order with the same k-chunks (gemm_microkernel.h): only the register
+    // tiling differs, which changes no arithmetic.
+    if (!cpu::simd_level_available(cpu::SimdLevel::avx512)) GTEST_SKIP() << "no AVX-512 on this machine";
+    const int64_t shapes[][4] = {{257, 511, 600, 1}, {1, 3000, 300, 1}, {197, 197, 64, 4}, {37, 50, 520, 2}};
+    uint32_t seed = 7000;
+    for (auto& s : shapes)
+        for (int t = 0; t < 4; ++t) {
+            Layout L;
+            L.ta = t & 1;
+            L.tb = t & 2;
+            L.m = s[0]; L.n = s[1]; L.k = s[2];
+            L.batch = s[3];
+            L.alpha = 0.75;
+            L.beta = -1.5;
+            FloatGen gen(seed++);
+            Operands<float> ops(L, [&] { return static_cast<float>(gen()); });
+            std::vector<float> avx2, avx512;
+            {
+                ScopedSimdLevel scoped(cpu::SimdLevel::avx2);
+                avx2 = ops.run();
+            }
+            {
+                ScopedSimdLevel scoped(cpu::SimdLevel::avx512);
+                avx512 = ops.run();
+            }
+            ASSERT_EQ(std::memcmp(avx2.data(), avx512.data(), avx2.size() * sizeof(float)), 0) << describe(L);
+        }
 }
 
 }  // namespace

@@ -294,3 +294,40 @@ TEST(ImageIO, Errors) {
 
 }  // namespace
 }  // namespace wsdol::data
+
+namespace wsdol::data {
+namespace {
+
+// Found by fuzz/fuzz_image.cpp (three inputs in tests/reference/fuzz/): a JPEG whose Huffman table declares more
+// than 256 symbols overflowed stb_image's tables (an out-of-bounds write in stbi__build_huffman). decode_image, image_size and image_size_from_bytes
+// refuse it, naming the file, before stb sees it; valid JPEGs still read.
+TEST(ImageIO, JpegWithAnOversizedHuffmanTableIsRefused) {
+    const std::string path = std::string(WSDOL_SOURCE_DIR) + "/tests/reference/fuzz/jpeg_dht_overflow.jpg";
+    const std::string bytes = read_file_bytes(path);
+    test::expect_error([&] { decode_image(bytes, "dht.jpg"); }, {"dht.jpg", "corrupt JPEG", "Huffman table"});
+    int64_t w = 0, h = 0;
+    test::expect_error([&] { image_size_from_bytes(bytes, "dht.jpg", &w, &h); }, {"dht.jpg", "Huffman table"});
+    test::expect_error([&] { image_size(path, &w, &h); }, {"jpeg_dht_overflow.jpg", "Huffman table"});
+    // The same with 0xFF fill bytes before the SOI marker (stb accepts them; the second fuzz finding).
+    const std::string fill = read_file_bytes(std::string(WSDOL_SOURCE_DIR) + "/tests/reference/fuzz/jpeg_dht_overflow_fill.jpg");
+    test::expect_error([&] { decode_image(fill, "fill.jpg"); }, {"fill.jpg", "Huffman table"});
+    test::expect_error([&] { image_size_from_bytes(fill, "fill.jpg", &w, &h); }, {"fill.jpg", "Huffman table"});
+    // A DHT segment whose length leaves a partial table: stb reads the next table past the segment's end (third).
+    const std::string past = read_file_bytes(std::string(WSDOL_SOURCE_DIR) + "/tests/reference/fuzz/jpeg_dht_past_segment.jpg");
+    test::expect_error([&] { decode_image(past, "past.jpg"); }, {"past.jpg", "Huffman table"});
+    // A minimal hand-made one: one DHT segment whose 16 counts are all 255 (4080 symbols).
+    std::string dht = "\xFF\xD8\xFF\xC4";
+    dht += std::string("\x00\x13\x00", 3) + std::string(16, '\xFF');
+    test::expect_error([&] { decode_image(dht, "made.jpg"); }, {"made.jpg", "4080 symbols"});
+    // A valid JPEG (from the fuzz seeds) is unaffected.
+    const std::string ok = read_file_bytes(std::string(WSDOL_SOURCE_DIR) + "/fuzz/corpus/image/rgb.jpg");
+    const Image im = decode_image(ok, "rgb.jpg");
+    EXPECT_EQ(im.width, 7);
+    EXPECT_EQ(im.height, 5);
+    image_size_from_bytes(ok, "rgb.jpg", &w, &h);
+    EXPECT_EQ(w, 7);
+    EXPECT_EQ(h, 5);
+}
+
+}  // namespace
+}  // namespace wsdol::data

@@ -93,5 +93,16 @@ TEST(Npy, Rejections) {
     expect_error([] { npy_bytes(Tensor::zeros({2}, DType::bf16)); }, {"bfloat16"});
 }
 
+// Found by fuzz/fuzz_npy.cpp: an empty array whose other sizes multiply past int64 (strides overflowed, UB).
+TEST(Npy, EmptyArrayWithHugeSizesIsRefused) {
+    const std::string header = "{'descr': '<i4', 'fortran_order': False, 'shape': (408485642, 0, 612085034174), }";
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + char(header.size()) + '\0' + header;
+    expect_error([&] { parse_npy(bytes, "huge.npy"); }, {"huge.npy", "shape too large", "[408485642, 0, 612085034174]"});
+    // A modest empty array still reads.
+    const std::string ok_header = "{'descr': '<i4', 'fortran_order': False, 'shape': (4, 0, 6), }";
+    const Tensor t = parse_npy(std::string("\x93NUMPY\x01\x00", 8) + char(ok_header.size()) + '\0' + ok_header, "ok.npy");
+    EXPECT_EQ(t.shape(), (Shape{4, 0, 6}));
+}
+
 }  // namespace
 }  // namespace wsdol::data

@@ -336,6 +336,10 @@ TEST(SafetensorsMalformed, BadEntries) {
                       {"tensor 'w'", "data_offsets must be [begin, end]"});
     expect_open_error(dir, st_file(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", d8),
                       {"tensor 'w'", "overflows"});
+    // An empty tensor whose other sizes multiply past int64 (its strides would overflow): refused too.
+    expect_open_error(dir, st_file(R"({"w":{"dtype":"F32","shape":[408485642,0,612085034174],"data_offsets":[0,0]}})", ""),
+                      {"tensor 'w'", "overflows"});
+    expect_error([] { Tensor::empty({408485642, 0, 612085034174}); }, {"[408485642, 0, 612085034174]", "too large"});
     expect_open_error(dir, st_file(R"({"w":{"dtype":"F4","shape":[3],"data_offsets":[0,1]}})", std::string(1, '\0')),
                       {"tensor 'w'", "not a whole number of bytes"});
     expect_open_error(dir, st_file(R"({"__metadata__":{"k":1}})", ""), {"__metadata__", "key 'k' holds a number"});

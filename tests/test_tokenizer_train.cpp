@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -93,6 +94,100 @@ TEST(TokenizerTrain, DeterministicWithTheTieRule) {
     const auto r2 = wsdol::tok::train_bpe("aaaaa\n", o);
     ASSERT_EQ(r2.merges.size(), 1u);
     EXPECT_EQ(r2.merges[0], (std::pair<std::string, std::string>{"a", "a"}));
+}
+
+// A plain reference for the training rule (bpe_train.h), for corpora of ASCII letters and spaces (each letter run
+// is one pre-token; a letter's byte symbol is the letter itself): after every merge, all adjacent pairs of all
+// words are counted again from scratch.
+std::vector<std::pair<std::string, std::string>> reference_bpe(const std::string& corpus, size_t max_merges,
+                                                               int64_t min_count) {
+    std::map<std::string, int64_t> counts;
+    std::string w;
+    for (char ch : corpus + "\n") {
+        if (ch >= 'a' && ch <= 'z') {
+            w.push_back(ch);
+        } else if (!w.empty()) {
+            ++counts[w];
+            w.clear();
+        }
+    }
+    std::vector<std::vector<std::string>> words;
+    std::vector<int64_t> freq;
+    for (const auto& [s, c] : counts) {
+        std::vector<std::string> symbols;
+        for (char ch : s) symbols.emplace_back(1, ch);
+        symbols.back() += "</w>";
+        words.push_back(symbols);
+        freq.push_back(c);
+    }
+    std::vector<std::pair<std::string, std::string>> merges;
+    while (merges.size() < max_merges) {
+        std::map<std::pair<std::string, std::string>, int64_t> pairs;
+        for (size_t i = 0; i < words.size(); ++i)
+            for (size_t k = 0; k + 1 < words[i].size(); ++k) pairs[{words[i][k], words[i][k + 1]}] += freq[i];
+        const std::pair<std::string, std::string>* best = nullptr;
+        int64_t best_count = 0;
+        for (const auto& [p, c] : pairs)  // map order: smaller left, then smaller right, wins a tie
+            if (c > best_count) best = &p, best_count = c;
+        if (!best || best_count < min_count) break;
+        const auto [a, b] = *best;
+        merges.emplace_back(a, b);
+        for (auto& s : words) {
+            std::vector<std::string> out;
+            for (size_t k = 0; k < s.size();) {
+                if (k + 1 < s.size() && s[k] == a && s[k + 1] == b) {
+                    out.push_back(a + b);
+                    k += 2;
+                } else {
+                    out.push_back(s[k++]);
+                }
+            }
+            s = out;
+        }
+    }
+    return merges;
+}
+
+TEST(TokenizerTrain, EqualsAPlainReferenceOnRandomCorpora) {
+    // Small alphabets give long runs of one letter (overlapping pairs), many ties and merged symbols that meet
+    // again; some corpora hold one long word.
+    uint64_t x = 99;
+    auto next = [&](uint64_t n) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        return (x >> 33) % n;
+    };
+    for (int trial = 0; trial < 60; ++trial) {
+        const int letters = 1 + int(next(4));
+        const int max_len = trial % 10 == 9 ? 400 : 1 + int(next(12));
+        const int n_words = trial % 10 == 9 ? 1 + int(next(3)) : 1 + int(next(80));
+        std::string corpus;
+        for (int i = 0; i < n_words; ++i) {
+            const int len = 1 + int(next(uint64_t(max_len)));
+            for (int k = 0; k < len; ++k) corpus.push_back(char('a' + next(uint64_t(letters))));
+            corpus.push_back(next(5) == 0 ? '\n' : ' ');
+        }
+        wsdol::tok::BpeTrainOptions o;
+        o.min_pair_count = 1 + next(3);
+        o.vocab_size = 514 + 1 + next(80);
+        const auto got = wsdol::tok::train_bpe(corpus, o);
+        const auto want = reference_bpe(corpus, o.vocab_size - 514, int64_t(o.min_pair_count));
+        ASSERT_EQ(got.merges, want) << "trial " << trial << ", corpus '" << corpus << "'";
+    }
+}
+
+TEST(TokenizerTrain, ProgressIsReportedPerPhase) {
+    wsdol::tok::BpeTrainOptions o;
+    o.vocab_size = 600;
+    std::vector<std::string> phases;
+    size_t last_merges = 0;
+    o.progress = [&](const char* phase, size_t done, size_t total) {
+        if (phases.empty() || phases.back() != phase) phases.push_back(phase);
+        EXPECT_LE(done, total) << phase;
+        if (std::string(phase) == "merging") last_merges = done;
+    };
+    const auto r = wsdol::tok::train_bpe(captions(100), o);
+    EXPECT_EQ(phases, (std::vector<std::string>{"reading", "merging"}));
+    EXPECT_EQ(last_merges, r.merges.size());
 }
 
 TEST(TokenizerTrain, BadOptionsAreErrors) {

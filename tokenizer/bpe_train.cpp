@@ -1,9 +1,11 @@
-// bpe_train.cpp — BPE vocabulary training (see bpe_train.h for the rules). Pair counts are kept incrementally:
-// merging a pair only revisits the distinct words that contain it, and a lazy max-heap (stale entries skipped
-// on pop) finds the next pair.
+// bpe_train.cpp — BPE vocabulary training (see bpe_train.h for the rules and the cost). Pair counts are kept
+// incrementally over linked symbol lists: merging a pair visits only the positions where it occurs, and a lazy
+// max-heap (stale entries skipped on pop) finds the next pair.
 #include "tokenizer/bpe_train.h"
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <fstream>
 #include <queue>
 #include <unordered_map>
@@ -39,12 +41,15 @@ BpeTrainResult train_bpe(std::string_view corpus, const BpeTrainOptions& options
     WSDOL_CHECK(options.min_pair_count >= 1, "bpe train: min pair count must be at least 1");
     const size_t target_merges = options.vocab_size - 514;
     BpeTrainResult result;
+    auto report = [&](const char* phase, size_t done, size_t total) {
+        if (options.progress) options.progress(phase, done, total);
+    };
 
     // 1. Word counts.
     std::unordered_map<std::string, int64_t> counts;
     std::u32string cleaned;
     std::string word;
-    size_t pos = 0;
+    size_t pos = 0, next_report = 0;
     while (pos < corpus.size()) {
         size_t end = corpus.find('\n', pos);
         if (end == std::string_view::npos) end = corpus.size();
@@ -57,7 +62,12 @@ BpeTrainResult train_bpe(std::string_view corpus, const BpeTrainOptions& options
             ++result.occurrences;
         }
         pos = end + 1;
+        if (pos >= next_report) {
+            report("reading", std::min(pos, corpus.size()), corpus.size());
+            next_report = pos + (1u << 20);
+        }
     }
+    report("reading", corpus.size(), corpus.size());
     result.words = counts.size();
 
     // 2. Symbols: ids 0..511 are the byte symbols and byte symbols + "</w>" (vocabulary order); new symbols get
@@ -78,25 +88,41 @@ BpeTrainResult train_bpe(std::string_view corpus, const BpeTrainOptions& options
     }
     for (size_t id = 0; id < symbol.size(); ++id) symbol_id[symbol[id]] = static_cast<int32_t>(id);
 
+    // Every symbol of every distinct word is a node of one array (words one after another); a node's index never
+    // changes, so index order is left-to-right order within a word. A merge keeps the left node (its symbol
+    // becomes the merged one) and unlinks the right one (symbol -1).
     std::vector<std::pair<std::string, int64_t>> sorted(counts.begin(), counts.end());
+    counts = {};
     std::sort(sorted.begin(), sorted.end());
-    std::vector<std::vector<int32_t>> words(sorted.size());
-    std::vector<int64_t> freq(sorted.size());
-    for (size_t w = 0; w < sorted.size(); ++w) {
-        const std::string& s = sorted[w].first;
-        freq[w] = sorted[w].second;
-        for (size_t k = 0; k < s.size(); ++k)
-            words[w].push_back(k + 1 == s.size() ? byte_symbol_end[uint8_t(s[k])] : byte_symbol[uint8_t(s[k])]);
+    size_t total_nodes = 0;
+    for (const auto& w : sorted) total_nodes += w.first.size();
+    WSDOL_CHECK(total_nodes < size_t(INT32_MAX), "bpe train: the corpus has ", total_nodes,
+                " bytes in distinct words; at most ", INT32_MAX, " are supported");
+    std::vector<int32_t> sym(total_nodes), prev(total_nodes), next(total_nodes);
+    std::vector<int64_t> freq(total_nodes);  // the count of the node's word
+    {
+        size_t n = 0;
+        for (const auto& [s, c] : sorted) {
+            for (size_t k = 0; k < s.size(); ++k, ++n) {
+                sym[n] = k + 1 == s.size() ? byte_symbol_end[uint8_t(s[k])] : byte_symbol[uint8_t(s[k])];
+                prev[n] = k == 0 ? -1 : int32_t(n - 1);
+                next[n] = k + 1 == s.size() ? -1 : int32_t(n + 1);
+                freq[n] = c;
+            }
+        }
     }
+    sorted = {};
 
-    // 3. Pair counts and where each pair occurs.
+    // 3. Pair counts (over word occurrences; overlapping occurrences such as the two (a, a) of "aaa" both count,
+    // as a recount of the words would) and the nodes where each pair starts. A position list may hold stale
+    // entries (the pair no longer starts there); every current occurrence is in it.
     std::unordered_map<uint64_t, int64_t> pair_count;
-    std::unordered_map<uint64_t, std::vector<int32_t>> pair_words;  // may hold stale / repeated entries
-    for (size_t w = 0; w < words.size(); ++w)
-        for (size_t k = 0; k + 1 < words[w].size(); ++k) {
-            const uint64_t key = pair_key(words[w][k], words[w][k + 1]);
-            pair_count[key] += freq[w];
-            pair_words[key].push_back(static_cast<int32_t>(w));
+    std::unordered_map<uint64_t, std::vector<int32_t>> pair_where;
+    for (size_t n = 0; n < total_nodes; ++n)
+        if (next[n] >= 0) {
+            const uint64_t key = pair_key(sym[n], sym[next[n]]);
+            pair_count[key] += freq[n];
+            pair_where[key].push_back(int32_t(n));
         }
 
     struct Candidate {
@@ -112,8 +138,23 @@ BpeTrainResult train_bpe(std::string_view corpus, const BpeTrainOptions& options
     std::priority_queue<Candidate, std::vector<Candidate>, decltype(lower)> heap(lower);
     for (const auto& [key, c] : pair_count) heap.push({c, int32_t(key >> 32), int32_t(key & 0xFFFFFFFFu)});
 
+    // Count changes of one merge step; the heap gets one entry per changed pair at the end of the step (stale
+    // entries are skipped when popped).
+    std::vector<uint64_t> changed;
+    auto add = [&](int32_t a, int32_t b, int64_t delta, int32_t at) {
+        const uint64_t key = pair_key(a, b);
+        auto it = pair_count.try_emplace(key, 0).first;
+        it->second += delta;
+        if (it->second == 0) {
+            pair_count.erase(it);
+            pair_where.erase(key);  // only stale positions are left
+        } else if (delta > 0) {
+            pair_where[key].push_back(at);
+        }
+        changed.push_back(key);
+    };
+
     // 4. Merge loop.
-    std::vector<int32_t> merged;
     while (result.merges.size() < target_merges && !heap.empty()) {
         const Candidate top = heap.top();
         heap.pop();
@@ -132,42 +173,37 @@ BpeTrainResult train_bpe(std::string_view corpus, const BpeTrainOptions& options
         }
         result.merges.emplace_back(symbol[top.a], symbol[top.b]);
 
-        std::vector<int32_t> where = std::move(pair_words[key]);
-        pair_words.erase(key);
+        // Left to right without overlaps: in a run "a a a" of the pair (a, a) the first two merge and the third
+        // position is then stale. The merged symbol is longer than a and b, so no new (a, b) appears.
+        std::vector<int32_t> where = std::move(pair_where[key]);
+        pair_where.erase(key);
         std::sort(where.begin(), where.end());
         where.erase(std::unique(where.begin(), where.end()), where.end());
-        for (int32_t w : where) {
-            std::vector<int32_t>& s = words[w];
-            bool present = false;
-            for (size_t k = 0; k + 1 < s.size(); ++k)
-                if (s[k] == top.a && s[k + 1] == top.b) present = true;
-            if (!present) continue;
-            for (size_t k = 0; k + 1 < s.size(); ++k) {
-                const uint64_t pk = pair_key(s[k], s[k + 1]);
-                pair_count[pk] -= freq[w];
-                if (pair_count[pk] == 0)
-                    pair_count.erase(pk);
-                else
-                    heap.push({pair_count[pk], s[k], s[k + 1]});
-            }
-            merged.clear();
-            for (size_t k = 0; k < s.size();) {
-                if (k + 1 < s.size() && s[k] == top.a && s[k + 1] == top.b) {
-                    merged.push_back(c);
-                    k += 2;
-                } else {
-                    merged.push_back(s[k++]);
-                }
-            }
-            s = merged;
-            for (size_t k = 0; k + 1 < s.size(); ++k) {
-                const uint64_t pk = pair_key(s[k], s[k + 1]);
-                const int64_t n = pair_count[pk] += freq[w];
-                heap.push({n, s[k], s[k + 1]});
-                pair_words[pk].push_back(w);
-            }
+        changed.clear();
+        for (const int32_t i : where) {
+            if (sym[i] != top.a) continue;
+            const int32_t j = next[i];
+            if (j < 0 || sym[j] != top.b) continue;
+            const int64_t f = freq[i];
+            const int32_t p = prev[i], n = next[j];
+            if (p >= 0) add(sym[p], top.a, -f, p);
+            add(top.a, top.b, -f, i);
+            if (n >= 0) add(top.b, sym[n], -f, j);
+            sym[i] = c;
+            sym[j] = -1;
+            next[i] = n;
+            if (n >= 0) prev[n] = i;
+            if (p >= 0) add(sym[p], c, f, p);
+            if (n >= 0) add(c, sym[n], f, i);
         }
+        std::sort(changed.begin(), changed.end());
+        changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+        for (const uint64_t k : changed)
+            if (auto pc = pair_count.find(k); pc != pair_count.end())
+                heap.push({pc->second, int32_t(k >> 32), int32_t(k & 0xFFFFFFFFu)});
+        if ((result.merges.size() & 255) == 0) report("merging", result.merges.size(), target_merges);
     }
+    report("merging", result.merges.size(), target_merges);
     return result;
 }
 

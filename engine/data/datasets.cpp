@@ -1,9 +1,10 @@
 // datasets.cpp — listing and checking the samples of VOC, COCO (WSSS), CUB and wsolevaluation layouts.
 #include "engine/data/datasets.h"
 
-#include <stb/stb_image.h>
-
+#include <charconv>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -88,7 +89,8 @@ Dataset open_segmentation(const std::string& kind, const std::string& root, cons
     Dataset d;
     d.kind = kind, d.root = root, d.split = split, d.class_names = std::move(class_names);
     const std::string list = options.list_file.empty() ? default_list : options.list_file;
-    WSDOL_CHECK(is_file(list), list, ": id list for split '", split, "' not found (give one with --list)");
+    WSDOL_CHECK(is_file(list), list, ": id list for split '", split, "' not found (a ", kind,
+                " dataset lists the ids of each split there: choose a split that has one, or write it)");
     const std::vector<std::string> ids = eval::read_id_list(list);
     std::string labels_file = options.labels_file;
     if (labels_file.empty() && is_file(join(root, "cls_labels.txt"))) labels_file = join(root, "cls_labels.txt");
@@ -107,8 +109,8 @@ Dataset open_segmentation(const std::string& kind, const std::string& root, cons
                 WSDOL_CHECK(it != labels.end(), labels_file, ": no labels for ", sample.id);
                 sample.labels = it->second;
             } else {
-                WSDOL_CHECK(!sample.mask_path.empty(), sample.id,
-                            ": no image-level labels file and no mask to derive them from (give --labels)");
+                WSDOL_CHECK(!sample.mask_path.empty(), sample.id, ": no image-level labels (", join(root, "cls_labels.txt"),
+                            " is absent) and no mask to derive them from (", paths(sample.id).mask, ")");
                 sample.labels = labels_from_mask(sample.mask_path, int(d.class_names.size()));
             }
         });
@@ -124,14 +126,25 @@ std::vector<std::string> read_fields(const std::string& line, size_t count, cons
     return out;
 }
 
+// A finite number (NaN and infinities are refused: they would become boxes nobody can score).
 double parse_number(const std::string& text, const std::string& path, size_t line_no) {
     try {
         size_t used = 0;
         const double v = std::stod(text, &used);
-        if (used == text.size()) return v;
+        if (used == text.size() && std::isfinite(v)) return v;
     } catch (...) {
     }
     fail(str(path, ":", line_no, ": expected a number, got '", text, "'"));
+}
+
+// An integer in [lo, hi] written as one (CUB's image and class ids). Converting any double instead was undefined
+// behaviour for values such as 1e32 (found by fuzz/fuzz_datasets.cpp).
+int64_t parse_integer(const std::string& text, const std::string& path, size_t line_no, int64_t lo, int64_t hi) {
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    WSDOL_CHECK(ec == std::errc() && end == text.data() + text.size() && v >= lo && v <= hi, path, ":", line_no,
+                ": expected an integer in ", lo, "..", hi, ", got '", text, "'");
+    return v;
 }
 
 // CUB's "image_id value ..." files as id -> remaining fields.
@@ -141,7 +154,7 @@ std::map<int64_t, std::vector<std::string>> read_cub_table(const std::string& pa
     for (const std::string& line : eval::read_text_lines(path)) {
         ++line_no;
         std::vector<std::string> f = read_fields(line, fields + 1, path, line_no);
-        const int64_t id = int64_t(parse_number(f[0], path, line_no));
+        const int64_t id = parse_integer(f[0], path, line_no, 0, std::numeric_limits<int64_t>::max());
         f.erase(f.begin());
         WSDOL_CHECK(out.emplace(id, std::move(f)).second, path, ":", line_no, ": image id ", id, " repeated");
     }
@@ -172,11 +185,10 @@ const std::vector<std::string>& coco_class_names() {
     return names;
 }
 
-void image_size(const std::string& path, int64_t* width, int64_t* height) {
-    int w = 0, h = 0, channels = 0;
-    WSDOL_CHECK(stbi_info(path.c_str(), &w, &h, &channels) != 0, path, ": cannot read the image header (",
-                stbi_failure_reason() ? stbi_failure_reason() : "unknown reason", ")");
-    *width = w, *height = h;
+std::vector<std::string> read_class_names(const std::string& path) { return read_class_file(path); }
+
+std::vector<std::string> dataset_class_names(const std::string& root) {
+    return is_file(join(root, "classes.txt")) ? read_class_file(join(root, "classes.txt")) : voc_class_names();
 }
 
 Dataset open_voc(const std::string& root, const std::string& split, const DatasetOptions& options,
@@ -228,7 +240,8 @@ Dataset open_cub(const std::string& root, const std::string& split, const Datase
         add_checked(d, options, std::move(s), [&](Sample& sample) {
             const auto c = classes.find(id);
             WSDOL_CHECK(c != classes.end(), join(root, "image_class_labels.txt"), ": no class for image id ", id);
-            const int label = int(parse_number(c->second[0], "image_class_labels.txt", 0)) - 1;  // 1-based on disk
+            const int label = int(parse_integer(c->second[0], join(root, "image_class_labels.txt"), 0, 1,
+                                                100000000)) - 1;  // 1-based on disk
             WSDOL_CHECK(label >= 0 && label < int(d.class_names.size()), join(root, "image_class_labels.txt"),
                         ": class ", label + 1, " of image id ", id, " is not in classes.txt");
             sample.labels = {label};
@@ -238,6 +251,14 @@ Dataset open_cub(const std::string& root, const std::string& split, const Datase
             for (int k = 0; k < 4; ++k) v[k] = parse_number(b->second[k], join(root, "bounding_boxes.txt"), 0);
             sample.boxes = {eval::BoxF{v[0], v[1], v[0] + v[2], v[1] + v[3]}};
             check_image_and_mask(sample, options);
+            // A box must lie in its image (x, y >= 0, w, h >= 0, x + w <= W, y + h <= H): a box outside would
+            // silently score 0 IoU for every prediction.
+            if (sample.width > 0)
+                WSDOL_CHECK(v[0] >= 0 && v[1] >= 0 && v[2] >= 0 && v[3] >= 0 && v[0] + v[2] <= double(sample.width) &&
+                                v[1] + v[3] <= double(sample.height),
+                            join(root, "bounding_boxes.txt"), ": box (x ", v[0], ", y ", v[1], ", w ", v[2], ", h ", v[3],
+                            ") of image id ", id, " is not inside its image ", sample.image_path, " (", sample.width,
+                            "x", sample.height, ")");
         });
     }
     return d;

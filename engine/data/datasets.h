@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/data/image_io.h"
 #include "engine/eval/boxes.h"
 
 namespace wsdol::data {
@@ -55,6 +56,11 @@ struct DatasetOptions {
 const std::vector<std::string>& voc_class_names();   // 21: background, aeroplane, ..., tvmonitor
 const std::vector<std::string>& coco_class_names();  // 81: background, person, ..., toothbrush
 
+// A classes.txt file ("k name" lines, k = 0, 1, ... in order); errors name the file and line.
+std::vector<std::string> read_class_names(const std::string& path);
+// The classes of a VOC-layout dataset folder: ROOT/classes.txt when present, else the 21 VOC classes.
+std::vector<std::string> dataset_class_names(const std::string& root);
+
 // `class_names` gives the classes of a VOC-layout dataset; when empty, ROOT/classes.txt ("k name" lines, as
 // `wsdol synth` writes) is read if present, else the 21 VOC classes.
 Dataset open_voc(const std::string& root, const std::string& split, const DatasetOptions& options = {},
@@ -77,7 +83,6 @@ Dataset open_dataset(const std::string& root, const std::string& split, const Da
                      const std::string& kind = "auto");
 std::vector<std::string> dataset_kinds();  // auto, voc, coco, cub
 
-// Image size from the file header (JPEG/PNG/BMP...); throws naming the file when it cannot be read.
-void image_size(const std::string& path, int64_t* width, int64_t* height);
+// image_size(path, &w, &h) (the header's size, errors naming the file) is declared in engine/data/image_io.h.
 
 }  // namespace wsdol::data

@@ -1,6 +1,7 @@
 // image_io.cpp — image decoding through stb_image, and wsdol's own PNG chunk reader for raw label planes.
 #include "engine/data/image_io.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -67,8 +68,54 @@ Image convert_color(const Image& in, ColorMode mode) {
     return out;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// A guard in front of stb's JPEG reader. stb_image (Debian's libstb-dev, git 2022-09-08) sums the 16 code-length
+// counts of a DHT (Huffman table) segment and writes that many entries into 257-entry tables without checking
+// the sum (at most 16 * 255): a hostile JPEG overflows them (found by fuzz/fuzz_image.cpp; UBSan "index 257 out
+// of bounds" in stbi__build_huffman). A JPEG table holds at most 256 symbols, so every DHT table the decoder could
+// see is checked here first: the walk visits every marker segment (entropy-coded data is scanned byte by byte
+// for the next marker, as the decoder does) and refuses a table whose counts sum past 256.
+// Returns false when `header_only` and the bytes end before the first SOF0-2 marker (the part stbi_info reads).
+static bool jpeg_tables_ok(const unsigned char* p, size_t n, const std::string& name, bool header_only) {
+    // stb takes a file for a JPEG when its first marker is SOI, fill bytes (0xFF) allowed before it.
+    if (n < 2 || p[0] != 0xFF) return true;
+    size_t at = 0;
+    while (at < n && p[at] == 0xFF) ++at;
+    if (at >= n || p[at] != 0xD8) return true;  // not a JPEG
+    ++at;
+    while (true) {
+        while (at < n && p[at] != 0xFF) ++at;  // entropy-coded data or junk
+        while (at < n && p[at] == 0xFF) ++at;  // fill bytes
+        if (at >= n) return !header_only;
+        const unsigned m = p[at++];
+        if (m == 0x00 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7)) continue;  // no length field
+        if (m == 0xD9) return true;                                                      // EOI
+        if (header_only && m >= 0xC0 && m <= 0xC2) return true;                          // SOF: stbi_info stops
+        if (n - at < 2) return !header_only;
+        const size_t len = (size_t(p[at]) << 8) | p[at + 1];
+        if (m == 0xC4) {
+            // Tables (class/id byte, 16 counts, the symbols) as stb reads them: while the segment's remaining
+            // length is positive, even past its end when the lengths disagree (the second fuzz finding); bytes
+            // past the end of the buffer read as 0.
+            long remaining = long(len) - 2;
+            size_t q = at + 2;
+            while (remaining > 0) {
+                size_t symbols = 0;
+                for (size_t k = q + 1; k < q + 17 && k < n; ++k) symbols += p[k];
+                WSDOL_CHECK(symbols <= 256, name, ": corrupt JPEG (a Huffman table declares ", symbols,
+                            " symbols; at most 256)");
+                remaining -= long(17 + symbols);
+                q += 17 + symbols;
+            }
+            if (header_only && q > n) return false;
+        }
+        at += std::max<size_t>(len, 2);
+    }
+}
+
 Image decode_image(const std::string& bytes, const std::string& name, ColorMode mode) {
     WSDOL_CHECK(bytes.size() < 0x7fffffffu, name, ": file too large to decode (", bytes.size(), " bytes)");
+    (void)jpeg_tables_ok(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), name, false);
     int w = 0, h = 0, c = 0;
     stbi_uc* data = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
                                           &w, &h, &c, 0);
@@ -83,6 +130,31 @@ Image decode_image(const std::string& bytes, const std::string& name, ColorMode 
 }
 
 Image read_image(const std::string& path, ColorMode mode) { return decode_image(read_file_bytes(path), path, mode); }
+
+void image_size_from_bytes(const std::string& bytes, const std::string& name, int64_t* width, int64_t* height) {
+    WSDOL_CHECK(bytes.size() < 0x7fffffffu, name, ": file too large (", bytes.size(), " bytes)");
+    (void)jpeg_tables_ok(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), name, false);
+    int w = 0, h = 0, channels = 0;
+    WSDOL_CHECK(stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h,
+                                      &channels) != 0,
+                name, ": cannot read the image header (",
+                stbi_failure_reason() ? stbi_failure_reason() : "unknown reason", ")");
+    *width = w, *height = h;
+}
+
+void image_size(const std::string& path, int64_t* width, int64_t* height) {
+    // The header only: the first 64 KiB, or the whole file when its JPEG header segments run past them.
+    std::ifstream f(path, std::ios::binary);
+    WSDOL_CHECK(f.good(), path, ": cannot open file");
+    std::string bytes(65536, '\0');
+    f.read(bytes.data(), std::streamsize(bytes.size()));
+    bytes.resize(size_t(f.gcount()));
+    WSDOL_CHECK(!f.bad(), path, ": read error");
+    if (bytes.size() == 65536 &&
+        !jpeg_tables_ok(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), path, true))
+        bytes = read_file_bytes(path);
+    image_size_from_bytes(bytes, path, width, height);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // PNG chunks (for raw sample values)

@@ -47,6 +47,11 @@ Image read_image(const std::string& path, ColorMode mode = ColorMode::as_stored)
 Image decode_image(const std::string& bytes, const std::string& name_for_errors, ColorMode mode = ColorMode::as_stored);
 Image convert_color(const Image& image, ColorMode mode);
 
+// Width and height from an image's header (JPEG/PNG/BMP/...; stbi_info), without decoding the pixels. The file
+// form reads only the header part of the file. Errors name the file.
+void image_size(const std::string& path, int64_t* width, int64_t* height);
+void image_size_from_bytes(const std::string& bytes, const std::string& name, int64_t* width, int64_t* height);
+
 // What a PNG header says (IHDR), plus whether a palette is present.
 struct PngInfo {
     int64_t width = 0, height = 0;

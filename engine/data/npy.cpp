@@ -1,6 +1,7 @@
 // npy.cpp — the .npy reader and writer of npy.h, with a small parser for the header's Python dict literal.
 #include "engine/data/npy.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <limits>
@@ -191,11 +192,15 @@ Tensor parse_npy(const std::string& bytes, const std::string& name) {
     const Shape shape(shape_v.items.begin(), shape_v.items.end());
     WSDOL_CHECK(shape.size() <= static_cast<size_t>(kMaxDims), name, ": .npy array has ", shape.size(),
                 " dims (at most ", kMaxDims, " supported)");
-    // Overflow-safe element count.
-    int64_t numel = 1;
+    // Overflow-safe element count. The bound is on the product of the non-zero sizes (the largest stride), so an
+    // empty array such as (4e8, 0, 6e11) is refused too: its strides would overflow (found by fuzz_npy).
+    int64_t numel = 1, extent = 1;
     for (int64_t d : shape) {
-        WSDOL_CHECK(d == 0 || numel <= std::numeric_limits<int64_t>::max() / 16 / d, name,
-                    ": .npy shape too large ", shape_str(shape));
+        WSDOL_CHECK(d >= 0, name, ": .npy shape has a negative size ", shape_str(shape));
+        const int64_t e = std::max<int64_t>(d, 1);
+        WSDOL_CHECK(extent <= std::numeric_limits<int64_t>::max() / 16 / e, name, ": .npy shape too large ",
+                    shape_str(shape));
+        extent *= e;
         numel *= d;
     }
     WSDOL_CHECK(!fortran.flag || shape.size() <= 1, name,

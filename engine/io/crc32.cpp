@@ -45,8 +45,10 @@ __attribute__((target("pclmul,sse4.1"))) uint32_t crc32_fold(uint32_t c, const u
     const __m128i k5 = _mm_set_epi64x(0, 0x0163cd6124LL);
     const __m128i poly_mu = _mm_set_epi64x(0x01f7011641LL, 0x01db710641LL);
     const __m128i mask32 = _mm_setr_epi32(-1, 0, -1, 0);
-    auto load = [](const uint8_t* q) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(q)); };
-    auto fold = [](__m128i x, __m128i k, __m128i next) {
+    // The lambdas carry the target attribute themselves: GCC does not pass a function's target on to lambdas
+    // defined in it, so a build without -march=native (no PCLMUL in the baseline) failed to compile them.
+    auto load = [](const uint8_t* q) __attribute__((target("pclmul,sse4.1"))) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(q)); };
+    auto fold = [](__m128i x, __m128i k, __m128i next) __attribute__((target("pclmul,sse4.1"))) {
         return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11)), next);
     };
     __m128i x1 = _mm_xor_si128(load(p), _mm_cvtsi32_si128(static_cast<int>(c)));

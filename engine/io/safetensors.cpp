@@ -159,14 +159,16 @@ void SafetensorsFile::parse_header() {
         SafetensorsEntry e;
         e.name = name;
         e.dtype = info->name;
-        uint64_t numel = 1;
+        uint64_t numel = 1, extent = 1;  // extent: product of max(size, 1), the largest stride (empty tensors too)
         bool overflow = false;
         for (const json::Value& d : shape->items()) {
             if (!d.is_uint64() || d.as_uint64() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
                 tensor_error(name, str("shape must be a list of non-negative integers, found ",
                                        d.is_number() ? d.number_text() : json::type_name(d.type())));
             e.shape.push_back(static_cast<int64_t>(d.as_uint64()));
-            overflow = overflow || !checked_mul(numel, d.as_uint64(), numel);
+            overflow = overflow || !checked_mul(numel, d.as_uint64(), numel) ||
+                       !checked_mul(extent, std::max<uint64_t>(d.as_uint64(), 1), extent) ||
+                       extent > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
         }
         if (!offsets->is_array() || offsets->size() != 2 || !offsets->items()[0].is_uint64() ||
             !offsets->items()[1].is_uint64())

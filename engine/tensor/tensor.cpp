@@ -2,6 +2,7 @@
 // (Views are ops with backward: ops/shape_ops.cpp. Autograd members: autograd/autograd.cpp.)
 #include "engine/tensor/tensor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -30,7 +31,9 @@ Shape contiguous_strides(const Shape& s) {
     int64_t acc = 1;
     for (int i = static_cast<int>(s.size()) - 1; i >= 0; --i) {
         strides[i] = acc;
-        acc *= std::max<int64_t>(s[i], 1);
+        // A hostile file can declare an empty tensor such as [4e8, 0, 6e11]: no data, but strides past int64.
+        WSDOL_CHECK(!__builtin_mul_overflow(acc, std::max<int64_t>(s[i], 1), &acc), "shape ", shape_str(s),
+                    " is too large (its strides overflow 64 bits)");
     }
     return strides;
 }

@@ -13,29 +13,36 @@
 //     C[i][j] = alpha * acc + beta_eff * C[i][j]      (beta_eff = beta for the first chunk, 1 after it)
 //   with "beta_eff == 0" meaning C[i][j] = alpha * acc (old C ignored, NaNs included, as BLAS and PyTorch do),
 //   and the products alpha*acc / beta_eff*C rounded separately before the add (no fused epilogue).
-// madd is a fused multiply-add when the build targets FMA (one rounding per step; the build keeps
+// madd is a fused multiply-add at the AVX2 and AVX-512 levels (one rounding per step; the build keeps
 // -ffp-contract=off so plain code is never fused behind our back, the FMA here is explicit) and a*b+c
 // otherwise. Results therefore differ from a plain `acc += a*b` loop by FMA rounding; exact tests use
 // small-integer-valued inputs, for which every partial sum is exact either way.
+//
+// LEVELS. This header is part of gemm_impl.h, compiled once per SIMD level (WSDOL_GEMM_LEVEL: 0 scalar,
+// 1 AVX2+FMA, 2 AVX-512) inside the level's namespace WSDOL_GEMM_NS. The level, not the build flags, decides
+// madd: fused at levels 1 and 2, a * b + c at level 0 (even in a -march=native build).
 #pragma once
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if WSDOL_GEMM_LEVEL >= 1
 #include <immintrin.h>
-#define WSDOL_GEMM_AVX2 1
-#else
-#define WSDOL_GEMM_AVX2 0
 #endif
 
-namespace wsdol::cpu::gemm_detail {
+namespace wsdol::cpu::WSDOL_GEMM_NS {
 
-// One multiply-add step of the k loop (see the rule above).
-template <typename T>
-inline T madd(T a, T b, T c) {
-#if defined(__FMA__)
-    return std::fma(a, b, c);  // compiled to a vfmadd instruction (the target has FMA)
+// One multiply-add step of the k loop (see the rule above). The builtins, not std::fma: std::fma is an inline
+// function shared by every file, and the copy the linker keeps must not be one compiled for FMA.
+inline float madd(float a, float b, float c) {
+#if WSDOL_GEMM_LEVEL >= 1
+    return __builtin_fmaf(a, b, c);  // a vfmadd instruction (the level's file is compiled with -mfma)
+#else
+    return a * b + c;
+#endif
+}
+inline double madd(double a, double b, double c) {
+#if WSDOL_GEMM_LEVEL >= 1
+    return __builtin_fma(a, b, c);
 #else
     return a * b + c;
 #endif
@@ -50,16 +57,28 @@ inline T epilogue(T acc, T c, T alpha, T beta) {
     return v + (beta == T(1) ? c : beta * c);
 }
 
-// Register tile and cache blocking per element type.
-//   MR x NR   register tile (f32 6x16: 12 ymm accumulators + 2 B vectors + 1 broadcast = 15 of 16 registers)
-//   KC        k-chunk: a packed B micro-panel (KC x NR) stays in L1 (256*16*4 = 16 KiB of 32 KiB on Zen 3)
-//   MC        rows of the packed A block, kept in L2 (144*256*4 = 144 KiB of 512 KiB)
+// Register tile and cache blocking per element type (and level).
+//   MR x NR   register tile (f32 6x16: 12 ymm accumulators + 2 B vectors + 1 broadcast = 15 of 16 registers;
+//             AVX-512 f32 12x32: 24 zmm accumulators + 2 B vectors + 1 broadcast = 27 of 32 registers)
+//   KC        k-chunk: a packed B micro-panel (KC x NR) stays in L1 (256*16*4 = 16 KiB of 32 KiB on Zen 3;
+//             AVX-512: 256*32*4 = 32 KiB of 48 KiB on Zen 4/5 and Sapphire Rapids). KC is part of the
+//             arithmetic rule (the k-chunks), so it is the same at every level: that keeps AVX2 and AVX-512
+//             bit-identical. Only MR/NR/MC/NC (which change no arithmetic) are tuned per level.
+//   MC        rows of the packed A block, kept in L2 (144*256*4 = 144 KiB of 512 KiB; AVX-512: 288*256*4 =
+//             288 KiB of 1-2 MiB)
 //   NC        columns of the packed B block, kept in L3 (256*4080*4 = 4 MiB)
 template <typename T> struct Blocking;
+#if WSDOL_GEMM_LEVEL >= 2
+template <> struct Blocking<float> {
+    static constexpr int MR = 12, NR = 32;
+    static constexpr int64_t KC = 256, MC = 288, NC = 4096;
+};
+#else
 template <> struct Blocking<float> {
     static constexpr int MR = 6, NR = 16;
     static constexpr int64_t KC = 256, MC = 144, NC = 4080;
 };
+#endif
 template <> struct Blocking<double> {
     static constexpr int MR = 6, NR = 8;
     static constexpr int64_t KC = 256, MC = 72, NC = 2040;
@@ -87,7 +106,7 @@ inline void microkernel_scalar(int64_t kc, const T* __restrict a, const T* __res
     store_tile_scalar<T, MR, NR>(acc, c, ldc, alpha, beta, mr, nr);
 }
 
-#if WSDOL_GEMM_AVX2
+#if WSDOL_GEMM_LEVEL >= 1
 
 // Vector epilogue for one 8-wide row segment, the same operations as epilogue() lane by lane.
 inline __m256 epilogue_ps(__m256 acc, const float* c, __m256 alpha, bool alpha_one, float beta) {
@@ -237,24 +256,79 @@ __attribute__((noinline)) inline void microkernel_f64_avx2(int64_t kc, const dou
     store_tile_scalar<double, 6, 8>(tile, c, ldc, alpha, beta, mr, nr);
 }
 
-#endif  // WSDOL_GEMM_AVX2
+#endif  // WSDOL_GEMM_LEVEL >= 1
+
+#if WSDOL_GEMM_LEVEL >= 2
+
+// Vector epilogue for one 16-wide row segment under a lane mask (the same operations as epilogue() lane by lane;
+// masked-off lanes are neither read nor written).
+inline void store_epilogue_ps512(float* c, __m512 acc, __mmask16 m, __m512 alpha, bool alpha_one, float beta) {
+    __m512 v = alpha_one ? acc : _mm512_mul_ps(alpha, acc);
+    if (beta != 0.0f) {
+        const __m512 old = _mm512_maskz_loadu_ps(m, c);
+        v = _mm512_add_ps(v, beta == 1.0f ? old : _mm512_mul_ps(_mm512_set1_ps(beta), old));
+    }
+    _mm512_mask_storeu_ps(c, m, v);
+}
+
+// f32 MR x 32 AVX-512 micro-kernel (MR = 12: 24 zmm accumulators): per k step two aligned B loads, MR
+// broadcasts of A (folded into the FMAs as {1to16} memory operands), 2 * MR FMAs. Out of line for the same
+// reason as the AVX2 kernel; the loops over r are fully unrolled, so the accumulator arrays live in registers.
+template <int MR>
+__attribute__((noinline)) void microkernel_f32_avx512(int64_t kc, const float* __restrict a,
+                                                      const float* __restrict b, float* c, int64_t ldc, float alpha,
+                                                      float beta, int mr, int nr) {
+    __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+    for (int r = 0; r < mr; ++r) {  // warm the C tile while the k loop runs
+        _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + nr - 1), _MM_HINT_T0);
+    }
+    for (int64_t p = 0; p < kc; ++p) {
+        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; ++r) {
+            const __m512 av = _mm512_set1_ps(a[r]);
+            acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+            acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+        }
+        a += MR;
+        b += 32;
+    }
+    const __m512 va = _mm512_set1_ps(alpha);
+    const bool alpha_one = alpha == 1.0f;
+    const __mmask16 m0 = nr >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nr) - 1);
+    const __mmask16 m1 = nr >= 32 ? __mmask16(0xFFFF) : nr <= 16 ? __mmask16(0) : __mmask16((1u << (nr - 16)) - 1);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+        if (r >= mr) break;
+        store_epilogue_ps512(c + r * ldc, acc0[r], m0, va, alpha_one, beta);
+        if (m1) store_epilogue_ps512(c + r * ldc + 16, acc1[r], m1, va, alpha_one, beta);
+    }
+}
+
+#endif  // WSDOL_GEMM_LEVEL >= 2
 
 // The micro-kernel the driver calls for each element type.
 inline void microkernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta,
                         int mr, int nr) {
-#if WSDOL_GEMM_AVX2
+#if WSDOL_GEMM_LEVEL >= 2
+    microkernel_f32_avx512<Blocking<float>::MR>(kc, a, b, c, ldc, alpha, beta, mr, nr);
+#elif WSDOL_GEMM_LEVEL >= 1
     microkernel_f32_avx2(kc, a, b, c, ldc, alpha, beta, mr, nr);
 #else
+
     microkernel_scalar<float>(kc, a, b, c, ldc, alpha, beta, mr, nr);
 #endif
 }
 inline void microkernel(int64_t kc, const double* a, const double* b, double* c, int64_t ldc, double alpha,
                         double beta, int mr, int nr) {
-#if WSDOL_GEMM_AVX2
+#if WSDOL_GEMM_LEVEL >= 1
     microkernel_f64_avx2(kc, a, b, c, ldc, alpha, beta, mr, nr);
 #else
     microkernel_scalar<double>(kc, a, b, c, ldc, alpha, beta, mr, nr);
 #endif
 }
 
-}  // namespace wsdol::cpu::gemm_detail
+}  // namespace wsdol::cpu::WSDOL_GEMM_NS

@@ -15,13 +15,14 @@
 
 #include "kernels/cpu/gemm_microkernel.h"
 
-namespace wsdol::cpu::gemm_detail {
+namespace wsdol::cpu::WSDOL_GEMM_NS {
 
-// Extra elements a packing buffer needs past its panels: the f32 transpose path writes 8-wide rows into the
-// 6-wide A panels, running up to 2 elements past the panel (overwritten by the next panel, or landing here).
+// Extra elements a packing buffer needs past its panels: the f32 transpose path writes 8-wide row pieces into
+// panels whose width is not a multiple of 8 (A panels: 6 at AVX2, 12 at AVX-512), running up to 4 elements past
+// the panel (overwritten by the next panel, or landing here).
 constexpr int64_t kPackSlack = 16;
 
-#if WSDOL_GEMM_AVX2
+#if WSDOL_GEMM_LEVEL >= 1
 // In-register transpose of 8 rows of 8 floats.
 inline void transpose8x8(__m256 r[8]) {
     const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -42,19 +43,22 @@ inline void transpose8x8(__m256 r[8]) {
     r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-// One full f32 panel of W (6 or 16) p-contiguous rows: 8x8 transposes over p in steps of 8; returns how many
-// p were packed (a multiple of 8; the caller finishes the rest).
+// One full f32 panel of W (6, 16 at AVX2; 12, 32 at AVX-512) p-contiguous rows: 8x8 transposes over p in steps
+// of 8; returns how many p were packed (a multiple of 8; the caller finishes the rest).
 template <int W>
 int64_t pack_panel_transpose_f32(const float* src, int64_t ld, int64_t kc, float* d) {
-    static_assert(W == 6 || W == 16, "f32 panel widths are MR = 6 and NR = 16");
+    static_assert(W % 8 == 0 || 8 - W % 8 <= 4, "a partial group spills 8 - W % 8 elements: must fit kPackSlack");
     int64_t p = 0;
     for (; p + 8 <= kc; p += 8) {
-        for (int g = 0; g < W; g += 8) {
+        // Groups of 8 rows, the last (partial) group first: when W is not a multiple of 8, each 8-wide store of
+        // that group spills 8 - W % 8 zeros into the start of the next p row, which the full groups' stores
+        // (made after it) overwrite; the spill past row p + 7 is overwritten by the next step or lands in the
+        // slack.
+        for (int g = (W - 1) / 8 * 8; g >= 0; g -= 8) {
             __m256 r[8];
             for (int q = 0; q < 8; ++q)
                 r[q] = g + q < W ? _mm256_loadu_ps(src + (g + q) * ld + p) : _mm256_setzero_ps();
             transpose8x8(r);
-            // W = 6: each 8-wide store spills 2 zeros into the next p row, which the next store overwrites.
             for (int q = 0; q < 8; ++q) _mm256_storeu_ps(d + (p + q) * W + g, r[q]);
         }
     }
@@ -70,7 +74,7 @@ void pack_panels(const T* src, int64_t ld, bool p_contiguous, int64_t count, int
         if (p_contiguous) {  // a transpose: row i + w of X is a contiguous run over p
             const T* s = src + i * ld;
             int64_t p = 0;
-#if WSDOL_GEMM_AVX2
+#if WSDOL_GEMM_LEVEL >= 1
             if constexpr (std::is_same_v<T, float>)
                 if (n == W) p = pack_panel_transpose_f32<W>(s, ld, kc, d);
 #endif
@@ -88,4 +92,4 @@ void pack_panels(const T* src, int64_t ld, bool p_contiguous, int64_t count, int
     }
 }
 
-}  // namespace wsdol::cpu::gemm_detail
+}  // namespace wsdol::cpu::WSDOL_GEMM_NS

@@ -1,6 +1,8 @@
 // parallel.cpp — thread-count control for the CPU backend.
 #include "kernels/cpu/parallel.h"
 
+#include "engine/core/error.h"
+
 namespace wsdol::cpu {
 
 int num_threads() {
@@ -11,11 +13,11 @@ int num_threads() {
 #endif
 }
 
-void set_num_threads(int n) {
+void set_num_threads(int64_t n) {
+    // The OpenMP runtime crashes (SIGSEGV) creating 100,000 threads; far fewer are useful on any machine.
+    WSDOL_CHECK(n >= 1 && n <= kMaxThreads, "--threads (the thread count) must be in 1..", kMaxThreads, ", got ", n);
 #ifdef _OPENMP
-    if (n > 0) omp_set_num_threads(n);
-#else
-    (void)n;
+    omp_set_num_threads(static_cast<int>(n));
 #endif
 }
 

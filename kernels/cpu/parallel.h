@@ -19,8 +19,11 @@ namespace wsdol::cpu {
 constexpr int64_t kReduceBlock = 4096;  // elements per partial sum: fixed, so sums do not depend on threads
 constexpr int64_t kGrain = 32768;       // below this many elements of work, run on one thread
 
+constexpr int64_t kMaxThreads = 1024;  // the most threads set_num_threads accepts
+
 int num_threads();
-void set_num_threads(int n);
+// n must be in 1..kMaxThreads (else wsdol::Error naming --threads and the range).
+void set_num_threads(int64_t n);
 
 // Calls fn(begin, end) over [0, n) in chunks; single-threaded when n * cost_per_item < kGrain.
 template <typename Fn>
