@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "engine/autograd/autograd.h"
 #include "engine/data/synth.h"
@@ -158,6 +159,31 @@ TEST(ClimsMethod, ErrorsNameTheFile) {
     mc.options["backgrounds"] = "auto";
     mc.class_names = {"a", "b", "c"};
     test::expect_error([&] { models::make_method("clims", mc); }, {"clims", "backgrounds"});
+}
+
+// The project's option rules (tests/test_options.cpp) for clims: builds from its defaults without files when the
+// runner restores a checkpoint, names an unknown option with the valid ones, and a malformed number by option.
+TEST(ClimsMethod, OptionVocabulary) {
+    auto cfg = [](std::map<std::string, std::string> o) {
+        models::MethodConfig c;
+        c.class_names = {"a", "b", "c"};
+        c.options = std::move(o);
+        c.weights_from_checkpoint = true;
+        return c;
+    };
+    models::MethodConfig d = cfg({{"width", "4"}});
+    EXPECT_NO_THROW(models::make_method("clims", d));
+    test::expect_error([&] { models::make_method("clims", cfg({{"width", "4"}, {"no_such_option", "1"}})); },
+                       {"method clims", "unknown option 'no_such_option'", "valid options:"});
+    for (const std::string key : {"width", "cbs_threshold", "clip_head_width"}) {
+        std::map<std::string, std::string> o = {{key, "abc"}};
+        o.emplace("width", "4");  // kept as "abc" when key is width
+        test::expect_error([&] { models::make_method("clims", cfg(o)); }, {"method option '" + key + "'", "expected"});
+    }
+    test::expect_error([&] { models::make_method("clims", cfg({{"width", "4"}, {"variant", "paper"}})); },
+                       {"clims", "paper"});
+    test::expect_error([&] { models::make_method("clims", cfg({{"width", "4"}, {"scales", "1,x"}})); },
+                       {"clims", "scales"});
 }
 
 TEST(ClimsMethod, FromRelease) {
