@@ -51,9 +51,9 @@ Recipe CamMethod::recipe() const {
         r.schedule = "poly";
         r.batch_size = 16;
         r.input_size = 512;
-        // IRNet's pipeline is resize-long U{320..640} + flip + random crop 512; of the trainer's pipelines
-        // (timm | flip | none) "flip" is the closest (INFERRED until an "irn" pipeline exists).
-        r.augmentation = "flip";
+        // IRNet's pipeline (§4.1): resize-long U{320..640} PIL bicubic + normalize + flip + random crop 512 padded
+        // with 0 in normalized space = data::irn_train_view, the runner's "irn" pipeline.
+        r.augmentation = "irn";
     } else {
         r.optimizer = "adamw";
         r.lr = 1e-3;

@@ -10,8 +10,8 @@
 //              input size and the maps are upsampled straight to H x W (INFERRED: TS-CAM-style single-scale CAM).
 // recipe():   resnet50 = IRNet stage 0 (§4.1): SGD with the PolyOptimizer quirk (momentum = the weight-decay value
 //             1e-4, §1.5), lr 0.1 backbone / 1.0 classifier (lr_scale 10), wd 1e-4, poly power 0.9, 5 epochs,
-//             batch 16, crop 512, augmentation "flip" (IRNet: resize-long 320-640, flip, crop 512; the trainer
-//             has no such pipeline yet);
+//             batch 16, crop 512, augmentation "irn" (IRNet: resize-long 320-640 bicubic, flip, random crop 512
+//             padded in normalized space: data::irn_train_view);
 //             vit = INFERRED demo recipe: AdamW lr 1e-3, wd 0.05 (none on 1-D params, pos_embed, cls_token: timm's
 //             rule), cosine with 2 warm-up epochs, 20 epochs, batch 32, input = the ViT's image size, "timm".
 #pragma once

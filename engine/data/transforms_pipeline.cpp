@@ -1,6 +1,7 @@
 // transforms_pipeline.cpp — composed training pipelines and timm RandomErasing (see transforms_pipeline.h).
 #include "engine/data/transforms_pipeline.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/core/error.h"
@@ -66,6 +67,45 @@ void timm_train_view(const Image& image, SampleRng& rng, const TimmTrainOptions&
     if (o.rand_augment) img = rand_augment(img, rng, o.rand_augment_options);
     normalize_into(img, o.mean, o.std, out);
     random_erasing(out, 3, o.size, o.size, rng, o.erasing);
+}
+
+IrnSample irn_train_view(const Image& image, SampleRng& rng, const IrnTrainOptions& o, float* out) {
+    WSDOL_CHECK(image.channels == 3 && image.height > 0 && image.width > 0,
+                "irn_train_view: expected an RGB image, got ", image.height, "x", image.width, "x", image.channels);
+    WSDOL_CHECK(o.crop > 0 && o.resize_long_lo > 0 && o.resize_long_hi >= o.resize_long_lo,
+                "irn_train_view: bad options crop ", o.crop, ", resize_long ", o.resize_long_lo, "..",
+                o.resize_long_hi);
+    IrnSample s;
+    // imutils.random_resize_long
+    s.long_side = o.resize_long_lo + rng.below(o.resize_long_hi - o.resize_long_lo + 1);
+    const double scale = image.width < image.height ? double(s.long_side) / double(image.height)
+                                                    : double(s.long_side) / double(image.width);
+    const int64_t h = static_cast<int64_t>(std::nearbyint(image.height * scale));  // np.round: half to even
+    const int64_t w = static_cast<int64_t>(std::nearbyint(image.width * scale));
+    WSDOL_CHECK(h > 0 && w > 0, "irn_train_view: long side ", s.long_side, " makes the ", image.height, "x",
+                image.width, " image empty");
+    Image img = (h == image.height && w == image.width) ? image : resize(image, h, w, PilFilter::bicubic);
+    // normalize happens before the flip in the reference; both are per-pixel, so flipping the u8 image is the same
+    s.flipped = o.flip && rng.bernoulli(0.5);
+    if (s.flipped) img = hflip(img);
+    // imutils.get_random_crop_box: columns first
+    const int64_t C = o.crop, ch = std::min(C, h), cw = std::min(C, w);
+    int64_t cont_left = 0, img_left = 0, cont_top = 0, img_top = 0;
+    if (w - C > 0) img_left = rng.below(w - C + 1);
+    else cont_left = rng.below(C - w + 1);
+    if (h - C > 0) img_top = rng.below(h - C + 1);
+    else cont_top = rng.below(C - h + 1);
+    s.img_box = {cont_top, cont_top + ch, cont_left, cont_left + cw};
+    std::fill(out, out + 3 * C * C, 0.0f);
+    for (int64_t c = 0; c < 3; ++c) {
+        float* plane = out + c * C * C;
+        for (int64_t y = 0; y < ch; ++y)
+            for (int64_t x = 0; x < cw; ++x) {
+                const double v = img.at(img_top + y, img_left + x, c);
+                plane[(cont_top + y) * C + cont_left + x] = static_cast<float>((v / 255. - o.mean[c]) / o.std[c]);
+            }
+    }
+    return s;
 }
 
 }  // namespace wsdol::data

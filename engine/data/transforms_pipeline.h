@@ -60,4 +60,28 @@ struct TimmTrainOptions {
 };
 void timm_train_view(const Image& image, SampleRng& rng, const TimmTrainOptions& options, float* out);
 
+// IRNet / CLIMS training view (jiwoon-ahn/irn voc12/dataloader.py VOC12ImageDataset with resize_long=(lo, hi),
+// hor_flip=True, crop_size, crop_method="random"; misc/imutils.py; methods.md §4.1):
+//   1. long side L ~ U{lo..hi} (random.randint, inclusive); scale = L / H when W < H, else L / W; PIL BICUBIC
+//      resize to (np.round(H s), np.round(W s)) (pil_rescale order 3; no resize when the size is unchanged);
+//   2. TorchvisionNormalize: (v / 255. - mean) / std computed in double, stored f32;
+//   3. horizontal flip with p 0.5 (random.getrandbits(1));
+//   4. random_crop(img, crop, 0): get_random_crop_box draws the columns first, then the rows: a side longer than
+//      the crop gets a random image offset in [0, len - crop], a shorter one a random container offset in
+//      [0, crop - len]; the container is filled with 0 IN NORMALIZED SPACE (the mean colour), not black.
+// Our random numbers are our own stream (SampleRng), in the reference's order.
+struct IrnTrainOptions {
+    int64_t crop = 512;
+    int64_t resize_long_lo = 320, resize_long_hi = 640;
+    bool flip = true;
+    std::array<double, 3> mean = {0.485, 0.456, 0.406}, std = {0.229, 0.224, 0.225};  // TorchvisionNormalize
+};
+struct IrnSample {
+    int64_t long_side = 0;
+    bool flipped = false;
+    std::array<int64_t, 4> img_box{};  // [top, bottom, left, right) of the image inside the crop
+};
+// image: (H, W, 3) u8 -> out: (3, crop, crop) f32.
+IrnSample irn_train_view(const Image& image, SampleRng& rng, const IrnTrainOptions& options, float* out);
+
 }  // namespace wsdol::data
