@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <vector>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -82,6 +85,23 @@ inline const Tensor& fixture_tensor(const std::string& path, const std::string& 
     for (const auto& [n, t] : fixture_tensors(path))
         if (n == name) return t;
     throw Error(path + ": fixture has no tensor '" + name + "'");
+}
+
+// Every regular file below `dir` as "relative-name hash" lines, sorted, with the folder's own path replaced by OUT
+// in the bytes first (records that name their folder compare equal across folders): two folders with the same
+// digest hold the same files.
+inline std::string folder_digest(const std::string& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+        if (e.is_regular_file()) names.push_back(std::filesystem::relative(e.path(), dir).string());
+    std::sort(names.begin(), names.end());
+    std::string all;
+    for (const auto& n : names) {
+        std::string bytes = read_bytes(dir + "/" + n);
+        for (size_t at; (at = bytes.find(dir)) != std::string::npos;) bytes.replace(at, dir.size(), "OUT");
+        all += n + " " + std::to_string(std::hash<std::string>{}(bytes)) + "\n";
+    }
+    return all;
 }
 
 }  // namespace wsdol::test

@@ -17,21 +17,6 @@ namespace fs = std::filesystem;
 
 const std::string kChain = std::string(WSDOL_SOURCE_DIR) + "/tests/pipelines/cam_seeds.json";
 
-// Every regular file of `dir` as "name hash" lines, sorted (the folder's own path replaced by OUT first, as the
-// stage records name it).
-std::string files_of(const std::string& dir) {
-    std::vector<std::string> names;
-    for (const auto& e : fs::recursive_directory_iterator(dir))
-        if (e.is_regular_file()) names.push_back(fs::relative(e.path(), dir).string());
-    std::sort(names.begin(), names.end());
-    std::string all;
-    for (const auto& n : names) {
-        std::string bytes = test::read_bytes(dir + "/" + n);
-        for (size_t at; (at = bytes.find(dir)) != std::string::npos;) bytes.replace(at, dir.size(), "OUT");
-        all += n + " " + std::to_string(std::hash<std::string>{}(bytes)) + "\n";
-    }
-    return all;
-}
 
 TEST(Pipeline, InterruptedChainResumesToTheSameFiles) {
     test::ScratchDir dir;
@@ -52,14 +37,14 @@ TEST(Pipeline, InterruptedChainResumesToTheSameFiles) {
     r = test::run_wsdol("pipeline '" + kChain + "' --out '" + dir.file("part") + "'" + common);
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("0 stage(s) ran, 2 skipped; finished"), std::string::npos) << r.output;
-    EXPECT_EQ(files_of(dir.file("part")), files_of(dir.file("full")));
+    EXPECT_EQ(test::folder_digest(dir.file("part")), test::folder_digest(dir.file("full")));
     // Stopped between the stages, then continued.
     r = test::run_wsdol("pipeline '" + kChain + "' --out '" + dir.file("mid") + "' --stop-after-stage cam" + common);
     ASSERT_EQ(r.code, 0) << r.output;
     r = test::run_wsdol("pipeline '" + kChain + "' --out '" + dir.file("mid") + "'" + common);
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("1 stage(s) ran, 1 skipped; finished"), std::string::npos) << r.output;
-    EXPECT_EQ(files_of(dir.file("mid")), files_of(dir.file("full")));
+    EXPECT_EQ(test::folder_digest(dir.file("mid")), test::folder_digest(dir.file("full")));
     // Changed settings of a finished stage are refused, naming it; --force starts over.
     r = test::run_wsdol("pipeline '" + kChain + "' --out '" + dir.file("full") + "' --var epochs=3" + common);
     EXPECT_NE(r.code, 0);
