@@ -71,7 +71,7 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "infer", "localization maps (.npy) and seeds (.png) of a trained checkpoint over a dataset split",
     "usage: wsdol infer (--checkpoint FILE | --weights FILE --method NAME) --data DIR --out DIR [--split train]\n"
     "                   [--threshold T] [--clip FILE --clip-vocab FILE]\n"
-    "                   [--max-images N] [--no-png] [--set key=value ...] [--dataset-kind auto|voc|coco|cub]\n"
+    "                   [--max-images N] [--no-png] [--set key=value ...] [--dataset-kind auto|voc|coco|cub|openimages|ilsvrc]\n"
     "                   [--threads T] [--quiet]\n\n"
     "Runs the method stored in FILE (a `wsdol train` checkpoint) over split --split of the VOC-layout dataset DIR\n"
     "with each image's labels (the WSSS protocol). Writes OUT/<id>.npy, (C, H, W) float32 score maps in [0, 1] at\n"

@@ -10,7 +10,7 @@
 //             schedule (cosine|poly|constant), warmup_epochs, warmup_lr, min_lr, input_size,
 //             augmentation (the sample pipeline: timm|irn|flip|none), grad_clip (0: off), schedule_step
 //             (update|epoch), lr_batch (lr given per this many images; 0: no scaling), dataset_kind
-//             (auto|voc|coco|cub), and the method's options (options.<key>)
+//             (auto|voc|coco|cub|openimages|ilsvrc), and the method's options (options.<key>)
 //   run       data, out, clip, clip_vocab, backbone, workers, checkpoint_every, stop_after, resume, force, threads, and
 //             the outputs of earlier stages the method reads (inputs.<name>, MethodInfo::needs "stage:<name>")
 // Defaults for the recipe keys come from the method's Recipe; explicit settings override them.
@@ -61,7 +61,7 @@ struct TrainConfig {
     std::string method;
     std::map<std::string, std::string> options;  // the method's options, resolved (defaults included)
     std::string split = "train";
-    std::string dataset_kind = "auto";  // data::open_dataset kinds: auto | voc | coco | cub
+    std::string dataset_kind = "auto";  // data::open_dataset kinds: auto | voc | coco | cub | openimages | ilsvrc
     uint64_t seed = 0;
     models::Recipe recipe;
     // run keys

@@ -270,6 +270,22 @@ TEST(Datasets, OpenImagesThroughWsolevaluationMetadata) {
     }
     const data::Dataset d = data::open_wsol(meta.string(), images.string(), kReal + "/openimages");
     ASSERT_EQ(d.samples.size(), 5u);
+    {  // The same through the one dataset interface, in the wsolevaluation repository's layout.
+        const fs::path repo = fs::path(dir.file("wsolevaluation"));
+        fs::create_directories(repo / "metadata" / "OpenImages");
+        fs::create_directories(repo / "dataset");
+        fs::create_directories(repo / "maskdata");
+        fs::copy(meta, repo / "metadata" / "OpenImages" / "test", fs::copy_options::recursive);
+        fs::create_directory_symlink(images, repo / "dataset" / "OpenImages");
+        fs::create_directory_symlink(fs::absolute(kReal + "/openimages"), repo / "maskdata" / "OpenImages");
+        const data::Dataset e = data::open_dataset(repo.string(), "test", {}, "openimages");
+        ASSERT_EQ(e.samples.size(), 5u);
+        EXPECT_EQ(e.samples[1].id, d.samples[1].id);
+        EXPECT_EQ(e.samples[1].labels, d.samples[1].labels);
+        EXPECT_EQ(data::foreground_class_names(e), d.class_names);
+        test::expect_error([&] { data::open_dataset(repo.string(), "train", {}, "openimages"); },
+                           {"no wsolevaluation metadata folder", "metadata/OpenImages/train"});
+    }
     EXPECT_EQ(d.samples[1].id, "val/0bt_c3/3a29f0b33894d4a6.jpg");
     EXPECT_EQ(d.samples[1].instance_masks.size(), 2u);
     EXPECT_NE(d.samples[1].ignore_mask.find("_ignore.png"), std::string::npos);

@@ -318,7 +318,7 @@ std::vector<std::string> foreground_class_names(const Dataset& dataset) {
 
 int foreground_label(const Dataset& dataset, int label) { return has_background_class(dataset) ? label - 1 : label; }
 
-std::vector<std::string> dataset_kinds() { return {"auto", "voc", "coco", "cub"}; }
+std::vector<std::string> dataset_kinds() { return {"auto", "voc", "coco", "cub", "openimages", "ilsvrc"}; }
 
 Dataset open_dataset(const std::string& root, const std::string& split, const DatasetOptions& options,
                      const std::string& kind) {
@@ -334,7 +334,17 @@ Dataset open_dataset(const std::string& root, const std::string& split, const Da
     if (k == "voc") return open_voc(root, split, options);
     if (k == "coco") return open_coco(root, split, options);
     if (k == "cub") return open_cub(root, split, options);
-    fail(str("dataset kind '", kind, "' is not known (auto | voc | coco | cub; wsolevaluation metadata: open_wsol)"));
+    if (k == "openimages" || k == "ilsvrc") {
+        // The wsolevaluation repository's layout: ROOT/metadata/<Name>/<split>, ROOT/dataset/<Name>, and for
+        // OpenImages ROOT/maskdata/<Name>.
+        const std::string name = k == "openimages" ? "OpenImages" : "ILSVRC";
+        const fs::path meta = fs::path(root) / "metadata" / name / split;
+        WSDOL_CHECK(fs::is_directory(meta), root, ": no wsolevaluation metadata folder ", meta.string(),
+                    " (expected ROOT/metadata/", name, "/<split>, ROOT/dataset/", name, ")");
+        return open_wsol(meta.string(), (fs::path(root) / "dataset" / name).string(),
+                         (fs::path(root) / "maskdata" / name).string(), options);
+    }
+    fail(str("dataset kind '", kind, "' is not known (auto | voc | coco | cub | openimages | ilsvrc)"));
 }
 
 }  // namespace wsdol::data

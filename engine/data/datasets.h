@@ -76,12 +76,13 @@ bool has_background_class(const Dataset& dataset);
 std::vector<std::string> foreground_class_names(const Dataset& dataset);
 int foreground_label(const Dataset& dataset, int label);
 
-// Opens a dataset by kind: "voc" (also the synthetic benchmark), "coco", "cub", or "auto" — CUB when
-// ROOT/images.txt exists, COCO when ROOT/train2014 or ROOT/JPEGImages/train2014 exists, else VOC. (wsolevaluation
-// metadata folders need three paths: open_wsol.) Errors name the folder and what was looked for.
+// Opens a dataset by kind: "voc" (also the synthetic benchmark), "coco", "cub", "openimages" / "ilsvrc" (the
+// wsolevaluation repository's layout: ROOT/metadata/<Name>/<split>, ROOT/dataset/<Name>, ROOT/maskdata/<Name>), or
+// "auto" — CUB when ROOT/images.txt exists, COCO when ROOT/train2014 or ROOT/JPEGImages/train2014 exists, else
+// VOC. Errors name the folder and what was looked for.
 Dataset open_dataset(const std::string& root, const std::string& split, const DatasetOptions& options = {},
                      const std::string& kind = "auto");
-std::vector<std::string> dataset_kinds();  // auto, voc, coco, cub
+std::vector<std::string> dataset_kinds();  // auto, voc, coco, cub, openimages, ilsvrc
 
 // image_size(path, &w, &h) (the header's size, errors naming the file) is declared in engine/data/image_io.h.
 
