@@ -255,7 +255,7 @@ int run_demo(const std::vector<std::string>& args) {
     const std::string pretrain_dir = out_dir.path("pretrain_data");
     bool any_vit = false;
     for (const DemoMethod& m : methods) any_vit = any_vit || uses(m.method, "backbone");
-    if (any_vit && !a.flag("no-pretrain") && models::has_method("vit_classifier")) {
+    if (any_vit && !a.flag("no-pretrain") && models::has_method(pretrain_method(p).method)) {
         auto t = Clock::now();
         // One object per image on a background drawn independently of its class (home probability 0), another
         // seed than the benchmark: object-centric labelled images, as ImageNet is for VOC.
