@@ -1,0 +1,258 @@
+"""
+rederive_mmcst.py — a second, independent PyTorch restatement of MMCST
+(Xu et al., "Learning Multi-Modal Class-Specific Tokens for Weakly Supervised Dense Object
+Localization", CVPR 2023), derived from the paper text (/work/shared/papers/mmcst-cvpr2023.md,
+mmcst-poster.md) and the MCTformer code it builds on (xulianuwa/MCTformer: models.py/engine.py
+@ 9606597, MCTformerV2; models.py @ 0acc27a, MCTformerPlus, for GWRP as coded). The official MMCST
+code is not public (github.com/xulianuwa/MMCST is not in any index we can reach).
+
+Part 1 (the functions down to `forward_paper` and `localization_maps_paper`) was written BEFORE reading
+tests/reference/mmcst/gen_mmcst.py, docs/methods.md §2.2/§0.1 or models/mmcst*.{h,cpp}; it is
+committed on its own first (see git log of this file). Part 2 (`load_fixture` and `main`) maps the
+fixture's inputs and weights onto Part 1 and prints the comparison table written into REDERIVATION.md.
+
+Every place where the paper is ambiguous is marked `AMBIGUITY <n>` with the reading taken; the other
+readings are available through the `Reading` switches so the comparison can say which reading the
+fixture follows.
+
+Shapes: B images, C classes, P = N*N patches, D token width, E CLIP embedding width, H heads.
+"""
+from dataclasses import dataclass, field
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+# ----------------------------------------------------------------------------------------------
+# Part 1: the paper
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Reading:
+    """The switches for the paper's ambiguous places; the defaults are this re-derivation's reading."""
+    # AMBIGUITY 1 (§3.1 "we use the masked self-attention as shown in Figure 3 (right)" so that
+    # "class tokens and text tokens fully interact with patch tokens but not competing with each
+    # other"): which query/key pairs are masked. Reading taken: 'cross' = a class token cannot attend
+    # to a text token and a text token cannot attend to a class token; class tokens still see each
+    # other (as in MCTformer, whose class tokens are unmasked) and text tokens see each other; patch
+    # tokens see everything. Alternative 'token_diag': additionally each class/text token attends to
+    # itself only among the 2C class+text tokens.
+    mask: str = 'cross'
+    # AMBIGUITY 2 (§3.1 "With the added learnable positional embeddings, these three types of tokens
+    # are ... concatenated"): the text tokens also get a learnable positional embedding. Reading:
+    # yes (one embedding per token type: class C x D, text C x D, patch P x D). If the fixture has no
+    # text positional embedding the term is simply absent (zeros).
+    # AMBIGUITY 3 (§3.2 "T_txt = T_txt^in + λ1 T_txt^out", "T_cls = T_cls^in + λ2 T_cls^out"): is
+    # T^in the token parameter before or after its positional embedding is added? Reading: before
+    # (the "global class-specific tokens" are the learned/CLIP token values; the positional embedding
+    # belongs to the sequence position). 'after' is the alternative.
+    fuse_in: str = 'before_pos'
+    # AMBIGUITY 4 (§3.1 "initialized by the pre-trained CLIP text embeddings ... kept constant";
+    # CLIP ViT-B/16 text embeddings are E = 512 wide, ViT-base tokens D = 768): the paper names no
+    # map from E to D. Reading: a learned linear map (weight D x E, bias D) applied to the constant
+    # CLIP embeddings gives T_txt^in; the CLIP embeddings themselves stay constant. When E == D and
+    # no map is given, identity.
+    # AMBIGUITY 5 (§3.2 Image-language context / Fig. 2 "contrastive regularization loss on the
+    # averaged output text tokens"): the B "text tokens" are the per-image mean over the C output
+    # text tokens T_txt^out (not the fused T_txt, not only the ground-truth classes). Their width D
+    # must meet the CLIP image embedding width E: reading, a learned linear map D -> E when given,
+    # identity when D == E.
+    txt_avg: str = 'all_classes'          # or 'gt_classes'
+    # AMBIGUITY 6 (Eq. 2 "L_contrast = CrossEntropy(S, I)"): what S is. Reading: cosine similarity
+    # (both sides L2-normalised, as CLIP's own image-text matching), times a scale `contrast_scale`
+    # (CLIP's logit scale; the paper gives none, so 1.0 unless the fixture carries one), rows = the B
+    # output text tokens, columns = the B CLIP image embeddings, softmax over each row (PyTorch
+    # cross_entropy(S, arange(B))). Alternatives: 'cols' (softmax over text tokens for each image —
+    # §3.2 "each text token is also constrained to be discriminative from other text tokens in the
+    # same batch" reads that way), 'sym' (CLIP's symmetric mean of both), and raw dot products.
+    contrast_dir: str = 'rows'
+    contrast_norm: bool = True
+    contrast_scale: float = 1.0
+    # AMBIGUITY 7 (§3.3 "output patch tokens ... are first linearly projected and then transposed to
+    # 2D feature maps F in R^{NxNxD}"): one linear map D -> D with bias on the output patch tokens; no
+    # final LayerNorm on the encoder output (MCTformerV2's forward_features has none). 'final_norm'
+    # switch for the alternative (timm ViT's final norm before the heads).
+    final_norm: bool = False
+    # AMBIGUITY 8 (Eq. 3): the decay d is not given in the paper. MCTformerPlus (same authors, GWRP
+    # as coded, models.py @ 0acc27a) uses d = 0.996 with weights torch.logspace(0, P-1, P, base=d)
+    # and the sum divided by the sum of the weights. Reading: that formula; d from the fixture.
+    gwrp_d: float = 0.996
+    # AMBIGUITY 9 (§3.4 Eq. 10, "class-specific attention maps A_c2p ... from the transformer
+    # self-attention maps", "similar to MCTformer"): A_c2p = class-token -> patch attention,
+    # head-averaged, summed over the last `attn_layers` layers (MCTformerV2 engine: sum; MCTformerPlus:
+    # mean — equal up to scale, removed by the min-max normalisation). Only the class tokens, not the
+    # text tokens. C_mm is used as is in Eq. 10 (the paper shows no ReLU; MCTformerV2 applies ReLU to
+    # its patch-CAM before the product: 'relu_cmm' switch).
+    attn_layers: int = 0                  # 0 = all layers
+    relu_cmm: bool = False
+    # AMBIGUITY 10 (Eq. 11 A_p2p): patch -> patch attention head-averaged and summed over ALL layers
+    # (MCTformer engine.generate_attention_maps_ms: patch_attn = sum over dim 0 of all 12 layers), the
+    # sub-block of the full (C + C + P) softmax, not renormalised.
+    # AMBIGUITY 11 (Eq. 8): all four terms weight 1 (the paper's text; no weights are named).
+    w_cls: float = 1.0
+    w_contrast: float = 1.0
+    w_t2p: float = 1.0
+    w_c2p: float = 1.0
+    ln_eps: float = 1e-6                  # timm ViT (MCTformer) LayerNorm eps
+    extra: dict = field(default_factory=dict)
+
+
+def mlsm(logits, y):
+    """Eq. 1, multi-label soft margin: mean over classes of the binary cross-entropy on sigmoid
+    scores, then mean over the batch (torch.nn.functional.multilabel_soft_margin_loss).
+    logits, y: (B, C)."""
+    per = -(y * F.logsigmoid(logits) + (1 - y) * F.logsigmoid(-logits))
+    return per.mean(dim=1).mean()
+
+
+def gwrp(X, d):
+    """Eq. 3. X: (B, P, C) flattened correlation maps. Sort each class's P scores descending,
+    weight the j-th largest by d^(j-1), divide by Z(d) = sum_j d^(j-1). Returns (B, C)."""
+    P = X.shape[1]
+    w = torch.tensor([d ** j for j in range(P)], dtype=X.dtype)
+    srt, _ = torch.sort(X, dim=1, descending=True)
+    return (srt * w.view(1, P, 1)).sum(dim=1) / w.sum()
+
+
+def build_mask(C, P, kind):
+    """AMBIGUITY 1. Sequence order [class tokens (C), text tokens (C), patch tokens (P)].
+    Returns an additive (L, L) mask, 0 where query row may attend key column, -inf elsewhere."""
+    L = 2 * C + P
+    allow = torch.ones(L, L, dtype=torch.bool)
+    cls = slice(0, C)
+    txt = slice(C, 2 * C)
+    if kind in ('cross', 'token_diag'):
+        allow[cls, txt] = False
+        allow[txt, cls] = False
+    if kind == 'token_diag':
+        eye = torch.eye(C, dtype=torch.bool)
+        allow[cls, cls] = eye
+        allow[txt, txt] = eye
+    if kind == 'none':
+        pass
+    m = torch.zeros(L, L)
+    m[~allow] = float('-inf')
+    return m
+
+
+def block(x, p, mask, heads, eps):
+    """Pre-norm ViT block (timm / MCTformer vision_transformer.Block) with an additive attention
+    mask on the logits before the softmax. x: (B, L, D). Returns x and the attention (B, H, L, L)."""
+    B, L, D = x.shape
+    h = F.layer_norm(x, (D,), p['ln1_w'], p['ln1_b'], eps)
+    qkv = F.linear(h, p['qkv_w'], p['qkv_b']).reshape(B, L, 3, heads, D // heads).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv[0], qkv[1], qkv[2]
+    logits = (q @ k.transpose(-2, -1)) * (D // heads) ** -0.5 + mask
+    attn = logits.softmax(dim=-1)
+    o = (attn @ v).transpose(1, 2).reshape(B, L, D)
+    x = x + F.linear(o, p['proj_w'], p['proj_b'])
+    h = F.layer_norm(x, (D,), p['ln2_w'], p['ln2_b'], eps)
+    x = x + F.linear(F.gelu(F.linear(h, p['fc1_w'], p['fc1_b'])), p['fc2_w'], p['fc2_b'])
+    return x, attn
+
+
+def forward_paper(W, images, labels, clip_text, clip_image, patch, heads, R: Reading):
+    """The training forward and the four losses of Eq. 8.
+    W: dict of weights (names in this file's own convention, see load_fixture).
+    images (B, 3, S, S); labels (B, C) in {0,1}; clip_text (C, E) constant CLIP text embeddings of
+    "a photo of [CLS]"; clip_image (B, E) CLIP image embeddings of the same images.
+    Returns a dict of every intermediate quantity and loss."""
+    B = images.shape[0]
+    C = labels.shape[1]
+    # patch embedding: conv k = s = patch, flattened row-major to (B, P, D)
+    pt = F.conv2d(images, W['patch_w'], W['patch_b'], stride=patch).flatten(2).transpose(1, 2)
+    P, D = pt.shape[1], pt.shape[2]
+    # global tokens (AMBIGUITY 4: E -> D map for the constant CLIP text embeddings)
+    t_cls_in = W['cls_token']                                            # (C, D)
+    if 'txt_in_w' in W:
+        t_txt_in = F.linear(clip_text, W['txt_in_w'], W.get('txt_in_b'))  # (C, D)
+    else:
+        t_txt_in = clip_text
+    pos_cls = W.get('pos_cls', torch.zeros(C, D))
+    pos_txt = W.get('pos_txt', torch.zeros(C, D))                        # AMBIGUITY 2
+    pos_pat = W['pos_pat']                                               # (P, D)
+    x = torch.cat([(t_cls_in + pos_cls).expand(B, C, D),
+                   (t_txt_in + pos_txt).expand(B, C, D),
+                   pt + pos_pat], dim=1)                                 # (B, 2C + P, D)
+    mask = build_mask(C, P, R.mask)
+    attns = []
+    for p in W['blocks']:
+        x, a = block(x, p, mask, heads, R.ln_eps)
+        attns.append(a)
+    if R.final_norm:
+        x = F.layer_norm(x, (D,), W['norm_w'], W['norm_b'], R.ln_eps)
+    t_cls_out = x[:, :C]                                                 # (B, C, D)
+    t_txt_out = x[:, C:2 * C]                                            # (B, C, D)
+    pat_out = x[:, 2 * C:]                                               # (B, P, D)
+
+    # §3.1: class scores = channel-wise mean of the output class tokens; Eq. 1
+    y_cls = t_cls_out.mean(dim=-1)                                       # (B, C)
+    L_cls = mlsm(y_cls, labels)
+
+    # §3.2 visual context: fused tokens (AMBIGUITY 3)
+    if R.fuse_in == 'before_pos':
+        g_cls, g_txt = t_cls_in, t_txt_in
+    else:
+        g_cls, g_txt = t_cls_in + pos_cls, t_txt_in + pos_txt
+    T_txt = g_txt.unsqueeze(0) + W['lambda1'] * t_txt_out               # (B, C, D)
+    T_cls = g_cls.unsqueeze(0) + W['lambda2'] * t_cls_out               # (B, C, D)
+
+    # §3.3: F = linear(output patch tokens); C_t2p = F T_txt^T, C_c2p = F T_cls^T  (B, P, C)
+    Fm = F.linear(pat_out, W['pproj_w'], W.get('pproj_b'))              # (B, P, D)
+    X_t2p = Fm @ T_txt.transpose(1, 2)
+    X_c2p = Fm @ T_cls.transpose(1, 2)
+    y_t2p = gwrp(X_t2p, R.gwrp_d)                                        # Eq. 5
+    y_c2p = gwrp(X_c2p, R.gwrp_d)                                        # Eq. 4
+    L_t2p = mlsm(y_t2p, labels)                                          # Eq. 7
+    L_c2p = mlsm(y_c2p, labels)                                          # Eq. 6
+
+    # §3.2 image-language context, Eq. 2 (AMBIGUITIES 5, 6)
+    if R.txt_avg == 'all_classes':
+        t_avg = t_txt_out.mean(dim=1)                                    # (B, D)
+    else:
+        wgt = labels / labels.sum(dim=1, keepdim=True).clamp(min=1)
+        t_avg = (t_txt_out * wgt.unsqueeze(-1)).sum(dim=1)
+    if 'txt_out_w' in W:
+        t_emb = F.linear(t_avg, W['txt_out_w'], W.get('txt_out_b'))     # (B, E)
+    else:
+        t_emb = t_avg
+    if R.contrast_norm:
+        S = R.contrast_scale * F.normalize(t_emb, dim=-1) @ F.normalize(clip_image, dim=-1).t()
+    else:
+        S = R.contrast_scale * t_emb @ clip_image.t()                    # (B text, B image)
+    tgt = torch.arange(B)
+    L_rows = F.cross_entropy(S, tgt)
+    L_cols = F.cross_entropy(S.t(), tgt)
+    L_contrast = {'rows': L_rows, 'cols': L_cols, 'sym': 0.5 * (L_rows + L_cols)}[R.contrast_dir]
+
+    L_total = R.w_cls * L_cls + R.w_contrast * L_contrast + R.w_t2p * L_t2p + R.w_c2p * L_c2p  # Eq. 8
+    return dict(t_cls_out=t_cls_out, t_txt_out=t_txt_out, pat_out=pat_out, F=Fm,
+                T_txt=T_txt, T_cls=T_cls, X_t2p=X_t2p, X_c2p=X_c2p, y_cls=y_cls, y_t2p=y_t2p,
+                y_c2p=y_c2p, t_emb=t_emb, S=S, L_cls=L_cls, L_t2p=L_t2p, L_c2p=L_c2p,
+                L_contrast=L_contrast, L_contrast_rows=L_rows, L_contrast_cols=L_cols,
+                L_total=L_total, attns=attns, C=C, P=P)
+
+
+def localization_maps_paper(out, labels, out_size, R: Reading):
+    """§3.4, Eqs. 9–11, MCTformer-style. Returns (B, C, S, S) maps in [0, 1] for the
+    ground-truth classes (zeros elsewhere, as MCTformer multiplies by the label)."""
+    C, P = out['C'], out['P']
+    N = int(round(math.sqrt(P)))
+    B = labels.shape[0]
+    C_mm = (out['X_t2p'] + out['X_c2p']).transpose(1, 2)                 # Eq. 9, (B, C, P)
+    if R.relu_cmm:
+        C_mm = F.relu(C_mm)
+    A = torch.stack(out['attns']).mean(dim=2)                           # (layers, B, L, L) head mean
+    n = R.attn_layers or A.shape[0]
+    A_c2p = A[-n:].sum(0)[:, :C, 2 * C:]                                 # (B, C, P)
+    A_p2p = A.sum(0)[:, 2 * C:, 2 * C:]                                  # (B, P, P), all layers
+    M_hat = C_mm * A_c2p                                                 # Eq. 10
+    M = (A_p2p.unsqueeze(1) @ M_hat.unsqueeze(-1)).squeeze(-1)           # Eq. 11, (B, C, P)
+    M = M.reshape(B, C, N, N)
+    up = F.interpolate(M, size=out_size, mode='bilinear', align_corners=False)
+    mn = up.flatten(2).min(-1)[0][..., None, None]
+    mx = up.flatten(2).max(-1)[0][..., None, None]
+    norm = (up - mn) / (mx - mn + 1e-8)
+    return dict(C_mm=C_mm, A_c2p=A_c2p, A_p2p=A_p2p, M_hat=M_hat, M=M,
+                maps=norm * labels[..., None, None])
