@@ -249,10 +249,244 @@ def localization_maps_paper(out, labels, out_size, R: Reading):
     A_p2p = A.sum(0)[:, 2 * C:, 2 * C:]                                  # (B, P, P), all layers
     M_hat = C_mm * A_c2p                                                 # Eq. 10
     M = (A_p2p.unsqueeze(1) @ M_hat.unsqueeze(-1)).squeeze(-1)           # Eq. 11, (B, C, P)
-    M = M.reshape(B, C, N, N)
+    gh, gw = out.get('grid', (N, N))                                     # square unless given
+    M = M.reshape(B, C, gh, gw)
     up = F.interpolate(M, size=out_size, mode='bilinear', align_corners=False)
     mn = up.flatten(2).min(-1)[0][..., None, None]
     mx = up.flatten(2).max(-1)[0][..., None, None]
     norm = (up - mn) / (mx - mn + 1e-8)
     return dict(C_mm=C_mm, A_c2p=A_c2p, A_p2p=A_p2p, M_hat=M_hat, M=M,
                 maps=norm * labels[..., None, None])
+
+
+# ----------------------------------------------------------------------------------------------
+# Part 2: run Part 1 on the fixture's inputs and weights (written after reading gen_mmcst.py and the
+# fixture layout) and print the comparison tables of REDERIVATION.md.
+# Run from the repository root: python tests/reference/mmcst/rederive_mmcst.py
+# ----------------------------------------------------------------------------------------------
+
+import os
+import sys
+
+from safetensors import safe_open
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURE = os.path.join(HERE, 'mmcst_parity.safetensors')
+MAPS_FIXTURE = os.path.join(HERE, '..', 'localize', 'attention_maps.safetensors')
+DT = torch.float64  # compare readings, not rounding: everything in double
+
+
+def read(path):
+    with safe_open(path, 'pt') as f:
+        return {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
+
+
+def load_fixture(fx):
+    """Maps the fixture's PyTorch state_dict names (gen_mmcst.py Net) onto this file's names.
+    Returns W (leaf tensors requiring grad, float64), the inputs, C, and a name map W-key -> fixture key."""
+    p = {k[len('param.'):]: v.to(DT) for k, v in fx.items() if k.startswith('param.')}
+    C = p['cls_token'].shape[1]
+    P = p['pos_embed'].shape[1] - 2 * C
+    depth = len({k.split('.')[1] for k in p if k.startswith('blocks.')})
+    leaf = lambda t: t.clone().requires_grad_(True)
+    W = dict(patch_w=leaf(p['patch_embed.proj.weight']), patch_b=leaf(p['patch_embed.proj.bias']),
+             cls_token=leaf(p['cls_token'][0]), txt_in_w=leaf(p['text_proj.weight']),
+             txt_in_b=leaf(p['text_proj.bias']), pos=leaf(p['pos_embed'][0]),
+             lambda1=leaf(p['lambda_txt']), lambda2=leaf(p['lambda_cls']),
+             pproj_w=leaf(p['patch_proj.weight']), pproj_b=leaf(p['patch_proj.bias']),
+             txt_out_w=leaf(p['contrast_proj.weight']), txt_out_b=leaf(p['contrast_proj.bias']))
+    names = dict(patch_w='patch_embed.proj.weight', patch_b='patch_embed.proj.bias', cls_token='cls_token',
+                 txt_in_w='text_proj.weight', txt_in_b='text_proj.bias', pos='pos_embed', lambda1='lambda_txt',
+                 lambda2='lambda_cls', pproj_w='patch_proj.weight', pproj_b='patch_proj.bias',
+                 txt_out_w='contrast_proj.weight', txt_out_b='contrast_proj.bias')
+    # one positional embedding row per token, in the order [class | text | patch] (AMBIGUITY 2)
+    W['pos_cls'], W['pos_txt'], W['pos_pat'] = W['pos'][:C], W['pos'][C:2 * C], W['pos'][2 * C:]
+    tr = dict(ln1_w='norm1.weight', ln1_b='norm1.bias', qkv_w='attn.qkv.weight', qkv_b='attn.qkv.bias',
+              proj_w='attn.proj.weight', proj_b='attn.proj.bias', ln2_w='norm2.weight', ln2_b='norm2.bias',
+              fc1_w='mlp.fc1.weight', fc1_b='mlp.fc1.bias', fc2_w='mlp.fc2.weight', fc2_b='mlp.fc2.bias')
+    W['blocks'] = []
+    for i in range(depth):
+        blk = {}
+        for mine, theirs in tr.items():
+            blk[mine] = leaf(p[f'blocks.{i}.{theirs}'])
+            names[f'blocks.{i}.{mine}'] = f'blocks.{i}.{theirs}'
+        W['blocks'].append(blk)
+    inputs = dict(images=fx['input.images'].to(DT).clone().requires_grad_(True),
+                  labels=fx['input.labels'].to(DT),
+                  clip_image=fx['input.clip_image_embeddings'].to(DT).clone().requires_grad_(True),
+                  clip_text=p['text_embed'])
+    return W, inputs, C, P, names, p
+
+
+def rel(a, b):
+    """max |a - b| / max |b| over the tensor (b = the fixture)."""
+    a, b = a.detach().to(DT), b.detach().to(DT)
+    return float((a - b).abs().max() / b.abs().max().clamp(min=1e-300))
+
+
+def fmt(t):
+    t = t.detach()
+    if t.numel() == 1:
+        return f'{float(t):.6f}'
+    return f'{tuple(t.shape)} max|.| {float(t.abs().max()):.4f}'
+
+
+def fixture_outputs(o, C, P, heads_attn):
+    """This file's quantities in the fixture's output names and layouts."""
+    B = o['y_cls'].shape[0]
+    n = int(round(math.sqrt(P)))
+    mine = {f'attn.{i}': a for i, a in enumerate(heads_attn)}
+    mine.update({'cls_logits': o['y_cls'],
+                 'c2p': o['X_c2p'].transpose(1, 2).reshape(B, C, n, n),
+                 't2p': o['X_t2p'].transpose(1, 2).reshape(B, C, n, n),
+                 'c2p_logits': o['y_c2p'], 't2p_logits': o['y_t2p'], 'text_embedding': o['t_emb'],
+                 'loss.mlsm_cls': o['L_cls'], 'loss.contrast': o['L_contrast'], 'loss.mlsm_t2p': o['L_t2p'],
+                 'loss.mlsm_c2p': o['L_c2p'], 'loss.total': o['L_total']})
+    return mine
+
+
+def run(fx, R, heads):
+    W, x, C, P, names, p = load_fixture(fx)
+    o = forward_paper(W, x['images'], x['labels'], x['clip_text'], x['clip_image'], 8, heads, R)
+    return W, x, C, P, names, p, o
+
+
+def main():
+    fx, meta = read(FIXTURE)
+    print('fixture', os.path.relpath(FIXTURE), meta)
+    heads = fx['output.attn.0'].shape[1]
+    patch = fx['param.patch_embed.proj.weight'].shape[-1]
+    assert patch == 8
+    decay = float(meta['config'].split('decay')[1].split()[0])  # the fixture's test decay (the paper gives none)
+    fixture_scale = float(torch.exp(fx['param.logit_scale'].to(DT).clamp(max=math.log(100))))
+
+    # (1) this re-derivation's reading, the paper's silent temperature taken as 1
+    R0 = Reading(gwrp_d=decay, contrast_scale=1.0)
+    # (2) the same with the fixture's contrast scale exp(logit_scale) = 1/0.07
+    R1 = Reading(gwrp_d=decay, contrast_scale=fixture_scale)
+    outs = {}
+    for tag, R in (('paper', R0), ('paper+tau', R1)):
+        W, x, C, P, names, p, o = run(fx, R, heads)
+        outs[tag] = (W, x, names, fixture_outputs(o, C, P, o['attns']), o)
+
+    print('\n## Table 1: every output and loss term (f64 re-derivation vs the f32 fixture)')
+    print('| quantity | fixture | re-derived (paper reading, scale 1) | rel. diff | re-derived (scale = 1/0.07) | rel. diff |')
+    print('|---|---|---|---:|---|---:|')
+    mine0, mine1 = outs['paper'][3], outs['paper+tau'][3]
+    for k in mine0:
+        ref = fx['output.' + k]
+        print(f'| {k} | {fmt(ref)} | {fmt(mine0[k])} | {rel(mine0[k], ref):.2e} | {fmt(mine1[k])} | '
+              f'{rel(mine1[k], ref):.2e} |')
+    # the mask pattern itself
+    C = int(fx['output.layout'][0])
+    Pn = int(fx['output.layout'][2] * fx['output.layout'][3])
+    m = build_mask(C, Pn, 'cross')
+    print(f'| attn_blocked (mask pattern) | {int(fx["output.attn_blocked"].sum())} blocked pairs | '
+          f'{int(torch.isinf(m).sum())} blocked pairs | '
+          f'{float((torch.isinf(m).double() - fx["output.attn_blocked"].double()).abs().max()):.0e} | | |')
+    o1 = {k: (v.detach() if torch.is_tensor(v) else v) for k, v in outs['paper+tau'][4].items()}
+    print(f'\ncontrast variants at scale 1/0.07: rows {float(o1["L_contrast_rows"]):.6f}, cols '
+          f'{float(o1["L_contrast_cols"]):.6f}, sym {0.5 * float(o1["L_contrast_rows"] + o1["L_contrast_cols"]):.6f}; '
+          f'fixture {float(fx["output.loss.contrast"]):.6f}')
+    o0 = {k: (v.detach() if torch.is_tensor(v) else v) for k, v in outs['paper'][4].items()}
+    print(f'contrast at scale 1 (this reading): rows {float(o0["L_contrast_rows"]):.6f}, log B = '
+          f'{math.log(o0["S"].shape[0]):.6f}; with CLIP ViT-B/16\'s trained logit scale 100: '
+          f'{float(F.cross_entropy(100.0 / fixture_scale * o1["S"], torch.arange(3))):.6f}')
+
+    # (3) gradients of the fixture loss (sum over outputs of output * weight), scale = fixture's
+    W, x, names, mine, o = outs['paper+tau']
+    loss = sum((mine[k] * fx['weight.' + k].to(DT)).sum() for k in mine)
+    # the fixture's logit_scale is a parameter: d loss / d logit_scale = d loss / d scale * scale
+    print('\n## Table 2: gradients of the fixture loss (scale = 1/0.07)')
+    print('| parameter / input | max |fixture grad| | rel. diff |')
+    print('|---|---:|---:|')
+    leaves = {k: v for k, v in W.items() if k not in ('blocks', 'pos_cls', 'pos_txt', 'pos_pat')}
+    for i, blk in enumerate(W['blocks']):
+        for k, v in blk.items():
+            leaves[f'blocks.{i}.{k}'] = v
+    grads = torch.autograd.grad(loss, list(leaves.values()) + [x['images'], x['clip_image']])
+    worst = 0.0
+    for (k, v), g in zip(leaves.items(), grads):
+        ref = fx['grad.param.' + names[k]].to(DT)
+        if k == 'cls_token':
+            g = g.unsqueeze(0)
+        if k == 'pos':
+            g = g.unsqueeze(0)
+        r = rel(g.reshape(ref.shape), ref)
+        worst = max(worst, r)
+        if not k.startswith('blocks.') or k.startswith('blocks.0.qkv') or k.startswith('blocks.1.fc2'):
+            print(f'| {names[k]} | {float(ref.abs().max()):.4e} | {r:.2e} |')
+    for name, g in zip(('images', 'clip_image_embeddings'), grads[-2:]):
+        ref = fx['grad.input.' + name].to(DT)
+        r = rel(g, ref)
+        worst = max(worst, r)
+        print(f'| input.{name} | {float(ref.abs().max()):.4e} | {r:.2e} |')
+    print(f'(all {len(leaves)} parameter tensors and 2 inputs: worst rel. diff {worst:.2e}; '
+          f'logit_scale is not a parameter of this reading)')
+
+    # (4) sensitivity: each alternative reading, how far from the fixture (does the fixture pin the reading?)
+    print('\n## Table 3: alternative readings of the ambiguous places vs the fixture (scale 1/0.07)')
+    print('| reading changed | quantities that move | worst rel. diff vs fixture |')
+    print('|---|---|---:|')
+    alts = [('AMB 1 mask: none (no mask)', dict(mask='none')),
+            ('AMB 1 mask: token_diag (class/text see only themselves)', dict(mask='token_diag')),
+            ('AMB 3 fusion T^in after the positional embedding', dict(fuse_in='after_pos')),
+            ('AMB 5 text average over GT classes only', dict(txt_avg='gt_classes')),
+            ('AMB 6 softmax over text tokens (columns)', dict(contrast_dir='cols')),
+            ('AMB 6 symmetric CLIP loss', dict(contrast_dir='sym')),
+            ('AMB 6 raw dot products (no L2 normalisation)', dict(contrast_norm=False)),
+            ('AMB 8 GWRP d = 0.996 instead of the fixture\'s 0.9', dict(gwrp_d=0.996))]
+    for label, kw in alts:
+        R = Reading(**{**dict(gwrp_d=decay, contrast_scale=fixture_scale), **kw})
+        _, _, C2, P2, _, _, o = run(fx, R, heads)
+        mm = fixture_outputs(o, C2, P2, o['attns'])
+        diffs = {k: rel(mm[k], fx['output.' + k]) for k in mm}
+        moved = [k for k, d in diffs.items() if d > 1e-5]
+        print(f'| {label} | {", ".join(moved) if moved else "none"} | {max(diffs.values()):.2e} |')
+
+    # (5) inference maps, Eqs. 9-11, on the attention-map fixture's MMCST case (tests/test_attention_maps.cpp)
+    am, _ = read(MAPS_FIXTURE)
+    L = len([k for k in am if k.startswith('input.attn_mmcst.')])
+    lay = am['layout.mmcst']
+    Cm, ps, gh, gw = int(lay[1]), int(lay[2]), int(lay[3]), int(lay[4])
+    Pm = gh * gw
+    attns = [am[f'input.attn_mmcst.{l}'].to(DT)[..., :ps + Pm, :ps + Pm] for l in range(L)]  # drop the extra token
+    cam = am['input.cam'].to(DT)                                    # stands for C_t2p + C_c2p, (B, C, gh, gw)
+    Bm = cam.shape[0]
+    fake = dict(C=Cm, P=Pm, grid=(gh, gw), attns=attns, X_t2p=cam.reshape(Bm, Cm, Pm).transpose(1, 2),
+                X_c2p=torch.zeros(Bm, Pm, Cm, dtype=DT))
+    ref = am['output.mmcst_fused_refine'].to(DT)
+    print('\n## Table 4: inference maps (Eqs. 9-11) on tests/reference/localize/attention_maps.safetensors, '
+          f'MMCST layout, {L} blocks, before upsampling')
+    print('| reading | rel. diff vs output.mmcst_fused_refine |')
+    print('|---|---:|')
+    labs = torch.ones(Bm, Cm, dtype=DT)
+    for label, kw in [('paper: no ReLU on C_mm, A_c2p over all blocks', dict()),
+                      ('paper + MCTformer ReLU on C_mm', dict(relu_cmm=True)),
+                      ('all blocks -> last 3 (MCTformer --layer-index 3)', dict(attn_layers=3)),
+                      ('ReLU + last 3 (the shared reading)', dict(relu_cmm=True, attn_layers=3))]:
+        Rm = Reading(**kw)
+        M = localization_maps_paper(fake, labs, (gh, gw), Rm)['M']
+        print(f'| {label} | {rel(M, ref):.2e} |')
+
+    # (6) the same two readings on the trained-forward fixture's network (maps at the input size, GT classes)
+    W, x, names, mine, o = outs['paper+tau']
+    size = tuple(x['images'].shape[-2:])
+    o = {k: ([a.detach() for a in v] if k == 'attns' else v.detach() if torch.is_tensor(v) else v)
+         for k, v in o.items()}
+    a = localization_maps_paper(o, x['labels'], size, Reading(gwrp_d=decay))['maps']
+    b = localization_maps_paper(o, x['labels'], size, Reading(gwrp_d=decay, relu_cmm=True, attn_layers=3))['maps']
+    neg = float((o['X_t2p'] + o['X_c2p'] < 0).double().mean())
+    sel = x['labels'].bool()
+    print(f'\nmmcst_parity network: fraction of C_mm < 0: {neg:.3f}; final maps (GT classes, min-max normalised), '
+          f'no-ReLU vs ReLU reading: max |diff| {float((a - b).abs()[sel].max()):.3f}, mean |diff| '
+          f'{float((a - b).abs()[sel].mean()):.3f}')
+    # (7) GWRP's decay against the grid size: the weight of the last rank, d^(P-1)
+    for P_, d_ in ((196, 0.996), (64, 0.996), (64, 0.457 ** (1 / 63))):
+        print(f'GWRP P = {P_}, d = {d_:.4f}: last-rank weight d^(P-1) = {d_ ** (P_ - 1):.3f}, '
+              f'mean weight / first weight = {sum(d_ ** j for j in range(P_)) / P_:.3f}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
