@@ -328,7 +328,7 @@ def fmt(t):
     t = t.detach()
     if t.numel() == 1:
         return f'{float(t):.6f}'
-    return f'{tuple(t.shape)} max|.| {float(t.abs().max()):.4f}'
+    return f'{tuple(t.shape)} max abs {float(t.abs().max()):.4f}'
 
 
 def fixture_outputs(o, C, P, heads_attn):
@@ -398,7 +398,7 @@ def main():
     loss = sum((mine[k] * fx['weight.' + k].to(DT)).sum() for k in mine)
     # the fixture's logit_scale is a parameter: d loss / d logit_scale = d loss / d scale * scale
     print('\n## Table 2: gradients of the fixture loss (scale = 1/0.07)')
-    print('| parameter / input | max |fixture grad| | rel. diff |')
+    print('| parameter / input | max abs fixture grad | rel. diff |')
     print('|---|---:|---:|')
     leaves = {k: v for k, v in W.items() if k not in ('blocks', 'pos_cls', 'pos_txt', 'pos_pat')}
     for i, blk in enumerate(W['blocks']):
@@ -481,6 +481,20 @@ def main():
     print(f'\nmmcst_parity network: fraction of C_mm < 0: {neg:.3f}; final maps (GT classes, min-max normalised), '
           f'no-ReLU vs ReLU reading: max |diff| {float((a - b).abs()[sel].max()):.3f}, mean |diff| '
           f'{float((a - b).abs()[sel].mean()):.3f}')
+    # (8) how much the (unstated) contrast temperature weighs: gradient norms of each Eq. 8 term with respect to
+    # the encoder's parameters (patch embedding, class token, positional embedding, blocks) on the fixture network
+    print('\n## Table 5: gradient norm of each loss term w.r.t. the encoder parameters, by contrast scale')
+    print('| contrast scale | L_contrast | norm grad L_contrast | norm grad L_cls | norm grad L_t2p | norm grad L_c2p |')
+    print('|---|---:|---:|---:|---:|---:|')
+    for sc in (1.0, fixture_scale, 100.0):
+        W, x, C3, P3, names, p, o = run(fx, Reading(gwrp_d=decay, contrast_scale=sc), heads)
+        enc = [W['patch_w'], W['patch_b'], W['cls_token'], W['pos']] + [t for b in W['blocks'] for t in b.values()]
+        norms = []
+        for term in ('L_contrast', 'L_cls', 'L_t2p', 'L_c2p'):
+            g = torch.autograd.grad(o[term], enc, retain_graph=True, allow_unused=True)
+            norms.append(math.sqrt(sum(float((t ** 2).sum()) for t in g if t is not None)))
+        print(f'| {sc:.3f} | {float(o["L_contrast"].detach()):.4f} | ' + ' | '.join(f'{n:.4f}' for n in norms) + ' |')
+
     # (7) GWRP's decay against the grid size: the weight of the last rank, d^(P-1)
     for P_, d_ in ((196, 0.996), (64, 0.996), (64, 0.457 ** (1 / 63))):
         print(f'GWRP P = {P_}, d = {d_:.4f}: last-rank weight d^(P-1) = {d_ ** (P_ - 1):.3f}, '
