@@ -36,7 +36,7 @@ int run_train_clip(const std::vector<std::string>& args) {
     cli::Args a("train-clip", args,
                 {"data", "out", "steps", "epochs", "batch", "lr", "weight-decay", "vocab-size", "seed", "image-size",
                  "workers", "threads", "prompt", "width", "vision-layers", "text-layers", "context", "patch", "eval-every", "partial",
-                 "vision-warmup-steps", "vision-warmup-data", "preset", "object-pairs", "background-pairs",
+                 "vision-warmup-steps", "vision-warmup-lr", "vision-warmup-data", "preset", "object-pairs", "background-pairs",
                  "eval-object-images", "eval-background-images", "synth-difficulty", "scene", "background-prompt",
                  "vision-resnet"},
                 {"quiet", "no-flip", "lock-image-tower", "warmup-backgrounds", "no-warmup-backgrounds", "cache-features"});
@@ -92,6 +92,7 @@ int run_train_clip(const std::vector<std::string>& args) {
     if (a.flag("no-flip")) o.flip = false;
     o.eval_every = int_flag(a, "eval-every", o.eval_every, 0, 10000000);
     o.vision_warmup_steps = int_flag(a, "vision-warmup-steps", o.vision_warmup_steps, 0, 10000000);
+    o.vision_warmup_lr = double_flag(a, "vision-warmup-lr", o.vision_warmup_lr, 0, 10);
     o.vision_warmup_root = a.get_or("vision-warmup-data", o.vision_warmup_root);
     if (a.flag("lock-image-tower")) o.lock_image_tower = true;
     if (a.flag("warmup-backgrounds")) o.vision_warmup_backgrounds = true;
@@ -185,7 +186,8 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "                        [--vocab-size V] [--seed S] [--image-size R] [--workers W] [--threads T]\n"
     "                        [--prompt TEMPLATE] [--no-flip] [--partial P] [--eval-every N] [--quiet]\n"
     "                        [--width W] [--vision-layers N] [--text-layers N] [--context L] [--patch P]\n"
-    "                        [--vision-warmup-steps N [--vision-warmup-data DIR] [--warmup-backgrounds]\n"
+    "                        [--vision-warmup-steps N [--vision-warmup-lr X] [--vision-warmup-data DIR]\n"
+    "                         [--warmup-backgrounds]\n"
     "                         [--lock-image-tower [--cache-features]]]\n"
     "                        [--object-pairs N] [--background-pairs N] [--scene P] [--synth-difficulty D]\n"
     "                        [--eval-object-images N] [--eval-background-images N] [--background-prompt T]\n"
@@ -200,6 +202,7 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "prints the zero-shot accuracy every N steps. --vision-warmup-steps N first trains the image tower N steps as a\n"
     "multi-label classifier (temporary linear head) on DIR's train split, e.g. an object-centric synth set with the\n"
     "same classes (`wsdol synth --max-objects 1 --home-probability 0`), the demo's stand-in for web-scale data;\n"
+    "--vision-warmup-lr X: the warm-up's peak learning rate (default: --lr).\n"
     "--lock-image-tower then keeps it fixed and trains only the text side to match it (LiT), as the demo does.\n"
     "--object-pairs N / --background-pairs N mix N generated pairs into the training pairs (the synth generator,\n"
     "in memory: one object per image on a background independent of its class / background only, \"nothing on\n"

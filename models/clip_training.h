@@ -170,6 +170,7 @@ struct SmallClipOptions {
     // of `vision_warmup_root` (e.g. an object-centric synth set with the same classes), with the same AdamW
     // settings, augmentation and a cosine schedule of its own. 0: none (the image tower starts random).
     int64_t vision_warmup_steps = 0;
+    double vision_warmup_lr = 0;  // the warm-up's peak learning rate; 0: lr (the contrastive run's)
     std::string vision_warmup_root;
     // After the warm-up, keep the image tower fixed and train only the text side to match it (LiT, "locked-image
     // tuning", Zhai et al. 2022): the contrastive steps cannot then trade the shapes for the backgrounds.

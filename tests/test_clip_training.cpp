@@ -578,6 +578,16 @@ TEST(ClipTraining, ResNetTowerWarmUpAndCachedFeaturesAreDeterministic) {
     const NamedTensors pa = a.model->state_dict(), pb = b.model->state_dict();
     ASSERT_EQ(pa.size(), pb.size());
     for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].second.to_vector(), pb[i].second.to_vector()) << pa[i].first;
+    // vision_warmup_lr: equal to lr it changes nothing; another value changes the warm-up, not the text side's lr
+    models::SmallClipOptions same_lr = o;
+    same_lr.vision_warmup_lr = o.lr;
+    EXPECT_EQ(models::train_small_clip(train, val, same_lr).vision_warmup_losses, a.vision_warmup_losses);
+    models::SmallClipOptions other_lr = o;
+    other_lr.vision_warmup_lr = o.lr * 3;
+    const std::vector<double> other = models::train_small_clip(train, val, other_lr).vision_warmup_losses;
+    ASSERT_EQ(other.size(), a.vision_warmup_losses.size());
+    EXPECT_EQ(other[0], a.vision_warmup_losses[0]);  // the first step's loss is before any update
+    EXPECT_NE(other.back(), a.vision_warmup_losses.back());
     // the locked tower: more contrastive steps leave it as it was
     o.steps = 6;
     const models::SmallClipResult c = models::train_small_clip(train, val, o);
@@ -594,6 +604,7 @@ TEST(ClipTraining, BadOptionsAreNamed) {
         change(o);
         test::expect_error([&] { models::train_small_clip(train, val, o); }, {"train_small_clip", name});
     };
+    expect_bad([](auto& o) { o.vision_warmup_lr = -1; }, "vision_warmup_lr");
     expect_bad([](auto& o) { o.model.vision_patch_size = 0; }, "model.vision_patch_size");
     expect_bad([](auto& o) { o.model.vision_patch_size = 5; }, "model.image_size");
     expect_bad([](auto& o) { o.model.vision_heads = 3; }, "model.vision_heads");
