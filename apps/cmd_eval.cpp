@@ -21,6 +21,8 @@
 #include "engine/data/npy.h"
 #include "engine/eval/boxes.h"
 #include "engine/eval/eval_data.h"
+#include "engine/eval/home_background.h"
+#include "engine/data/synth.h"
 #include "engine/eval/loc_metrics.h"
 #include "engine/eval/mask_gt.h"
 #include "engine/eval/seg_metrics.h"
@@ -130,6 +132,41 @@ int run_seg(const cli::Args& a, bool as_json) {
     const auto labels_file = a.get("labels");
     if (labels_file) labels = read_image_labels(*labels_file, num_classes - 1);
 
+    // The image's foreground classes: --labels FILE, else the classes present in the GT mask.
+    auto image_classes = [&](const std::string& id, const data::Image& gt) {
+        std::vector<int> classes;
+        if (labels_file) {
+            auto it = labels.find(id);
+            WSDOL_CHECK(it != labels.end(), *labels_file, ": no image labels for id ", id);
+            classes = it->second;
+        } else {
+            std::set<int> present;
+            for (uint8_t v : gt.pixels)
+                if (v != 0 && v < num_classes) present.insert(v);
+            classes.assign(present.begin(), present.end());
+        }
+        return classes;
+    };
+    // --home-background: each image's scene background from DIR/captions.txt (synth), read before the metrics.
+    const bool home = a.flag("home-background");
+    std::map<std::string, int> scene_background;
+    if (home) {
+        const std::string captions = data_dir + "/captions.txt";
+        WSDOL_CHECK(file_exists(captions), captions, ": --home-background needs the synthetic benchmark's captions "
+                    "(`wsdol synth` writes them)");
+        for (const std::string& line : read_text_lines(captions)) {
+            const size_t tab = line.find('\t');
+            WSDOL_CHECK(tab != std::string::npos, captions, ": expected '<id>\t<caption>', got '", line, "'");
+            const int b = data::synth_caption_background(line.substr(tab + 1));
+            WSDOL_CHECK(b >= 0, captions, ": the caption of ", line.substr(0, tab), " names no synth background");
+            scene_background[line.substr(0, tab)] = b;
+        }
+        for (const std::string& id : ids)
+            WSDOL_CHECK(scene_background.count(id), captions, ": no caption for id ", id);
+        WSDOL_CHECK(num_classes - 1 <= data::kSynthMaxClasses, "--home-background: ", num_classes - 1,
+                    " foreground classes; the synthetic benchmark has at most ", data::kSynthMaxClasses);
+    }
+
     std::vector<double> thresholds = sweep ? mctformer_thresholds(static_cast<int>(a.get_int("sweep-start", 0)),
                                                                   static_cast<int>(a.get_int("sweep-end", 60)))
                                            : std::vector<double>{threshold};
@@ -161,17 +198,7 @@ int run_seg(const cli::Args& a, bool as_json) {
                     " foreground CAM channels (--classes ", num_classes, "), got shape ", shape_str(cam.t.shape()));
         WSDOL_CHECK(cam.t.size(1) == gt.height && cam.t.size(2) == gt.width, pred_path, ": wrong size ",
                     hxw(cam.t.size(1), cam.t.size(2)), " (HxW) vs ground truth ", hxw(gt.height, gt.width));
-        std::vector<int> classes;
-        if (labels_file) {
-            auto it = labels.find(id);
-            WSDOL_CHECK(it != labels.end(), *labels_file, ": no image labels for id ", id);
-            classes = it->second;
-        } else {  // the foreground classes present in the GT mask
-            std::set<int> present;
-            for (uint8_t v : gt.pixels)
-                if (v != 0 && v < num_classes) present.insert(v);
-            classes.assign(present.begin(), present.end());
-        }
+        const std::vector<int> classes = image_classes(id, gt);
         const int64_t n = cam.t.numel();
         if (cam.f32()) {
             for (int64_t i = 0; i < n; ++i) WSDOL_CHECK(!std::isnan(cam.fdata()[i]), pred_path, ": CAM contains NaN");
@@ -213,6 +240,46 @@ int run_seg(const cli::Args& a, bool as_json) {
         confusion = sweeper.confusion(chosen);
     }
     const SegScores s = confusion.scores(rule);
+    // Home backgrounds: a second pass labelling the predictions at the chosen threshold.
+    HomeBackgroundMeter home_meter(home ? num_classes - 1 : 1);
+    if (home) {
+        for (const std::string& id : ids) {
+            const data::Image gt = data::read_label_png(gt_dir + "/" + id + ".png");
+            const std::string pred_path = pred_dir + "/" + id + (cams ? ".npy" : ".png");
+            std::vector<uint8_t> pred(size_t(gt.height * gt.width));
+            const std::vector<int> classes = image_classes(id, gt);
+            if (cams) {
+                const ScoreArray cam = load_scores(pred_path, 3);
+                if (cam.f32())
+                    cams_to_labels(cam.fdata(), num_classes - 1, gt.height, gt.width, classes, thresholds[chosen],
+                                   pred.data());
+                else
+                    cams_to_labels(cam.ddata(), num_classes - 1, gt.height, gt.width, classes, thresholds[chosen],
+                                   pred.data());
+            } else {
+                pred = data::read_label_png(pred_path).pixels;
+            }
+            home_meter.add(gt.pixels.data(), pred.data(), gt.height * gt.width, classes, scene_background.at(id));
+        }
+        Value hb = Value::array();
+        for (size_t k = 0; k < home_meter.classes().size(); ++k) {
+            const HomeBackgroundClass& c = home_meter.classes()[k];
+            Value v = Value::object();
+            v.set("class", int64_t(k + 1));
+            if (!class_names.empty()) v.set("name", class_names[k + 1]);
+            v.set("home_background", data::synth_background_names()[size_t(data::synth_home_background(int(k + 1)))]);
+            v.set("home_images", c.home_images);
+            v.set("home_pixels", c.home_pixels);
+            v.set("home_marked", c.home_marked);
+            v.set("home_fraction", number(c.home_fraction()));
+            v.set("away_images", c.away_images);
+            v.set("away_pixels", c.away_pixels);
+            v.set("away_marked", c.away_marked);
+            v.set("away_fraction", number(c.away_fraction()));
+            hb.push_back(v);
+        }
+        out.set("home_background", hb);
+    }
     out.set("mIoU", number(s.miou));
     Value per = Value::array();
     for (double v : s.iou) per.push_back(number(v));
@@ -238,6 +305,17 @@ int run_seg(const cli::Args& a, bool as_json) {
         if (s.has_gt[c] || std::isfinite(s.iou[c]))
             std::printf("  class %2d %-14s IoU %s\n", c, class_names.empty() ? "" : class_names[size_t(c)].c_str(),
                         fmt(s.iou[c]).c_str());
+    if (home) {
+        std::printf("GT-background pixels marked as the class, on its home background / on the others:\n");
+        for (size_t k = 0; k < home_meter.classes().size(); ++k) {
+            const HomeBackgroundClass& c = home_meter.classes()[k];
+            std::printf("  class %2zu %-14s home %-7s %s (%lld images)  away %s (%lld images)\n", k + 1,
+                        class_names.empty() ? "" : class_names[k + 1].c_str(),
+                        data::synth_background_names()[size_t(data::synth_home_background(int(k + 1)))].c_str(),
+                        fmt(c.home_fraction(), 4).c_str(), static_cast<long long>(c.home_images),
+                        fmt(c.away_fraction(), 4).c_str(), static_cast<long long>(c.away_images));
+        }
+    }
     return 0;
 }
 
@@ -474,7 +552,7 @@ int run_eval(const std::vector<std::string>& args) {
     cli::Args a("eval", args,
                 {"task", "data", "pred", "list", "gt-dir", "classes", "threshold", "sweep-start", "sweep-end", "labels",
                  "miou-rule", "pred-type", "protocol", "interval", "iou", "theta", "size", "topk", "mask-root"},
-                {"json", "sweep"});
+                {"json", "sweep", "home-background"});
     WSDOL_CHECK(a.positional().empty(), "eval: unexpected argument '", a.positional().empty() ? "" : a.positional()[0],
                 "'");
     const auto task = a.get("task");
@@ -509,6 +587,9 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "  --classes C (default: the number of lines of DIR/classes.txt when present, as `wsdol synth` writes, else 21),\n"
     "  --miou-rule toco (mean over classes with GT pixels) | mctformer (all classes, absent = 0),\n"
     "  --pred-type png|npy|auto. Prints mIoU, per-class IoU, pixel and mean accuracy (percent).\n"
+    "  --home-background (synthetic benchmark: DIR/captions.txt names each scene's background): per class k, the\n"
+    "  fraction of GT-background pixels labelled k in the images with k on its home background, (k-1) mod 6 of\n"
+    "  water, rails, grass, sand, sky, bricks, and on the other backgrounds (at the threshold used for the mIoU).\n"
     "--task box: wsolevaluation metadata DIR (localization.txt id,x0,y0,x1,y1; image_sizes.txt; image_ids.txt;\n"
     "  class_labels.txt). Predictions PRED/<image_id>.npy: 2-D float score maps in [0,1] of --size x --size (224).\n"
     "  --protocol wsol (default): MaxBoxAcc (largest contour, IoU 50) and MaxBoxAccV2 (all contours, mean over\n"

@@ -23,7 +23,7 @@ std::vector<std::string> value_flags() {
 }
 
 int run_train(const std::vector<std::string>& args) {
-    cli::Args a("train", args, value_flags(), {"resume", "force", "dry-run", "quiet"});
+    cli::Args a("train", args, value_flags(), {"resume", "force", "dry-run", "quiet", "log-terms"});
     WSDOL_CHECK(a.positional().empty(), "train: unexpected argument '", a.positional().empty() ? "" : a.positional()[0],
                 "'");
     train::TrainSettings settings;
@@ -63,6 +63,16 @@ int run_train(const std::vector<std::string>& args) {
             bar->update((s.step - s.first_step) * s.batch_size, extra);
         };
     }
+    if (a.flag("log-terms")) {  // one line per step on stdout: the total and every loss term the method returns
+        auto progress = hooks.on_step;
+        hooks.on_step = [progress](const train::StepInfo& s) {
+            if (progress) progress(s);
+            std::printf("step %lld/%lld loss %.6g", (long long)s.step, (long long)s.total_steps, s.loss);
+            for (const auto& [name, v] : s.terms) std::printf(" %s %.6g", name.c_str(), v);
+            std::printf("\n");
+            std::fflush(stdout);
+        };
+    }
     const train::TrainResult r = train::train(settings, hooks);
     const int64_t steps = r.last_step - r.first_step;
     std::printf("%s: %lld steps in %.1f s (%.1f img/s), final loss %.4f%s\n", r.config.method.c_str(), (long long)steps,
@@ -78,7 +88,7 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "train", "train a localization method (cam, mctformer, mmcst, ...) with checkpoints and --resume",
     "usage: wsdol train --method NAME --data DIR --out DIR [--config FILE] [--clip FILE] [--backbone FILE]\n"
     "                   [--epochs N] [--batch-size B] [--lr X] [--seed S] [--set key=value ...] [--resume]\n"
-    "                   [--checkpoint-every N] [--workers W] [--threads T] [--dry-run] [--quiet]\n"
+    "                   [--checkpoint-every N] [--workers W] [--threads T] [--dry-run] [--quiet] [--log-terms]\n"
     "\n"
     "Trains method NAME on the VOC-layout dataset DIR (split --split, default train; classes from DIR/classes.txt,\n"
     "as `wsdol synth` writes) and writes DIR_OUT/checkpoint.safetensors atomically every --checkpoint-every steps\n"
@@ -97,6 +107,7 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "--resume continues OUT/checkpoint.safetensors: the stored configuration is used; an explicit setting that\n"
     "differs from it, another class list or dataset size is an error naming the field. The resumed run's final\n"
     "checkpoint is bit-identical to an uninterrupted run's. --stop-after N stops after N steps in total (as an\n"
-    "interruption would). --dry-run prints the resolved configuration and exits. Results do not depend on\n"
+    "interruption would). --log-terms prints every step's loss and loss terms on stdout, one line a step.\n"
+    "--dry-run prints the resolved configuration and exits. Results do not depend on\n"
     "--workers or --threads.",
     run_train});

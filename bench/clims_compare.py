@@ -8,38 +8,21 @@ and OpenAI's clip/model.py VisionTransformer.
 
     python3 bench/clims_compare.py --bench build/bench/bench_clims [--rounds 3] [--iters 5] [--threads 2]
 
-Each measurement is its own process (peak memory is that process's VmHWM, reset after the build). Rounds alternate
-the two sides in a random order; the table gives the median over rounds of the mean time per step (wall and
-process CPU seconds, which a shared machine disturbs less) and the median peak.
+Each measurement is its own process (peak memory is that process's VmHWM, reset after the build); the timing loop
+and the interleaving are bench/compare_util.py's (models_compare.py's). Rounds run the two sides back to back in a
+random order; the table gives the median over rounds of the mean time per step (wall and process CPU seconds, which
+a shared machine disturbs less), the median peak, and the load average before and after.
 Internal: clims_compare.py --torch-worker --iters N --threads T (JSON on stdout).
 """
 import argparse
 import json
 import os
-import random
-import statistics
 import subprocess
 import sys
-import time
+
+from compare_util import interleaved, loadavg, median, worker_report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def proc_status_mb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return float(line.split()[1]) / 1024.0
-    return -1.0
-
-
-def reset_peak_rss():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def torch_worker(iters, threads):
@@ -77,16 +60,7 @@ def torch_worker(iters, threads):
         opt.step()
         return float(loss)
 
-    rss_base = proc_status_mb("VmRSS")
-    reset = reset_peak_rss()
-    step()
-    time.sleep(0.2)
-    t0, c0 = time.perf_counter(), time.process_time()
-    for _ in range(iters):
-        step()
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    print(json.dumps({"ms": 1e3 * wall / iters, "cpu_ms": 1e3 * cpu / iters, "rss_base_MB": rss_base,
-                      "peak_MB": proc_status_mb("VmHWM") if reset else -1.0, "torch": torch.__version__}))
+    worker_report(step, iters, extra={"torch": torch.__version__})
 
 
 def ours(bench, iters, threads):
@@ -108,26 +82,32 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0, help="the order of the sides in each round")
     ap.add_argument("--torch-worker", action="store_true")
     a = ap.parse_args()
     if a.torch_worker:
         torch_worker(a.iters, a.threads)
         return
-    runs = {"wsdol": [], "pytorch": []}
-    for _ in range(a.rounds):
-        order = ["wsdol", "pytorch"]
-        random.shuffle(order)
-        for side in order:
-            runs[side].append(ours(a.bench, a.iters, a.threads) if side == "wsdol" else theirs(a.iters, a.threads))
-    med = {s: {k: statistics.median(r[k] for r in rs) for k in ("ms", "cpu_ms", "peak_MB", "rss_base_MB")}
-           for s, rs in runs.items()}
+    load_before = loadavg()
+
+    def measure(row, side):
+        return ours(a.bench, a.iters, a.threads) if side == "wsdol" else theirs(a.iters, a.threads)
+
+    def log(r, row, side, res):
+        print(f"round {r + 1}/{a.rounds} {side:7s} {res['ms']:8.1f} ms  cpu {res['cpu_ms']:8.1f} ms  load {loadavg()}",
+              file=sys.stderr, flush=True)
+
+    results = interleaved(a.rounds, ["step"], ["wsdol", "pytorch"], measure, seed=a.seed, log=log)
     print(f"CLIMS stage-1 step, reduced (batch 8, 128x128, 16 pairs, CLIP ViT 64/16 w128 x2), {a.threads} threads, "
-          f"{a.rounds} rounds x {a.iters} steps, torch {runs['pytorch'][0].get('torch')}")
+          f"{a.rounds} rounds x {a.iters} steps, torch {results['step']['pytorch'][0].get('torch')}; "
+          f"load average before {load_before}, after {loadavg()}")
     print("| side | ms/step (wall) | CPU ms/step | peak RSS MB | RSS after build MB |")
     print("|---|---|---|---|---|")
     for s in ("wsdol", "pytorch"):
-        m = med[s]
+        m = {k: median(results, "step", s, k) for k in ("ms", "cpu_ms", "peak_MB", "rss_base_MB")}
         print(f"| {s} | {m['ms']:.0f} | {m['cpu_ms']:.0f} | {m['peak_MB']:.0f} | {m['rss_base_MB']:.0f} |")
+    o, t = median(results, "step", "wsdol", "cpu_ms"), median(results, "step", "pytorch", "cpu_ms")
+    print(f"CPU-time speed ratio (PyTorch / wsdol): {t / o:.2f}")
 
 
 if __name__ == "__main__":

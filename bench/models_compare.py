@@ -8,9 +8,9 @@ Rows: ViT-B/16 (timm vit_base_patch16_224) at batch 1 and 8, 224x224; the CLIP V
 Random-initialized weights on both sides, inference only (wsdol: NoGradGuard + eval(); PyTorch: inference_mode +
 eval()), float32, `--threads` threads each (torch.set_num_threads; WSDOL_BENCH_THREADS for bench_models).
 
-Every measurement is its own process (so peak memory is that model's alone): build the model, reset the peak-RSS
-counter (/proc/self/clear_refs), one warm-up forward, then `--iters` timed forwards. A round runs every row once on
-each side, ours and PyTorch back to back in a random order; the table gives the median over rounds of each
+Every measurement is its own process (so peak memory is that model's alone): build the model, then the timing loop of
+bench/compare_util.py (reset the peak-RSS counter, one warm-up forward, `--iters` timed forwards). A round runs every
+row once on each side, ours and PyTorch back to back in a random order; the table gives the median over rounds of each
 process's mean time per forward. "cpu" columns are process CPU seconds (all threads) per forward: on a shared machine
 they are less disturbed by other jobs than wall time. Floor = multiply-adds x 2 / the FMA peak of `--threads` cores
 (measured by bench_gemm's BM_fma_peak_threads when --fma-peak is not given), counted by PyTorch's FlopCounterMode
@@ -21,11 +21,11 @@ Internal mode (one PyTorch measurement, JSON on stdout): models_compare.py --tor
 import argparse
 import json
 import os
-import random
-import statistics
 import subprocess
 import sys
 import time
+
+from compare_util import interleaved, loadavg, median, proc_status_mb, worker_report
 
 ROWS = {
     # row key: (bench_models benchmark name, label)
@@ -37,23 +37,6 @@ ROWS = {
 
 VOC_CLASSES = ["aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable",
                "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor"]
-
-
-def proc_status_mb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return float(line.split()[1]) / 1024.0
-    return -1.0
-
-
-def reset_peak_rss():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def build_torch(row):
@@ -84,22 +67,8 @@ def torch_worker(row, iters, threads):
     rss0 = proc_status_mb("VmRSS")
     model, forward = build_torch(row)
     model.eval()
-    rss_base = proc_status_mb("VmRSS")
-    reset = reset_peak_rss()
     with torch.inference_mode():
-        out = forward()
-        del out
-        time.sleep(0.2)
-        times, cpus = [], []
-        for _ in range(iters):
-            t0, c0 = time.perf_counter(), time.process_time()
-            out = forward()
-            times.append(time.perf_counter() - t0)
-            cpus.append(time.process_time() - c0)
-    peak = proc_status_mb("VmHWM")
-    print(json.dumps({"ms": 1e3 * statistics.mean(times), "cpu_ms": 1e3 * statistics.mean(cpus),
-                      "weights_MB": rss_base - rss0, "rss_base_MB": rss_base, "peak_MB": peak,
-                      "act_peak_MB": peak - rss_base if reset else -1.0}))
+        worker_report(forward, iters, rss_before_build=rss0)
 
 
 def count_macs(row):
@@ -143,11 +112,6 @@ def fma_peak_gflops(bench, threads):
     return max(b["GFLOPS_cpu"] for b in rows) * threads
 
 
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", default="build/bench/bench_models")
@@ -168,24 +132,22 @@ def main():
     load_before = loadavg()
     peak = args.fma_peak or fma_peak_gflops(args.bench, args.threads)
     macs = {row: count_macs(row) for row in rows}
-    results = {row: {"ours": [], "torch": []} for row in rows}
-    rng = random.Random(0)
     t_start = time.time()
-    for r in range(args.rounds):
-        for row in rows:
-            sides = ["ours", "torch"]
-            rng.shuffle(sides)
-            for side in sides:
-                res = run_ours(args.bench, row, args.iters, args.threads) if side == "ours" else \
-                    run_torch(row, args.iters, args.threads)
-                results[row][side].append(res)
-                print(f"round {r + 1}/{args.rounds} {row:12s} {side:5s} {res['ms']:9.1f} ms  cpu {res['cpu_ms']:9.1f} ms"
-                      f"  load {loadavg()}", file=sys.stderr, flush=True)
+
+    def measure(row, side):
+        return run_ours(args.bench, row, args.iters, args.threads) if side == "ours" else \
+            run_torch(row, args.iters, args.threads)
+
+    def log(r, row, side, res):
+        print(f"round {r + 1}/{args.rounds} {row:12s} {side:5s} {res['ms']:9.1f} ms  cpu {res['cpu_ms']:9.1f} ms"
+              f"  load {loadavg()}", file=sys.stderr, flush=True)
+
+    results = interleaved(args.rounds, rows, ["ours", "torch"], measure, seed=0, log=log)
     elapsed = time.time() - t_start
     load_after = loadavg()
 
     def med(row, side, key):
-        return statistics.median(x[key] for x in results[row][side])
+        return median(results, row, side, key)
 
     print(f"\nwsdol bench_models vs PyTorch {torch.__version__}, {args.threads} threads each, median of {args.rounds} "
           f"rounds x {args.iters} forwards; load average before {load_before}, after {load_after}; "

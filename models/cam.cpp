@@ -48,8 +48,10 @@ CamNetwork::CamNetwork(const CamConfig& c, Generator* gen) : nn::Module("CamNetw
         cfg.resnet.num_classes = 0;
         resnet50 = register_module("resnet50", std::make_shared<ResNet>(cfg.resnet, gen));
         // IRNet Net.train(): conv1 and bn1 parameters never train.
-        resnet50->conv1->requires_grad_(false);
-        resnet50->bn1->requires_grad_(false);
+        if (cfg.irnet_frozen) {
+            resnet50->conv1->requires_grad_(false);
+            resnet50->bn1->requires_grad_(false);
+        }
     } else {
         cfg.vit.num_classes = 0;
         WSDOL_CHECK(cfg.vit.image_size % cfg.vit.patch_size == 0, "cam: vit image_size ", cfg.vit.image_size,
@@ -68,7 +70,7 @@ int64_t CamNetwork::feature_dim() const {
 
 void CamNetwork::train(bool on) {
     nn::Module::train(on);
-    if (!resnet50) return;
+    if (!resnet50 || !cfg.irnet_frozen) return;
     for (auto& [name, m] : resnet50->named_modules())
         if (dynamic_cast<nn::BatchNorm2d*>(m)) m->train(false);
 }

@@ -33,6 +33,10 @@ struct CamConfig {
     int64_t num_classes = 20;  // C foreground classes (VOC 20)
     ViTConfig vit;             // used when backbone == vit (num_classes is ignored: no head)
     ResNetConfig resnet;       // used when backbone == resnet50 (num_classes is ignored: no fc)
+    // resnet50: IRNet's FixedBatchNorm and frozen conv1 + bn1 (stage 0). false: ordinary train-mode BatchNorm and
+    // a trained stem — an ImageNet-style classifier, for the synthetic benchmark's stand-in of ImageNet
+    // pretraining (INFERRED; option resnet_bn=normal), whose checkpoint a stage-0 run loads as its backbone.
+    bool irnet_frozen = true;
 };
 
 // The demo ViT: 64x64 input, patch 8 (8x8 grid), D 96, 4 blocks, 3 heads (a few seconds per epoch on a toy set).

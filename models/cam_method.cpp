@@ -117,12 +117,35 @@ std::unique_ptr<Method> make_cam_from_config(const MethodConfig& config) {
         cfg.resnet.width = config.get_int("width", cfg.resnet.width);
         WSDOL_CHECK(cfg.resnet.width >= 1 && cfg.resnet.width <= 1024, "cam: option width must be in 1..1024, got ",
                     cfg.resnet.width);
+        // frozen: IRNet stage 0 (FixedBatchNorm, conv1 + bn1 frozen); normal: train-mode BN, stem trained (INFERRED:
+        // the classifier the synthetic benchmark pretrains as its ImageNet stand-in)
+        const std::string bn = config.get("resnet_bn", "frozen");
+        WSDOL_CHECK(bn == "frozen" || bn == "normal", "cam: option resnet_bn must be frozen or normal, got '", bn, "'");
+        cfg.irnet_frozen = bn == "frozen";
     }
     auto method = std::make_unique<CamMethod>(cfg, config.generator);
     if (!config.backbone_weights.empty() && !config.weights_from_checkpoint) {
         // Pretrained backbone (timm ViT / torchvision ResNet names); the file's classifier head is not ours.
-        const weights::WeightsFile file = weights::read_weights(config.backbone_weights);
+        weights::WeightsFile file = weights::read_weights(config.backbone_weights);
         CamNetwork& net = method->net();
+        if (cfg.backbone == CamBackbone::resnet50) {
+            // A wsdol cam checkpoint (resnet50.* + classifier.*, e.g. the pretraining stand-in): its ResNet in
+            // torchvision names, every BN statistic included; its classifier is not ours.
+            // ("model." stays on the names when the file is a bare safetensors of the checkpoint's tensors)
+            auto bare = [](const std::string& n) { return n.rfind("model.", 0) == 0 ? n.substr(6) : n; };
+            bool cam_file = false;
+            for (const auto& [n, t] : file.tensors) cam_file = cam_file || bare(n).rfind("resnet50.", 0) == 0;
+            if (cam_file) {
+                NamedTensors backbone;
+                for (const auto& [n, t] : file.tensors) {
+                    const std::string b = bare(n);
+                    if (b.rfind("resnet50.", 0) == 0) backbone.emplace_back(b.substr(9), t);
+                    else WSDOL_CHECK(b.rfind("classifier.", 0) == 0 || n.rfind("optim.", 0) == 0, "cam: backbone weights ",
+                                     config.backbone_weights, " hold '", n, "', which is neither resnet50.* nor classifier.*");
+                }
+                file.tensors = std::move(backbone);
+            }
+        }
         const weights::LoadResult r =
             cfg.backbone == CamBackbone::vit
                 ? weights::load_into(*net.vit, file.tensors, weights::Architecture::timm_vit, false)

@@ -8,20 +8,35 @@
 
 namespace wsdol::models {
 
-LoadedClip load_clip_checkpoint(const std::string& path, int64_t head_width, const std::string& who) {
+namespace {
+// The file's tensors in OpenAI names; anything but a whole CLIP is an error naming the file.
+weights::MappedTensors clip_tensors(const weights::WeightsFile& file, const weights::DetectedArchitecture& detected,
+                                    const std::string& path, const std::string& who) {
     using weights::Architecture;
-    const weights::WeightsFile file = weights::read_weights(path);
-    const weights::DetectedArchitecture detected = weights::detect_architecture(file.tensors);
-    weights::MappedTensors mapped;
     switch (detected.arch) {
         case Architecture::openai_clip_vit:
-        case Architecture::openai_clip_resnet: mapped = weights::openai_clip_clean(file.tensors); break;
-        case Architecture::hf_clip: mapped = weights::hf_clip_to_openai(file.tensors); break;
+        case Architecture::openai_clip_resnet: return weights::openai_clip_clean(file.tensors);
+        case Architecture::hf_clip: return weights::hf_clip_to_openai(file.tensors);
         case Architecture::timm_clip_vit:
             fail(str(who, ": ", path, " holds only timm's CLIP image tower (", detected.description,
                      "); a CLIP with its text tower is needed (an OpenAI or HF CLIP checkpoint)"));
         default: fail(str(who, ": ", path, " is not a CLIP checkpoint (", detected.description, ")"));
     }
+}
+}  // namespace
+
+std::string check_clip_file(const std::string& path, const std::string& who) {
+    const weights::WeightsFile file = weights::read_weights(path);
+    const weights::DetectedArchitecture detected = weights::detect_architecture(file.tensors);
+    (void)clip_tensors(file, detected, path, who);
+    return detected.description;
+}
+
+LoadedClip load_clip_checkpoint(const std::string& path, int64_t head_width, const std::string& who) {
+    using weights::Architecture;
+    const weights::WeightsFile file = weights::read_weights(path);
+    const weights::DetectedArchitecture detected = weights::detect_architecture(file.tensors);
+    const weights::MappedTensors mapped = clip_tensors(file, detected, path, who);
     ClipConfig cfg;
     try {
         cfg = clip_config_from_state_dict(mapped.tensors, head_width);

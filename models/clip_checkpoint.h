@@ -23,4 +23,9 @@ struct LoadedClip {
 // shapes). `who` prefixes the error messages (the command or method asking).
 LoadedClip load_clip_checkpoint(const std::string& path, int64_t head_width = 64, const std::string& who = "clip");
 
+// Reads `path` and checks that it holds a whole CLIP (OpenAI or HF names, image and text towers) without building
+// it — what a pipeline checks before its first stage. Returns detect_architecture's description; the errors are
+// load_clip_checkpoint's (naming the file and what it holds).
+std::string check_clip_file(const std::string& path, const std::string& who = "clip");
+
 }  // namespace wsdol::models

@@ -11,6 +11,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/json.h"
 #include "engine/io/output_dir.h"
+#include "models/clip_checkpoint.h"
 #include "runner/infer.h"
 #include "runner/trainer.h"
 
@@ -72,6 +73,44 @@ std::string read_text(const std::string& path) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+// The files the stages that will run read, checked before the first stage starts (so a wrong CLIP or a missing
+// file never costs the training of the stages before it):
+//   a path inside the folder of a stage that runs in this call is checked when its reader starts (train/infer
+//   name it then); one inside a finished, skipped stage's folder must exist now (a missing stage output);
+//   any other path must exist; a "clip" file must hold a whole CLIP (models::check_clip_file).
+// will_run[i]: stage i runs in this call.
+void check_stage_files(const Pipeline& p, const std::string& out_dir, const std::vector<bool>& will_run) {
+    auto producer = [&](const std::string& path) -> int {  // the stage whose folder holds `path`, else -1
+        for (size_t j = 0; j < p.stages.size(); ++j) {
+            const std::string dir = (fs::path(out_dir) / p.stages[j].name).string();
+            if (path == dir || path.rfind(dir + "/", 0) == 0) return int(j);
+        }
+        return -1;
+    };
+    for (size_t i = 0; i < p.stages.size(); ++i) {
+        if (!will_run[i]) continue;
+        const PipelineStage& s = p.stages[i];
+        std::vector<std::pair<std::string, std::string>> files;  // (key, path)
+        for (const char* key : {"data", "clip", "clip_vocab", "backbone", "checkpoint", "weights"}) {
+            auto it = s.settings.find(key);
+            if (it != s.settings.end() && !it->second.empty()) files.emplace_back(key, it->second);
+        }
+        for (const auto& [k, v] : s.inputs)
+            if (!v.empty()) files.emplace_back("inputs." + k, v);
+        for (const auto& [key, path] : files) {
+            const std::string where = str("pipeline stage '", s.name, "': ", key, " ", path);
+            const int j = producer(path);
+            if (j >= 0 && will_run[size_t(j)]) continue;
+            if (j >= 0)
+                WSDOL_CHECK(fs::exists(path), where, " does not exist: stage '", p.stages[size_t(j)].name,
+                            "' finished earlier but this output of it is missing (--force reruns the stages)");
+            WSDOL_CHECK(fs::exists(path), where, " does not exist");
+            if (key == "data") WSDOL_CHECK(fs::is_directory(path), where, " is not a folder");
+            if (key == "clip") models::check_clip_file(path, str("pipeline stage '", s.name, "': clip"));
+        }
+    }
 }
 
 }  // namespace
@@ -140,6 +179,14 @@ PipelineResult run_pipeline(const Pipeline& p, const PipelineOptions& o) {
     auto say = [&](const std::string& line) {
         if (o.log) o.log(line);
     };
+    // Which stages run in this call (the loop below decides the same way), then their files, before anything runs.
+    std::vector<bool> will_run;
+    for (bool redo = o.force; const PipelineStage& s : p.stages) {
+        const bool run = redo || !fs::exists(fs::path(o.out) / (s.name + ".done"));
+        will_run.push_back(run);
+        redo = redo || run;
+    }
+    check_stage_files(p, o.out, will_run);
     io::OutputDir out(o.out, "pipeline", io::Reuse::resume);
     PipelineResult result;
     bool redo_rest = o.force;

@@ -18,6 +18,10 @@
 // and "options" (method options replacing the stored ones). ${name} is a variable, ${stage:NAME} the folder of an
 // EARLIER stage (a later or unknown one is an error naming it).
 //
+// FILES: before the first stage runs, every file a running stage reads (data, clip, clip_vocab, backbone, checkpoint,
+// weights, inputs.*) that no running stage writes must exist — one inside a finished stage's folder too (a missing
+// stage output) — and a clip file must hold a whole CLIP; errors name the stage, the key and the file.
+//
 // DONE: a stage is finished when DIR/<stage>/.wsdol-stage holds the hash of its resolved settings; a stage whose
 // settings changed since is an error naming it (rerun with --force to start that stage and the later ones over).
 #pragma once

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 const std::vector<PipelineInfo>& sample_pipelines() {
     static const std::vector<PipelineInfo> p = {
         {"timm", "timm RandomResizedCrop + flip + RandAugment + RandomErasing (DeiT/MCTformer)", false},
-        {"irn", "IRNet: long side U{320..640} x S/512, flip, random S crop padded black", true},
+        {"irn", "IRNet: long side U{320..640} x S/512 (bicubic), flip, random S crop padded with the mean colour", true},
         {"flip", "resize to S x S (PIL bilinear), flip p 0.5", true},
         {"none", "resize to S x S (PIL bilinear)", true},
     };
@@ -68,23 +68,18 @@ std::array<int64_t, 4> make_view(const std::string& pipeline, const data::Image&
         return {0, S, 0, S};
     }
     if (pipeline == "irn") {
-        // IRNet (resnet50_cam): resize the long side to U{lo..hi} (320..640 for a 512 crop; scaled by S / 512
-        // here), flip p 0.5, random crop S x S with black padding. (IRN pads the normalised image with 0, i.e.
-        // the mean colour; black padding is the approximation used here.)
+        // IRNet (resnet50_cam) = data::irn_train_view: long side U{lo..hi} PIL bicubic, normalize, flip, random
+        // S x S crop padded with 0 in normalized space. INFERRED for S != 512: the reference's 320..640 range (for
+        // its 512 crop) scaled by S / 512 and rounded.
         const double scale = double(S) / 512.0;
-        const int64_t lo = int64_t(std::lround(320 * scale)), hi = int64_t(std::lround(640 * scale));
-        const int64_t long_side = lo + rng.below(hi - lo + 1);
-        data::Image img = data::resize_long(rgb, long_side, data::PilFilter::bilinear);
-        data::Image lab;
-        if (label) lab = data::resize_nearest(*label, img.height, img.width);
-        if (rng.bernoulli(0.5)) {
-            img = data::hflip(img);
-            if (label) lab = data::hflip(lab);
-        }
-        const data::PadCrop pc = data::random_pad_crop_params(img.height, img.width, S, rng);
-        data::normalize_into(data::pad_crop(img, pc, 0), mean, stdev, out);
-        if (label) put_label(data::pad_crop(lab, pc, 255));
-        return pc.img_box;
+        data::IrnTrainOptions o;
+        o.crop = S;
+        o.resize_long_lo = int64_t(std::lround(320 * scale));
+        o.resize_long_hi = int64_t(std::lround(640 * scale));
+        // TorchvisionNormalize's Python floats for ImageNet (the f32 constants widened differ in the last bits)
+        if (mean != data::kImageNetMean || stdev != data::kImageNetStd)
+            for (int c = 0; c < 3; ++c) o.mean[size_t(c)] = mean[size_t(c)], o.std[size_t(c)] = stdev[size_t(c)];
+        return data::irn_train_view(rgb, rng, o, out, label, label_out).img_box;
     }
     // "flip": resize to S x S (PIL bilinear) and flip with p = 0.5; "none": resize only.
     data::Image img = data::resize(rgb, S, S, data::PilFilter::bilinear);

@@ -10,7 +10,8 @@
 //                (nearest resizing, 255 padding); pipelines "none", "flip" and "irn" support it.
 // Pipelines (the reference each reproduces):
 //   timm   timm create_transform(S, is_training=True): RandomResizedCrop, flip, RandAugment, RandomErasing
-//   irn    IRNet resnet50_cam: long side U{320..640}·S/512 (PIL bilinear), flip, random S crop, black padding
+//   irn    IRNet resnet50_cam = data::irn_train_view: long side U{320..640}·S/512 (PIL bicubic), flip, random S
+//          crop padded with 0 in normalized space (the mean colour)
 //   flip   PIL-bilinear resize to S x S, flip p 0.5
 //   none   PIL-bilinear resize to S x S
 #pragma once

@@ -2,11 +2,14 @@
 // (tests/reference/localize/gen_cam.py): forward, MLSM, gradients, and the full localize() recipe.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <string>
 
+#include "engine/io/safetensors.h"
 #include "engine/ops/ops.h"
 #include "models/cam_method.h"
+#include "models/method_registry.h"
 #include "tests/error_matchers.h"
 #include "tests/parity_util.h"
 
@@ -139,6 +142,48 @@ TEST(CamMethod, RegisteredWithOptions) {
     MethodConfig typo = cfg;
     typo.options["depht"] = "3";
     test::expect_error([&] { make_method("cam", typo); }, {"depht"});
+}
+
+// resnet_bn=normal: the pretraining stand-in (train-mode BN, stem trained); its checkpoint is a stage-0 backbone
+// (every ResNet tensor, BN statistics included; its classifier dropped).
+TEST(CamMethod, PretrainedCamCheckpointAsResNetBackbone) {
+    MethodConfig cfg;
+    cfg.class_names = {"a", "b", "c", "d"};
+    cfg.options = {{"backbone", "resnet50"}, {"width", "4"}, {"resnet_bn", "normal"}};
+    Generator g(5);
+    cfg.generator = &g;
+    auto pre = make_method("cam", cfg);
+    auto* pm = dynamic_cast<CamMethod*>(pre.get());
+    ASSERT_NE(pm, nullptr);
+    EXPECT_TRUE(pm->net().resnet50->bn1->is_training());
+    EXPECT_TRUE(pm->net().resnet50->conv1->weight.requires_grad());
+    (void)pm->net().forward(Tensor::randn({2, 3, 32, 32}, DType::f32, &g));  // moves the BN statistics
+    const auto dir = std::filesystem::temp_directory_path() / "wsdol_test_cam_pretrained";
+    std::filesystem::create_directories(dir);
+    const std::string file = (dir / "pre.safetensors").string();
+    NamedTensors ckpt;
+    for (const auto& [n, t] : pm->net().state_dict()) ckpt.emplace_back("model." + n, t);
+    io::save_safetensors(file, ckpt);
+    MethodConfig stage0;
+    stage0.class_names = {"a", "b", "c"};  // another class count: the classifier is not loaded
+    stage0.options = {{"backbone", "resnet50"}, {"width", "4"}};
+    stage0.backbone_weights = file;
+    auto m = make_method("cam", stage0);
+    auto* cm = dynamic_cast<CamMethod*>(m.get());
+    ASSERT_NE(cm, nullptr);
+    EXPECT_FALSE(cm->net().resnet50->bn1->is_training());
+    size_t compared = 0;
+    for (const auto& [n, t] : cm->net().state_dict())
+        for (const auto& [k, u] : ckpt)
+            if (k == "model." + n && n.rfind("resnet50.", 0) == 0) {
+                EXPECT_EQ(t.to_vector(), u.to_vector()) << n;
+                ++compared;
+            }
+    EXPECT_GT(compared, 100u);
+    MethodConfig bad = cfg;
+    bad.options["resnet_bn"] = "fixed";
+    test::expect_error([&] { make_method("cam", bad); }, {"cam", "resnet_bn", "fixed"});
+    std::filesystem::remove_all(dir);
 }
 
 TEST(CamMethod, BadInputsName) {

@@ -68,6 +68,10 @@ TEST(Pipeline, BadFilesAreNamed) {
     bad("{\"stages\": [{\"name\": \"a\", \"run\": \"train\", \"settings\": {\"data\": \"${nope}\"}}]}",
         {"variable ${nope} is not defined"});
     bad("{\"stagez\": []}", {"unknown key 'stagez'"});
+    // a file a stage reads that nothing writes is checked before the first stage runs
+    bad("{\"stages\": [{\"name\": \"a\", \"run\": \"train\", \"settings\": {\"method\": \"tinycam\", "
+        "\"data\": \"/no/such/folder\"}}]}",
+        {"pipeline stage 'a': data /no/such/folder does not exist"});
 }
 
 }  // namespace

@@ -65,6 +65,24 @@ TEST_F(TrainCli, ProgressStopAndResumeReproduceTheUninterruptedCheckpoint) {
     EXPECT_TRUE(test::read_bytes(ckpt("stopped")) == test::read_bytes(ckpt("full")));
 }
 
+// --log-terms: one stdout line per step with the total and every loss term, equal to the run's final loss line.
+TEST_F(TrainCli, LogTermsPrintsEveryStep) {
+    const auto r = test::run_wsdol(train_args("terms") + " --stop-after 2 --quiet --log-terms");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "step 1/6 loss ")) << r.output;
+    EXPECT_TRUE(contains(r.output, "step 2/6 loss ")) << r.output;
+    EXPECT_FALSE(contains(r.output, "step 3/6")) << r.output;
+    const size_t at = r.output.find("step 2/6 loss ");
+    ASSERT_NE(at, std::string::npos);
+    const std::string line = r.output.substr(at, r.output.find('\n', at) - at);
+    std::istringstream in(line);
+    std::string step, steps, loss_word, cls_word;
+    double loss = 0, cls = 0;
+    in >> step >> steps >> loss_word >> loss >> cls_word >> cls;
+    EXPECT_EQ(cls_word, "cls") << line;
+    EXPECT_EQ(loss, cls) << line;  // tinycam's total is its one term
+}
+
 // kill -9 at an arbitrary moment (possibly during a save): the checkpoint on disk is complete, and --resume
 // reaches the uninterrupted run's bytes.
 TEST_F(TrainCli, KilledRunResumesBitIdentically) {

@@ -94,6 +94,61 @@ TEST(IrnTrainView, LargerThanCropIsAWindowOfTheResizedImage) {
     }
 }
 
+// A label map follows the image's geometry: the same draws (the image view is unchanged by passing a label), PIL
+// NEAREST resize to the image's new size, the same flip and window, 255 outside the image.
+TEST(IrnTrainView, LabelMapFollowsTheGeometry) {
+    const data::Image src = pattern(40, 60);
+    data::Image label;
+    label.height = 40;
+    label.width = 60;
+    label.channels = 1;
+    label.pixels.resize(40 * 60);
+    for (int64_t i = 0; i < 40 * 60; ++i) label.pixels[size_t(i)] = static_cast<uint8_t>(((i % 60) * 7 + (i / 60) * 13) % 251);
+    for (const int64_t long_side : {60, 45, 90}) {  // no resize, smaller (padded), larger than the crop
+        data::IrnTrainOptions o;
+        o.crop = 48;
+        o.resize_long_lo = o.resize_long_hi = long_side;
+        const int64_t h = static_cast<int64_t>(std::nearbyint(40.0 * long_side / 60.0));
+        const data::Image resized = long_side == 60 ? label : data::resize_nearest(label, h, long_side);
+        for (uint64_t i = 0; i < 8; ++i) {
+            data::SampleRng a(5, 0, i), b(5, 0, i);
+            std::vector<float> x(3 * 48 * 48), y(3 * 48 * 48), lab(48 * 48, -1.0f);
+            const data::IrnSample s = data::irn_train_view(src, a, o, x.data());
+            const data::IrnSample t = data::irn_train_view(src, b, o, y.data(), &label, lab.data());
+            EXPECT_EQ(x, y);
+            EXPECT_EQ(s.img_box, t.img_box);
+            // some source offset of the window reproduces every in-box label, and everything else is 255
+            const auto [top, bottom, left, right] = t.img_box;
+            int matches = 0;
+            for (int64_t oy = 0; oy + (bottom - top) <= resized.height; ++oy)
+                for (int64_t ox = 0; ox + (right - left) <= resized.width; ++ox) {
+                    bool ok = true;
+                    for (int64_t yy = 0; yy < 48 && ok; ++yy)
+                        for (int64_t xx = 0; xx < 48 && ok; ++xx) {
+                            const float v = lab[size_t(yy * 48 + xx)];
+                            if (yy < top || yy >= bottom || xx < left || xx >= right) {
+                                ok = v == 255.0f;
+                                continue;
+                            }
+                            const int64_t sx0 = ox + xx - left;
+                            const int64_t sx = t.flipped ? resized.width - 1 - sx0 : sx0;
+                            ok = v == float(resized.at(oy + yy - top, sx, 0));
+                        }
+                    matches += ok;
+                }
+            EXPECT_GE(matches, 1) << "long side " << long_side << ", sample " << i;
+        }
+    }
+    std::vector<float> out(3 * 48 * 48), lab(48 * 48);
+    data::Image wrong = label;
+    wrong.width = 59;
+    data::SampleRng rng(1, 0, 0);
+    data::IrnTrainOptions o;
+    o.crop = 48;
+    test::expect_error([&] { data::irn_train_view(src, rng, o, out.data(), &wrong, lab.data()); },
+                       {"irn_train_view", "label map"});
+}
+
 TEST(IrnTrainView, LongSideRangeAndDeterminism) {
     const data::Image src = pattern(33, 21);  // portrait: the long side is the height
     data::IrnTrainOptions o;

@@ -239,6 +239,23 @@ std::string synth_image_id(int64_t index) {
     return buffer;
 }
 
+int synth_home_background(int class_id) {
+    WSDOL_CHECK(class_id >= 1 && class_id <= kSynthMaxClasses, "synth: class id ", class_id, " is not in 1..",
+                kSynthMaxClasses);
+    return (class_id - 1) % kBackgrounds;  // render(): home = objects[0].shape % kBackgrounds, label = shape + 1
+}
+
+int synth_caption_background(const std::string& caption) {
+    for (int b = 0; b < kBackgrounds; ++b) {
+        const std::string phrase = kBackgroundPhrases[size_t(b)];
+        if (caption.size() >= phrase.size() &&
+            caption.compare(caption.size() - phrase.size(), phrase.size(), phrase) == 0 &&
+            (caption.size() == phrase.size() || caption[caption.size() - phrase.size() - 1] == ' '))
+            return b;
+    }
+    return -1;
+}
+
 namespace {
 
 // One try at image `index`; `attempt` > 0 re-draws a scene whose objects all ended up hidden.

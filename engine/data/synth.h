@@ -58,6 +58,11 @@ std::vector<std::string> synth_background_names();  // "water", "rails", "grass"
 // The caption phrase of each background, as captions end: "on water", ..., "in the sky", "against bricks".
 std::vector<std::string> synth_background_phrases();
 std::string synth_image_id(int64_t index);
+// The home background of foreground class k (1..K): index (k - 1) % 6 into synth_background_names() — the scene
+// takes its first object's home background with the difficulty's probability.
+int synth_home_background(int class_id);
+// The background index a caption names (captions end with one of synth_background_phrases()); -1 when none.
+int synth_caption_background(const std::string& caption);
 
 // Renders image `index` of the dataset described by `config`.
 SynthImage synth_image(const SynthConfig& config, int64_t index);

@@ -69,9 +69,15 @@ void timm_train_view(const Image& image, SampleRng& rng, const TimmTrainOptions&
     random_erasing(out, 3, o.size, o.size, rng, o.erasing);
 }
 
-IrnSample irn_train_view(const Image& image, SampleRng& rng, const IrnTrainOptions& o, float* out) {
+IrnSample irn_train_view(const Image& image, SampleRng& rng, const IrnTrainOptions& o, float* out,
+                         const Image* label, float* label_out) {
     WSDOL_CHECK(image.channels == 3 && image.height > 0 && image.width > 0,
                 "irn_train_view: expected an RGB image, got ", image.height, "x", image.width, "x", image.channels);
+    WSDOL_CHECK(!label || (label_out && label->channels == 1 && label->height == image.height &&
+                           label->width == image.width),
+                "irn_train_view: the label map (", label ? label->height : 0, "x", label ? label->width : 0, "x",
+                label ? label->channels : 0, ") must be one channel of the image's size ", image.height, "x",
+                image.width, ", with an output");
     WSDOL_CHECK(o.crop > 0 && o.resize_long_lo > 0 && o.resize_long_hi >= o.resize_long_lo,
                 "irn_train_view: bad options crop ", o.crop, ", resize_long ", o.resize_long_lo, "..",
                 o.resize_long_hi);
@@ -84,10 +90,16 @@ IrnSample irn_train_view(const Image& image, SampleRng& rng, const IrnTrainOptio
     const int64_t w = static_cast<int64_t>(std::nearbyint(image.width * scale));
     WSDOL_CHECK(h > 0 && w > 0, "irn_train_view: long side ", s.long_side, " makes the ", image.height, "x",
                 image.width, " image empty");
-    Image img = (h == image.height && w == image.width) ? image : resize(image, h, w, PilFilter::bicubic);
+    const bool same = h == image.height && w == image.width;
+    Image img = same ? image : resize(image, h, w, PilFilter::bicubic);
+    Image lab;
+    if (label) lab = same ? *label : resize_nearest(*label, h, w);  // pil_rescale order 0
     // normalize happens before the flip in the reference; both are per-pixel, so flipping the u8 image is the same
     s.flipped = o.flip && rng.bernoulli(0.5);
-    if (s.flipped) img = hflip(img);
+    if (s.flipped) {
+        img = hflip(img);
+        if (label) lab = hflip(lab);
+    }
     // imutils.get_random_crop_box: columns first
     const int64_t C = o.crop, ch = std::min(C, h), cw = std::min(C, w);
     int64_t cont_left = 0, img_left = 0, cont_top = 0, img_top = 0;
@@ -104,6 +116,12 @@ IrnSample irn_train_view(const Image& image, SampleRng& rng, const IrnTrainOptio
                 const double v = img.at(img_top + y, img_left + x, c);
                 plane[(cont_top + y) * C + cont_left + x] = static_cast<float>((v / 255. - o.mean[c]) / o.std[c]);
             }
+    }
+    if (label) {
+        std::fill(label_out, label_out + C * C, 255.0f);
+        for (int64_t y = 0; y < ch; ++y)
+            for (int64_t x = 0; x < cw; ++x)
+                label_out[(cont_top + y) * C + cont_left + x] = float(lab.at(img_top + y, img_left + x, 0));
     }
     return s;
 }

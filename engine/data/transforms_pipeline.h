@@ -70,6 +70,9 @@ void timm_train_view(const Image& image, SampleRng& rng, const TimmTrainOptions&
 //      the crop gets a random image offset in [0, len - crop], a shorter one a random container offset in
 //      [0, crop - len]; the container is filled with 0 IN NORMALIZED SPACE (the mean colour), not black.
 // Our random numbers are our own stream (SampleRng), in the reference's order.
+// A label map (optional; IRNet's segmentation datasets, e.g. VOC12SegmentationDataset, imutils order 0 and crop
+// fill 255) follows the same geometry: PIL NEAREST resize to the image's new size, the same flip, the same crop
+// window with 255 outside the image; written as f32 class ids into label_out (crop * crop).
 struct IrnTrainOptions {
     int64_t crop = 512;
     int64_t resize_long_lo = 320, resize_long_hi = 640;
@@ -81,7 +84,8 @@ struct IrnSample {
     bool flipped = false;
     std::array<int64_t, 4> img_box{};  // [top, bottom, left, right) of the image inside the crop
 };
-// image: (H, W, 3) u8 -> out: (3, crop, crop) f32.
-IrnSample irn_train_view(const Image& image, SampleRng& rng, const IrnTrainOptions& options, float* out);
+// image: (H, W, 3) u8 -> out: (3, crop, crop) f32; label: (H, W, 1) u8 -> label_out: (crop, crop) f32.
+IrnSample irn_train_view(const Image& image, SampleRng& rng, const IrnTrainOptions& options, float* out,
+                         const Image* label = nullptr, float* label_out = nullptr);
 
 }  // namespace wsdol::data
