@@ -7,8 +7,10 @@
 // the dense-energy filter is the exact Gaussian (the restatement's; WSDOL_BENCH_ENERGY=lattice: ToCo's rloss
 // lattice); DIAL adds text embeddings of width 64 (the small CLIP's) and a 512-wide joint space.
 // Threads: WSDOL_BENCH_THREADS (default 2). Method: WSDOL_BENCH_METHOD toco | dial (default toco).
+// WSDOL_BENCH_TERMS=1 prints every step's loss terms on stderr (the magnitudes at initialization).
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -69,6 +71,10 @@ void BM_toco_train_step(benchmark::State& state) {
     for (auto _ : state) {
         m->network().zero_grad();
         const models::LossTerms t = m->losses(b, ctx);
+        if (std::getenv("WSDOL_BENCH_TERMS")) {  // the loss terms of every step (diagnostic), on stderr
+            for (const auto& [name, v] : t.terms) std::fprintf(stderr, "%s %.4f  ", name.c_str(), v.item());
+            std::fprintf(stderr, "total %.4f\n", t.total.item());
+        }
         t.total.backward();
         benchmark::DoNotOptimize(t.total.item());
     }
