@@ -97,7 +97,7 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "Settings (flags or a config file; flags win over the file); method options with --set key=value:\n"
     "  identity: method split seed epochs batch-size lr weight-decay momentum optimizer(adamw|sgd)\n"
     "            schedule(cosine|poly|constant) warmup-epochs warmup-lr min-lr input-size\n"
-    "            augmentation(timm|irn|flip|none) grad-clip, and the method's options (--set key=value, or\n"
+    "            augmentation(timm|irn|flip|none|toco) grad-clip, and the method's options (--set key=value, or\n"
     "            \"options\" in the config file); defaults come from the method's recipe (see --dry-run).\n"
     "  run:      data out clip clip-vocab backbone workers checkpoint-every stop-after threads\n"
     "Config file: a JSON object {\"method\": \"cam\", \"epochs\": 5, \"options\": {\"backbone\": \"vit\"}}, or\n"

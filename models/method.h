@@ -56,6 +56,10 @@ struct BatchSpec {
     int64_t clip_input_size = 0;
     // Images normalized with CLIP's mean/std instead of ImageNet's.
     bool clip_normalize = false;
+    // > 0: the runner refuses, before training, a dataset with an image whose shorter side is below this (naming
+    // the image and min_image_side_reason), e.g. ToCo's local crop size.
+    int64_t min_image_side = 0;
+    std::string min_image_side_reason;
 };
 
 // One training batch as the method receives it.

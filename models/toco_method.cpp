@@ -3,7 +3,8 @@
 //
 // Options (MethodConfig, `--set key=value`; every one listed by --dry-run with its resolved value):
 //   ViT shape (read_vit_options): image_size 224, patch_size 16, embed_dim 768, depth 12, num_heads 12, drop_path_rate 0
-//   aux_layer -3, momentum 0.9 (CTC teacher EMA), temp 0.5 (CTC), local_crop_size 96, ncrops 10,
+//   aux_layer -3, decoder_dim 512, ctc_hidden 2048, ctc_bottleneck 256, ctc_out 1024 (the heads' widths),
+//   momentum 0.9 (CTC teacher EMA), temp 0.5 (CTC), local_crop_size 96, ncrops 10,
 //   high_thre 0.7, low_thre 0.25, bkg_thre 0.5, w_ptc 0.2, w_ctc 0.5, w_seg 0.1, w_reg 0.05, seg_start 2000,
 //   ptc / ctc (switches, default true), energy_filter lattice|exact, cam_input_size 448, crf false
 //   DIAL only: gia / lea (switches, default true), w_gia 1, w_lea 1, beta 0.5, lea_tau 1, lea_lambda 0.001,
@@ -67,6 +68,11 @@ BatchSpec TocoMethod::batch_spec() const {
     BatchSpec s;
     s.labels = LabelKind::multi_label;
     s.extras = {"valid_box", "global_views", "crop_source"};
+    // INFERRED: ToCo pads an image smaller than the training crop (VOC needs it), so that is no error; an image
+    // smaller than one local crop cannot give a local crop of image content even unscaled, and is refused before
+    // training.
+    s.min_image_side = step_options.local_crop_size;
+    s.min_image_side_reason = "one local crop, option local_crop_size";
     return s;
 }
 
@@ -192,6 +198,16 @@ std::unique_ptr<Method> make_toco_method(const std::string& method, const Method
     TocoConfig cfg = toco_vit_b16(static_cast<int64_t>(mc.class_names.size()) + 1);
     read_vit_options(mc, cfg.vit, method);
     cfg.aux_layer = mc.get_int("aux_layer", cfg.aux_layer);
+    // The heads' widths (ToCo's defaults; smaller for tests and reduced runs; a released layout sets them from
+    // its shapes).
+    cfg.decoder_dim = mc.get_int("decoder_dim", cfg.decoder_dim);
+    cfg.ctc_hidden = mc.get_int("ctc_hidden", cfg.ctc_hidden);
+    cfg.ctc_bottleneck = mc.get_int("ctc_bottleneck", cfg.ctc_bottleneck);
+    cfg.ctc_out = mc.get_int("ctc_out", cfg.ctc_out);
+    for (const auto& [key, value] : {std::pair<const char*, int64_t>{"decoder_dim", cfg.decoder_dim},
+                                     {"ctc_hidden", cfg.ctc_hidden}, {"ctc_bottleneck", cfg.ctc_bottleneck},
+                                     {"ctc_out", cfg.ctc_out}})
+        WSDOL_CHECK(value >= 1 && value <= 65536, method, ": option ", key, " must be in 1..65536, got ", value);
     cfg.ema_momentum = mc.get_double("momentum", cfg.ema_momentum);
     cfg.dial = dial;
     Tensor text_fg, text_bg;
@@ -242,6 +258,14 @@ std::unique_ptr<Method> toco_from_release(const std::string& file, MethodConfig&
     mc.options["embed_dim"] = std::to_string(c.vit.embed_dim);
     mc.options["depth"] = std::to_string(c.vit.depth);
     mc.options["num_heads"] = std::to_string(c.vit.num_heads);
+    mc.options["decoder_dim"] = std::to_string(c.decoder_dim);
+    mc.options["ctc_hidden"] = std::to_string(c.ctc_hidden);
+    mc.options["ctc_bottleneck"] = std::to_string(c.ctc_bottleneck);
+    mc.options["ctc_out"] = std::to_string(c.ctc_out);
+    if (c.dial) {
+        mc.options["joint_dim"] = std::to_string(c.joint_dim);
+        mc.options["text_dim"] = std::to_string(c.text_dim);
+    }
     WSDOL_CHECK(static_cast<int64_t>(mc.class_names.size()) + 1 == c.num_classes, file, ": the checkpoint has ",
                 c.num_classes - 1, " foreground classes, the dataset ", mc.class_names.size());
     mc.weights_from_checkpoint = true;

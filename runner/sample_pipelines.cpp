@@ -1,6 +1,7 @@
 // sample_pipelines.cpp — the named sample pipelines and the MethodBatch builder (see sample_pipelines.h).
 #include "runner/sample_pipelines.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -16,10 +17,14 @@ namespace fs = std::filesystem;
 
 const std::vector<PipelineInfo>& sample_pipelines() {
     static const std::vector<PipelineInfo> p = {
-        {"timm", "timm RandomResizedCrop + flip + RandAugment + RandomErasing (DeiT/MCTformer)", false},
-        {"irn", "IRNet: long side U{320..640} x S/512 (bicubic), flip, random S crop padded with the mean colour", true},
-        {"flip", "resize to S x S (PIL bilinear), flip p 0.5", true},
-        {"none", "resize to S x S (PIL bilinear)", true},
+        {"timm", "timm RandomResizedCrop + flip + RandAugment + RandomErasing (DeiT/MCTformer)", false,
+         {"valid_box", "view2"}},
+        {"irn", "IRNet: long side U{320..640} x S/512 (bicubic), flip, random S crop padded with the mean colour", true,
+         {"valid_box", "view2"}},
+        {"flip", "resize to S x S (PIL bilinear), flip p 0.5", true, {"valid_box", "view2"}},
+        {"none", "resize to S x S (PIL bilinear)", true, {"valid_box", "view2"}},
+        {"toco", "ToCo multi-view: rescale U(0.5, 2), flip, padded S crop (img_box); main view and crop source "
+                 "flipped independently; a second global view", false, {"valid_box", "global_views", "crop_source"}},
     };
     return p;
 }
@@ -119,17 +124,86 @@ Tensor clip_view(const Tensor& images, const models::BatchSpec& spec) {
     return interpolate(x, clip_size, clip_size, InterpMode::bicubic, false);
 }
 
+// The "toco" pipeline: the main view into the batch slot, the extras the spec declares (see the header).
+data::ExampleFn make_toco_example_fn(const PipelineInputs& in) {
+    const data::Dataset& dataset = *in.dataset;
+    const int64_t S = in.size;
+    data::TocoViewOptions options;
+    options.main.crop = S;
+    options.main.mean = spec_mean(in.spec);
+    options.main.std = spec_std(in.spec);
+    const bool want_box = wants(in.spec, "valid_box"), want_global = wants(in.spec, "global_views"),
+               want_source = wants(in.spec, "crop_source");
+    auto skip = in.skip;
+    return [&dataset, S, options, want_box, want_global, want_source, skip](
+               int64_t index, data::SampleRng& rng, float* out, data::Example& example) {
+        const data::Sample& sample = dataset.samples[index];
+        example.labels = sample.labels;
+        const size_t view = size_t(3 * S * S);
+        // Scratch for the views no one asked for (the draws, and so the other views, stay the same).
+        std::vector<float> scratch;
+        data::ExtraArray* global = nullptr;
+        data::ExtraArray* source = nullptr;
+        if (want_global) {
+            global = &example.extras["global_views"];
+            global->shape = {2, 3, S, S};
+            global->values.assign(2 * view, 0.0f);
+        }
+        if (want_source) {
+            source = &example.extras["crop_source"];
+            source->shape = {3, S, S};
+            source->values.assign(view, 0.0f);
+        }
+        if (skip && (*skip)[index]) {
+            std::fill(out, out + view, 0.0f);
+            if (want_box) example.extras["valid_box"] = {{4}, {0, 0, 0, 0}};
+            return;
+        }
+        if (!want_global || !want_source) scratch.assign(2 * view, 0.0f);
+        float* global_out = want_global ? global->values.data() + view : scratch.data();
+        float* source_out = want_source ? source->values.data() : scratch.data() + view;
+        const data::Image rgb = data::read_image(sample.image_path, data::ColorMode::rgb);
+        const data::TocoViews v = data::toco_views(rgb, rng, options, out, global_out, source_out);
+        if (want_global) std::memcpy(global->values.data(), out, view * sizeof(float));
+        example.img_box = v.img_box;
+        if (want_box)
+            example.extras["valid_box"] = {
+                {4}, {float(v.img_box[0]), float(v.img_box[1]), float(v.img_box[2]), float(v.img_box[3])}};
+    };
+}
+
 }  // namespace
 
 void check_batch_spec(const std::string& method, const std::string& pipeline, const models::BatchSpec& spec) {
     const PipelineInfo* p = find_pipeline(pipeline);
     WSDOL_CHECK(p, method, ": sample pipeline '", pipeline, "' is not known (", joined(sample_pipeline_names()), ")");
-    for (const auto& e : spec.extras)
-        WSDOL_CHECK(e == "valid_box" || e == "view2", method, ": declares the batch extra '", e,
-                    "', which sample pipeline '", pipeline, "' does not make (it makes: valid_box, view2)");
+    for (const auto& e : spec.extras) {
+        bool made = false;
+        for (const auto& m : p->extras) made = made || m == e;
+        WSDOL_CHECK(made, method, ": declares the batch extra '", e, "', which sample pipeline '", pipeline,
+                    "' does not make (it makes: ", joined(p->extras), ")");
+    }
     WSDOL_CHECK(spec.labels != models::LabelKind::pixel_labels || p->pixel_labels, method,
                 ": needs pixel labels, which sample pipeline '", pipeline, "' cannot carry (use one of: irn, flip, none)");
     WSDOL_CHECK(spec.clip_input_size >= 0, method, ": clip_input_size must be >= 0");
+    WSDOL_CHECK(spec.min_image_side >= 0, method, ": min_image_side must be >= 0");
+}
+
+void check_image_sizes(const std::string& method, const data::Dataset& dataset, const models::BatchSpec& spec) {
+    if (spec.min_image_side <= 0) return;
+    const data::Sample* first = nullptr;
+    int64_t count = 0;
+    for (const auto& s : dataset.samples) {
+        if (s.width <= 0 || s.height <= 0) continue;  // sizes not read (the dataset's files were not checked)
+        if (std::min(s.width, s.height) >= spec.min_image_side) continue;
+        if (!first) first = &s;
+        ++count;
+    }
+    WSDOL_CHECK(!first, method, ": ", count, " image(s) of ", dataset.root, " split '", dataset.split,
+                "' are smaller than the ", spec.min_image_side, "-pixel side it needs (",
+                spec.min_image_side_reason.empty() ? "the method's crop" : spec.min_image_side_reason, "), e.g. ",
+                first ? first->image_path : "", " is ", first ? first->width : 0, "x", first ? first->height : 0,
+                " (W x H)");
 }
 
 data::ExampleFn make_example_fn(const PipelineInputs& in) {
@@ -138,6 +212,7 @@ data::ExampleFn make_example_fn(const PipelineInputs& in) {
     const std::string pipeline = in.pipeline;
     const models::BatchSpec spec = in.spec;
     const auto mean = spec_mean(spec), stdev = spec_std(spec);
+    if (pipeline == "toco") return make_toco_example_fn(in);
     const bool want_box = wants(spec, "valid_box"), want_view2 = wants(spec, "view2");
     const bool want_pixels = spec.labels == models::LabelKind::pixel_labels;
     const std::string label_dir = in.pixel_label_dir;

@@ -366,6 +366,7 @@ Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
     // (On resume every recipe field comes from the checkpoint; fields it predates keep their defaults.)
     run.spec = run.method->batch_spec();
     check_batch_spec(c.method, c.recipe.augmentation, run.spec);
+    check_image_sizes(c.method, run.dataset, run.spec);
     WSDOL_CHECK(int64_t(run.dataset.samples.size()) >= c.recipe.batch_size, "train: split '", c.split, "' of ", c.data,
                 " has ", run.dataset.samples.size(), " images, fewer than one batch (batch_size ",
                 c.recipe.batch_size, ")");

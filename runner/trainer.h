@@ -8,7 +8,7 @@
 // the result):
 //   identity  method, split, seed, epochs, batch_size, lr, weight_decay, momentum, optimizer (adamw|sgd),
 //             schedule (cosine|poly|constant), warmup_epochs, warmup_lr, min_lr, input_size,
-//             augmentation (the sample pipeline: timm|irn|flip|none), grad_clip (0: off), schedule_step
+//             augmentation (the sample pipeline: timm|irn|flip|none|toco), grad_clip (0: off), schedule_step
 //             (update|epoch), lr_batch (lr given per this many images; 0: no scaling), dataset_kind
 //             (auto|voc|coco|cub|openimages|ilsvrc), and the method's options (options.<key>)
 //   run       data, out, clip, clip_vocab, backbone, workers, checkpoint_every, stop_after, resume, force, threads, and

@@ -59,6 +59,56 @@ TocoSample toco_main_view(const Image& image, SampleRng& rng, const TocoOptions&
     return s;
 }
 
+TocoViews toco_views(const Image& image, SampleRng& rng, const TocoViewOptions& o, float* main_out,
+                     float* global_out, float* local_out) {
+    WSDOL_CHECK(image.channels == 3, "toco_views: expected an RGB image, got ", image.channels, " channels");
+    const TocoOptions& m = o.main;
+    WSDOL_CHECK(m.crop > 0 && m.scale_lo > 0 && m.scale_hi >= m.scale_lo, "toco_views: bad options crop ", m.crop,
+                ", rescale ", m.scale_lo, "..", m.scale_hi);
+    TocoViews v;
+    // 1. The shared crop (random_scaling, random_fliplr, random_crop with mean_rgb 0).
+    const double ratio = rng.uniform(m.scale_lo, m.scale_hi);
+    v.crop_flipped = rng.bernoulli(0.5);
+    const auto [h, w] = rescaled_size(image.height, image.width, ratio);
+    WSDOL_CHECK(h > 0 && w > 0, "toco_views: the ", image.height, "x", image.width, " image rescaled by ", ratio,
+                " is empty");
+    const PadCrop pc = random_pad_crop_params(h, w, m.crop, rng);
+    v.img_box = pc.img_box;
+    const Image cropped = rescale_flip_pad_crop(image, ratio, v.crop_flipped, pc, PilFilter::bilinear, 0);
+    // 2. crops[2] (local_view: flip_and_color_jitter, GaussianBlur(0.5), normalize).
+    {
+        TocoOptions lo = m;
+        lo.blur_p = o.local_blur_p;
+        lo.solarize_p = 0.0;
+        v.local_flipped = rng.bernoulli(0.5);
+        Image img = v.local_flipped ? hflip(cropped) : cropped;
+        img = photometric_views(std::move(img), rng, lo);
+        normalize_into(img, m.mean, m.std, local_out);
+    }
+    // 3. crops[0] (global_view1: flip_and_color_jitter, GaussianBlur(1.0); then normalize).
+    {
+        TocoOptions mo = m;
+        mo.solarize_p = 0.0;
+        v.main_flipped = rng.bernoulli(0.5);
+        Image img = v.main_flipped ? hflip(cropped) : cropped;
+        img = photometric_views(std::move(img), rng, mo);
+        normalize_into(img, m.mean, m.std, main_out);
+    }
+    // 4. crops[1] (global_view2 of the original image).
+    {
+        TocoOptions go = m;
+        go.blur_p = o.global_blur_p;
+        go.solarize_p = o.global_solarize_p;
+        v.global_box = random_resized_crop_params(image.height, image.width, rng, o.global_scale);
+        Image img = resized_crop(image, v.global_box, m.crop, PilFilter::bicubic);
+        v.global_flipped = rng.bernoulli(0.5);
+        if (v.global_flipped) img = hflip(img);
+        img = photometric_views(std::move(img), rng, go);
+        normalize_into(img, m.mean, m.std, global_out);
+    }
+    return v;
+}
+
 void timm_train_view(const Image& image, SampleRng& rng, const TimmTrainOptions& o, float* out) {
     WSDOL_CHECK(image.channels == 3, "timm_train_view: expected an RGB image, got ", image.channels, " channels");
     const CropBox box = random_resized_crop_params(image.height, image.width, rng, o.scale);

@@ -46,6 +46,35 @@ TocoSample toco_main_view(const Image& image, SampleRng& rng, const TocoOptions&
 // Photometric step shared by the ToCo/DINO views: jitter (p), grayscale (p), blur (p), solarize (p).
 Image photometric_views(Image image, SampleRng& rng, const TocoOptions& options);
 
+// All three views of one ToCo training sample (rulixiang/ToCo e13514d9 datasets/voc.py VOC12ClsDataset with
+// aug=True, as coded; methods.md §3.5 and §0.1), in the reference's order of draws:
+//   1. the shared crop: rescale r ~ U(scale_lo, scale_hi) (PIL BILINEAR, int(r*W) x int(r*H)), flip p 0.5,
+//      random crop `crop` with black padding -> img_box (transforms.random_scaling / random_fliplr / random_crop);
+//   2. crops[2], the view the local crops are cut from (local_view): its own flip p 0.5, jitter p jitter_p,
+//      grayscale p gray_p, blur p local_blur_p, normalise -> local_out;
+//   3. the main image crops[0] (global_view1 + normalize): another, independent flip p 0.5, jitter, grayscale,
+//      blur p blur_p (1.0), normalise -> main_out. img_box is not mirrored by either flip (the code's quirk);
+//   4. crops[1], the second global view (global_view2) of the ORIGINAL image: RandomResizedCrop(crop,
+//      global_scale, bicubic), flip p 0.5, jitter, grayscale, blur p global_blur_p, solarize p
+//      global_solarize_p, normalise -> global_out.
+// Every flip is its own draw, so the main view and the crop source are mirrored independently (about half the
+// local crops are mirrored relative to the roi mask that chose them, as in ToCo).
+struct TocoViewOptions {
+    TocoOptions main;  // the shared crop's geometry and the main view's photometric draws (blur 1.0)
+    double local_blur_p = 0.5;
+    double global_blur_p = 0.1, global_solarize_p = 0.2;
+    std::array<double, 2> global_scale = {0.4, 1.0};
+};
+struct TocoViews {
+    std::array<int64_t, 4> img_box{};  // [top, bottom, left, right) of the valid image inside the crop
+    bool crop_flipped = false;         // step 1's flip (img_box is drawn after it, so it follows it)
+    bool main_flipped = false, local_flipped = false, global_flipped = false;
+    CropBox global_box;                // step 4's RandomResizedCrop box on the original image
+};
+// image: (H, W, 3) u8 -> main_out, global_out, local_out: each (3, crop, crop) f32.
+TocoViews toco_views(const Image& image, SampleRng& rng, const TocoViewOptions& options, float* main_out,
+                     float* global_out, float* local_out);
+
 // timm create_transform(size, is_training=True, auto_augment='rand-m9-mstd0.5-inc1'): RandomResizedCrop(size,
 // (0.08, 1), (3/4, 4/3), bicubic), flip p 0.5, RandAugment (transforms_randaugment.h), normalise,
 // RandomErasing(0.25, 'pixel').
