@@ -239,7 +239,7 @@ std::unique_ptr<Method> make_cdtr(const MethodConfig& mc) {
         WSDOL_CHECK(!mc.clip_vocab.empty(), "cdtr: the CLIP needs its BPE vocabulary (clip_vocab)");
         tok::ClipTokenizer tokenizer = tok::ClipTokenizer::from_file(mc.clip_vocab);
         std::vector<std::string> texts;
-        for (const std::string& name : mc.class_names) texts.push_back("a photo of " + name + ".");  // clip_util
+        for (const std::string& name : mc.class_names) texts.push_back(cdtr_class_prompt(name));
         prompts = frozen_prompt_features(*clip, tokenizer, texts);
     }
     auto m = std::make_unique<CdtrMethod>(cfg, o, clip, prompts, mc.generator);

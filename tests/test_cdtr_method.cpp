@@ -228,6 +228,14 @@ TEST(CdtrMethod, SbaTrainsWithAViTOrAResNetClip) {
     }
 }
 
+TEST(CdtrMethod, PromptsNameTheClassWithoutCubsNumber) {
+    EXPECT_EQ(models::cdtr_class_prompt("001.Black_footed_Albatross"), "a photo of Black_footed_Albatross.");
+    EXPECT_EQ(models::cdtr_class_prompt("003.triangle"), "a photo of triangle.");
+    EXPECT_EQ(models::cdtr_class_prompt("circle"), "a photo of circle.");
+    EXPECT_EQ(models::cdtr_class_prompt("001."), "a photo of 001..");        // no name after the number: kept
+    EXPECT_EQ(models::cdtr_class_prompt("3.5mm jack"), "a photo of 3.5mm jack.");  // not CUB's "NNN."
+}
+
 std::string read_text(const std::string& path) {
     std::ifstream in(path);
     std::stringstream ss;
