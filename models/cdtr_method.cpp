@@ -174,6 +174,8 @@ public:
     LossTerms losses(const MethodBatch& batch, const StepContext&) override {
         const Tensor ids = class_ids_of(batch, net_->cdtr_cfg.num_classes, "cdtr");
         std::function<Tensor(const Tensor&)> clip_image;
+        WSDOL_CHECK(!o_.sba || clip_, "cdtr: SBA needs the CLIP to train (give --clip and --clip-vocab, also when "
+                    "resuming), or --set sba=false");
         if (o_.sba) clip_image = [this](const Tensor& x) { return frozen_image_features(*clip_, x, "cdtr SBA"); };
         CdtrStepLosses s = cdtr_step_losses(*net_, batch.images, ids, o_.loss, clip_image,
                                             clip_ ? clip_->cfg.image_size : 0, prompts_);
@@ -230,7 +232,9 @@ std::unique_ptr<Method> make_cdtr(const MethodConfig& mc) {
     const int64_t clip_head_width = mc.get_int("clip_head_width", 64);  // read always: a checkpoint stores it
     std::shared_ptr<Clip> clip;
     Tensor prompts;
-    if (o.sba) {
+    // Inference from a trained checkpoint needs no CLIP (SBA is a training loss): without --clip the method is
+    // built without it, and a training step then refuses (losses() below) instead of silently dropping SBA.
+    if (o.sba && !(mc.weights_from_checkpoint && mc.clip_checkpoint.empty())) {
         WSDOL_CHECK(!mc.clip_checkpoint.empty(), "cdtr: SBA needs a CLIP checkpoint (--clip; CDTR uses OpenAI "
                                                  "ViT-B/32), or --set sba=false");
         // Any CLIP wsdol reads, ViT or ModifiedResNet image tower (CDTR's code loads ViT-B/32; the frozen scorer

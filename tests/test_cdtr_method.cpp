@@ -90,6 +90,15 @@ TEST(CdtrMethod, SbaWithoutClipIsAClearError) {
     mc.class_names = {"a", "b"};
     mc.options = {{"image_size", "32"}, {"patch_size", "8"}, {"embed_dim", "32"}, {"depth", "4"}, {"num_heads", "2"}};
     test::expect_error([&] { models::make_method("cdtr", mc); }, {"cdtr", "CLIP", "sba=false"});
+    // A trained checkpoint infers without a CLIP (SBA is a training loss); training it so refuses, naming --clip.
+    mc.weights_from_checkpoint = true;
+    std::unique_ptr<models::Method> m = models::make_method("cdtr", mc);
+    models::MethodBatch b;
+    b.images = Tensor::zeros({2, 3, 32, 32});
+    b.class_ids = Tensor::from_vector({0, 1}, {2}, DType::i64);
+    test::expect_error([&] { m->losses(b, {}); }, {"cdtr", "SBA needs the CLIP", "--clip"});
+    EXPECT_EQ(m->predict(Tensor::zeros({3, 32, 32}), {}).boxes.size(), 1u);
+    mc.weights_from_checkpoint = false;
     mc.options["sba"] = "false";
     EXPECT_NO_THROW(models::make_method("cdtr", mc));
 }
