@@ -1,6 +1,7 @@
 // cdtr_losses.cpp — CDTR's losses (see cdtr_losses.h), written with differentiable engine ops.
 #include "models/cdtr_losses.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/core/error.h"
@@ -84,6 +85,13 @@ Tensor cdtr_prompt_classes(const Tensor& labels, int64_t num_classes, bool code_
     std::vector<double> ids(static_cast<size_t>(labels.size(0)));
     for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<double>(static_cast<int64_t>(i) % num_classes);
     return Tensor::from_vector(ids, {labels.size(0)}, DType::i64);
+}
+
+std::string cdtr_class_prompt(const std::string& class_name) {
+    // CUB's "%03d." prefix: three digits and a dot before a non-empty name
+    const bool numbered = class_name.size() > 4 && class_name[3] == '.' &&
+                          std::all_of(class_name.begin(), class_name.begin() + 3, [](char ch) { return ch >= '0' && ch <= '9'; });
+    return "a photo of " + (numbered ? class_name.substr(4) : class_name) + ".";
 }
 
 CdtrStepLosses cdtr_step_losses(Cdtr& net, const Tensor& images, const Tensor& class_ids, const CdtrLossOptions& o,

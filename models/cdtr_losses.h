@@ -50,6 +50,11 @@ Tensor cdtr_sba_loss(const Tensor& fg_features, const Tensor& bg_features, const
 // labels: (B) i64 -> (B) i64.
 Tensor cdtr_prompt_classes(const Tensor& labels, int64_t num_classes, bool code_quirk = true);
 
+// SBA's prompt for a dataset class (clip_util.prompt_dict_fg "a photo of {}."): the CUB classes.txt name without its
+// three-digit "NNN." number ("001.Black_footed_Albatross" -> "a photo of Black_footed_Albatross.", as clip_util's category_dict
+// spells CUB's classes, underscores kept); any other name as it is (INFERRED for non-CUB datasets).
+std::string cdtr_class_prompt(const std::string& class_name);
+
 // ---- one training step's losses (engine.train_one_epoch_our + get_loss), used by the "cdtr" method ----
 class Cdtr;  // models/cdtr.h
 

@@ -9,7 +9,7 @@
 //   cdtr:  csm_base (8), ocm_blocks (-1 = depth - 3), area_p (0.25), alpha (2.4, SBA weight), ski (true),
 //          sba (true), broadcast_mse (true: the code's broadcast; false: per image), prompt_quirk (true: the
 //          prompt of batch position i names class i, as clip_util.to_text), awl (true; false: fixed weights 1),
-//          loc_threshold (0.2), imagenet_fusion (false)
+//          loc_threshold (0.2), imagenet_fusion (false), clip_head_width (64: the CLIP's channels per head)
 //   tscam: loc_threshold (0.1)
 #include <algorithm>
 #include <functional>
@@ -18,7 +18,7 @@
 #include "engine/autograd/autograd.h"
 #include "engine/ops/ops.h"
 #include "models/cdtr.h"
-#include "models/clip_checkpoint.h"
+#include "models/frozen_clip.h"
 #include "models/method.h"
 #include "models/method_registry.h"
 #include "models/tscam.h"
@@ -91,9 +91,12 @@ public:
         r.weight_decay = 0.05;  // the argparse default; the config's WEIGHT_DECAY is never read
         r.epochs = 60;
         r.warmup_epochs = 0;
-        // TS-CAM multiplies the lr by 0.1 at epoch 30 of 60; the trainer has no step schedule yet (cosine, poly,
-        // constant): constant until it has one (recorded decision)
-        r.schedule = "constant";
+        // adjust_learning_rate_normal (lib/core/engine.py), called before each 1-based epoch e of 1..60: lr *= 0.1
+        // when e % LR_STEPS[0] == 0 (30) — so before epochs 30 AND 60 (the last epoch runs at 0.01 lr, as coded).
+        // In epochs done: milestones 29 and 59. A shorter run scales them (runner/trainer.h).
+        r.schedule = "step";
+        r.lr_steps = {29, 59};
+        r.lr_step_factor = 0.1;
         r.batch_size = 128;
         r.input_size = net_->cfg.image_size;
         r.augmentation = "flip";  // Resize(256, 256) -> RandomCrop 224 -> flip: closest pipeline, INFERRED
@@ -171,7 +174,9 @@ public:
     LossTerms losses(const MethodBatch& batch, const StepContext&) override {
         const Tensor ids = class_ids_of(batch, net_->cdtr_cfg.num_classes, "cdtr");
         std::function<Tensor(const Tensor&)> clip_image;
-        if (o_.sba) clip_image = [this](const Tensor& x) { return clip_->encode_image(x); };
+        WSDOL_CHECK(!o_.sba || clip_, "cdtr: SBA needs the CLIP to train (give --clip and --clip-vocab, also when "
+                    "resuming), or --set sba=false");
+        if (o_.sba) clip_image = [this](const Tensor& x) { return frozen_image_features(*clip_, x, "cdtr SBA"); };
         CdtrStepLosses s = cdtr_step_losses(*net_, batch.images, ids, o_.loss, clip_image,
                                             clip_ ? clip_->cfg.image_size : 0, prompts_);
         return LossTerms{std::move(s.terms), s.total};
@@ -224,26 +229,22 @@ std::unique_ptr<Method> make_cdtr(const MethodConfig& mc) {
     o.loss.awl = mc.get_bool("awl", true);
     o.threshold = mc.get_double("loc_threshold", 0.2);
     o.sba = mc.get_bool("sba", true);
+    const int64_t clip_head_width = mc.get_int("clip_head_width", 64);  // read always: a checkpoint stores it
     std::shared_ptr<Clip> clip;
     Tensor prompts;
-    if (o.sba) {
+    // Inference from a trained checkpoint needs no CLIP (SBA is a training loss): without --clip the method is
+    // built without it, and a training step then refuses (losses() below) instead of silently dropping SBA.
+    if (o.sba && !(mc.weights_from_checkpoint && mc.clip_checkpoint.empty())) {
         WSDOL_CHECK(!mc.clip_checkpoint.empty(), "cdtr: SBA needs a CLIP checkpoint (--clip; CDTR uses OpenAI "
                                                  "ViT-B/32), or --set sba=false");
-        clip = load_clip_checkpoint(mc.clip_checkpoint, 64, "cdtr").model;
-        WSDOL_CHECK(!clip->cfg.vision_resnet, "cdtr: SBA needs a CLIP with a ViT image tower (CDTR: ViT-B/32), got ",
-                    clip->cfg.str(), " from ", mc.clip_checkpoint);
-        clip->eval();
-        clip->requires_grad_(false);
+        // Any CLIP wsdol reads, ViT or ModifiedResNet image tower (CDTR's code loads ViT-B/32; the frozen scorer
+        // is the one CLIMS uses, models/frozen_clip.h); a file of another architecture is an error naming it.
+        clip = load_frozen_clip(mc.clip_checkpoint, "cdtr", clip_head_width);
         WSDOL_CHECK(!mc.clip_vocab.empty(), "cdtr: the CLIP needs its BPE vocabulary (clip_vocab)");
         tok::ClipTokenizer tokenizer = tok::ClipTokenizer::from_file(mc.clip_vocab);
-        std::vector<double> ids;
-        const auto context = static_cast<int>(clip->cfg.context_length);
-        for (const std::string& name : mc.class_names) {  // "a photo of {}." with the dataset's class names
-            const auto row = tokenizer.encode_row("a photo of " + name + ".", context, true, true);
-            ids.insert(ids.end(), row.begin(), row.end());
-        }
-        NoGradGuard ng;
-        prompts = clip->encode_text(Tensor::from_vector(ids, {C, context}, DType::i64)).detach();
+        std::vector<std::string> texts;
+        for (const std::string& name : mc.class_names) texts.push_back(cdtr_class_prompt(name));
+        prompts = frozen_prompt_features(*clip, tokenizer, texts);
     }
     auto m = std::make_unique<CdtrMethod>(cfg, o, clip, prompts, mc.generator);
     if (!mc.backbone_weights.empty() && !mc.weights_from_checkpoint) load_deit_backbone(m->net(), mc.backbone_weights, "cdtr");
@@ -309,7 +310,7 @@ MethodInfo cdtr_info() {
                 "weighting; the top-1 class's box at threshold 0.2";
     i.make = make_cdtr;
     i.needs = {{"backbone", false, "DeiT-S weights (deit_small_patch16_224); random init without"},
-               {"clip", false, "an OpenAI CLIP with a ViT image tower (CDTR: ViT-B/32) for SBA; required unless sba=false"}};
+               {"clip", false, "a CLIP (ViT or ModifiedResNet image tower; CDTR: ViT-B/32) for SBA; required unless sba=false"}};
     i.from_release = cdtr_from_release;
     return i;
 }

@@ -123,17 +123,6 @@ ClimsComposition clims_compose(const Tensor& maps, const Tensor& images, const T
     return out;
 }
 
-Tensor clims_encode_text(Clip& clip, const Tensor& ids) {
-    NoGradGuard no_grad;
-    nn::EvalModeGuard eval(clip);
-    return clip.encode_text(ids);
-}
-
-void freeze_clip(Clip& clip) {
-    clip.requires_grad_(false);
-    clip.eval();
-}
-
 ClimsStepOutput clims_step(ClimsNetwork& net, Clip& clip, const ClimsTextBank& text, const Tensor& images,
                            const Tensor& labels, const ClimsLossOptions& options) {
     WSDOL_CHECK(text.class_text.defined() && text.class_text.dim() == 2 &&
@@ -144,8 +133,8 @@ ClimsStepOutput clims_step(ClimsNetwork& net, Clip& clip, const ClimsTextBank& t
     out.maps = net.forward(images);
     out.composition = clims_compose(out.maps, images, labels, clip.cfg.image_size);
     // The reference encodes fg twice (clip_forward and the CBS loss) with identical results; once here.
-    out.fg_features = clip.encode_image(out.composition.fg);
-    out.bg_features = clip.encode_image(out.composition.bg);
+    out.fg_features = frozen_image_features(clip, out.composition.fg, "clims");
+    out.bg_features = frozen_image_features(clip, out.composition.bg, "clims");
     std::vector<double> cls(out.composition.pair_class.begin(), out.composition.pair_class.end());
     ClimsLossInputs in;
     in.fg_features = out.fg_features;

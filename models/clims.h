@@ -21,6 +21,7 @@
 #include "engine/nn/module.h"
 #include "models/clims_losses.h"
 #include "models/clip.h"
+#include "models/frozen_clip.h"
 #include "models/resnet.h"
 
 namespace wsdol::models {
@@ -67,8 +68,7 @@ struct ClimsTextBank {
     Tensor class_text;       // (C, E) text features of "a photo of {name_k}." (unnormalized)
     Tensor background_text;  // (K, E) of the background prompts
 };
-// Encodes token-id rows with the CLIP text tower, without gradients. ids (K, context) i64/i32 -> (K, E).
-Tensor clims_encode_text(Clip& clip, const Tensor& ids);
+// (Token-id rows are encoded by models/frozen_clip.h frozen_text_features, shared with CDTR's SBA.)
 
 struct ClimsStepOutput {
     Tensor maps;              // P (B, C, h, w)
@@ -76,13 +76,12 @@ struct ClimsStepOutput {
     Tensor fg_features, bg_features;  // (N, E) CLIP image features
     ClimsLossValues losses;
 };
-// network(images) -> compose at clip.cfg.image_size -> encode fg and bg with the frozen CLIP image tower (gradients
-// flow through it into P; CLIP's parameters get none when frozen) -> clims_losses.
+// network(images) -> compose at clip.cfg.image_size -> encode fg and bg with the frozen CLIP image tower, ViT or
+// ModifiedResNet (frozen_image_features: gradients flow through it into P; CLIP's parameters get none) -> losses.
 ClimsStepOutput clims_step(ClimsNetwork& net, Clip& clip, const ClimsTextBank& text, const Tensor& images,
                            const Tensor& labels, const ClimsLossOptions& options);
 
-// Freezes a CLIP for use as CLIMS's evaluator: requires_grad false everywhere, eval mode (§0.1).
-void freeze_clip(Clip& clip);
+// (The evaluator is frozen by models/frozen_clip.h freeze_clip: requires_grad false everywhere, eval mode, §0.1.)
 
 // The VOC prompt names of clip_utils.py category_dict['voc'] ("player" for person) and the 10 background prompts.
 std::vector<std::string> clims_voc_prompt_names();

@@ -7,7 +7,7 @@
 #include "engine/autograd/autograd.h"
 #include "engine/core/error.h"
 #include "engine/data/synth.h"
-#include "models/clip_checkpoint.h"
+#include "models/frozen_clip.h"
 #include "weights/weights_file.h"
 
 namespace wsdol::models {
@@ -28,9 +28,7 @@ void load_clims_stage0_file(ClimsNetwork& net, const std::string& path) {
 }
 
 std::shared_ptr<Clip> load_clims_clip(const std::string& path, int64_t head_width) {
-    std::shared_ptr<Clip> clip = load_clip_checkpoint(path, head_width, "clims").model;  // another architecture: error
-    freeze_clip(*clip);
-    return clip;
+    return load_frozen_clip(path, "clims", head_width);  // another architecture: an error naming the file
 }
 
 std::vector<std::string> clims_class_prompt_names(const std::vector<std::string>& class_names) {
@@ -97,15 +95,8 @@ std::vector<std::string> clims_background_prompts(const std::string& which,
 
 ClimsTextBank clims_text_bank(Clip& clip, tok::ClipTokenizer& tokenizer, const std::vector<std::string>& class_prompts,
                               const std::vector<std::string>& background_prompts) {
-    const auto context = static_cast<int>(clip.cfg.context_length);
     auto encode = [&](const std::vector<std::string>& prompts) {
-        std::vector<double> ids;
-        for (const auto& p : prompts) {
-            const std::vector<int32_t> row = tokenizer.encode_row(p, context, /*truncate=*/true, /*pad=*/true);
-            ids.insert(ids.end(), row.begin(), row.end());
-        }
-        return clims_encode_text(clip, Tensor::from_vector(ids, {static_cast<int64_t>(prompts.size()), context},
-                                                           DType::i64));
+        return frozen_prompt_features(clip, tokenizer, prompts);
     };
     WSDOL_CHECK(!class_prompts.empty(), "clims: no class prompts");
     ClimsTextBank bank;

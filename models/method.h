@@ -153,7 +153,13 @@ struct Recipe {
     int64_t warmup_epochs = 5;
     double warmup_lr = 1e-6;
     double min_lr = 1e-5;
-    std::string schedule = "cosine";  // "cosine" | "poly" | "constant"
+    std::string schedule = "cosine";  // "cosine" | "poly" | "constant" | "step"
+    // schedule "step": before the first update of the run's epoch e (0-based, i.e. after e epochs), the lr is
+    // multiplied by lr_step_factor once for every milestone m <= e (m may be fractional: counted in updates,
+    // round(m x updates_per_epoch)); the warm-up fields are not used. The milestones are given for `epochs`: a run
+    // whose epochs differ from the recipe's scales them by epochs / recipe epochs (runner/trainer.h), unless set.
+    std::vector<double> lr_steps;
+    double lr_step_factor = 0.1;
     // "update": the schedule advances after every optimizer update; "epoch": timm's epoch stepping as MCTformer's
     // main.py calls it (lr_scheduler.step(epoch) after epoch `epoch`, so epochs 0 and 1 both run at the start
     // value: the reference's one-epoch lag).

@@ -184,10 +184,21 @@ InferResult run_inference(const InferOptions& o, const std::function<void(int64_
             for (const auto& b : sample.boxes)
                 gt_boxes.push_back({int64_t(std::floor(b.x0)), int64_t(std::floor(b.y0)), int64_t(std::floor(b.x1)),
                                     int64_t(std::floor(b.y1))});
-            if (!pred.boxes.empty() && boxes_vs_gt) {
+            // A method that makes maps but no boxes (CAM) is boxed by CAM's rule (Zhou et al. 2016, §3): the
+            // largest connected region of the ground-truth class's map above map_box_threshold x its maximum
+            // (INFERRED: the largest contour at the threshold, as TS-CAM's and CDTR's get_bboxes; README).
+            std::vector<models::PredictedBox> boxes = pred.boxes;
+            if (boxes.empty() && pred.maps.defined() && o.map_box_threshold > 0) {
+                const std::vector<uint8_t> u8 =
+                    eval::heatmap_u8(pred.maps.data<float>() + int64_t(labels[0]) * H * W, H * W);
+                const eval::Box b = eval::largest_contour_box(u8.data(), H, W, o.map_box_threshold);
+                boxes.push_back({labels[0], double(b.x0), double(b.y0), double(b.x1 - 1), double(b.y1 - 1), 0.0});
+                any_boxes = true;
+            }
+            if (!boxes.empty() && boxes_vs_gt) {
                 // The box of the ground-truth class when the method gives one per class, else its first box.
-                const models::PredictedBox* box = &pred.boxes[0];
-                for (const auto& b : pred.boxes)
+                const models::PredictedBox* box = &boxes[0];
+                for (const auto& b : boxes)
                     if (b.class_id == labels[0]) box = &b;
                 double iou = 0;
                 for (const auto& g : sample.boxes)

@@ -13,7 +13,9 @@
 //                            the published seed protocol, the headline) and the best t over 0.00..0.99 (diagnostic)
 //   segmentation + masks  -> mIoU of the argmax (per class)
 //   scores + labels       -> Top-1 / Top-5 classification
-//   boxes + GT boxes      -> GT-known / Top-1 / Top-5 Loc (IoU >= 0.5, no "+1": CDTR's convention)
+//   boxes + GT boxes      -> GT-known / Top-1 / Top-5 Loc (IoU >= 0.5, no "+1": CDTR's convention); a method
+//                            with maps and no boxes (CAM) is boxed by CAM's rule: the largest region of the GT
+//                            class's map above map_box_threshold (0.2) x its maximum
 //   maps + GT boxes       -> MaxBoxAccV2 over the GT class's map (wsolevaluation, thresholds 0.00..0.99)
 #pragma once
 #include <cstdint>
@@ -37,6 +39,9 @@ struct InferOptions {
     std::string clip;          // CLIP file + vocab for methods that build a frozen CLIP ("" : not needed, the
     std::string clip_vocab;    // checkpoint holds what inference uses)
     double threshold = 0.5;    // background threshold of the PNG seeds
+    // Maps without boxes on a split with GT boxes: the box of the GT class's map at this fraction of its maximum
+    // (CAM's 20%; TS-CAM/CDTR make their own boxes). 0: no boxes from maps.
+    double map_box_threshold = 0.2;
     int64_t max_images = -1;   // -1: all
     bool write_png = true;
     bool evaluate = true;      // accumulate the metrics (when the split has the ground truth)

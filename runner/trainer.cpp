@@ -101,7 +101,7 @@ const std::vector<Field>& fields() {
         recipe_num("weight_decay", &models::Recipe::weight_decay, 0);
         recipe_num("momentum", &models::Recipe::momentum, 0);
         recipe_choice("optimizer", &models::Recipe::optimizer, {"adamw", "sgd"});
-        recipe_choice("schedule", &models::Recipe::schedule, {"cosine", "poly", "constant"});
+        recipe_choice("schedule", &models::Recipe::schedule, {"cosine", "poly", "constant", "step"});
         recipe_int("warmup_epochs", &models::Recipe::warmup_epochs, 0);
         recipe_num("warmup_lr", &models::Recipe::warmup_lr, 0);
         recipe_num("min_lr", &models::Recipe::min_lr, 0);
@@ -110,6 +110,30 @@ const std::vector<Field>& fields() {
         recipe_num("grad_clip", &models::Recipe::grad_clip, 0);
         recipe_choice("schedule_step", &models::Recipe::schedule_step, {"update", "epoch"});
         recipe_int("lr_batch", &models::Recipe::lr_batch, 0);
+        // The step schedule's milestones: epochs done (non-negative, non-decreasing, may be fractional), comma-
+        // separated; "" for none.
+        v.push_back({"lr_steps", true, true,
+                     [](TrainConfig& c, const std::string& s) {
+                         std::vector<double> steps;
+                         size_t pos = 0;
+                         while (pos < s.size()) {
+                             size_t end = s.find(',', pos);
+                             if (end == std::string::npos) end = s.size();
+                             const double x = parse_double("lr_steps", s.substr(pos, end - pos));
+                             WSDOL_CHECK(x >= 0, "setting 'lr_steps': milestones must be non-negative, got ", s);
+                             WSDOL_CHECK(steps.empty() || x >= steps.back(),
+                                         "setting 'lr_steps': milestones must be non-decreasing, got ", s);
+                             steps.push_back(x);
+                             pos = end + 1;
+                         }
+                         c.recipe.lr_steps = steps;
+                     },
+                     [](const TrainConfig& c) {
+                         std::string s;
+                         for (double x : c.recipe.lr_steps) s += (s.empty() ? "" : ",") + number_text(x);
+                         return s;
+                     }});
+        recipe_num("lr_step_factor", &models::Recipe::lr_step_factor, 0);
         text("dataset_kind", true, &TrainConfig::dataset_kind);
         text("data", false, &TrainConfig::data);
         text("out", false, &TrainConfig::out);
@@ -362,8 +386,15 @@ Run prepare(const TrainSettings& settings, const TrainHooks& hooks) {
         const models::Recipe defaults = run.method->recipe();
         if (c.recipe.lr_batch > 0 && !settings.values.count("lr") && c.recipe.batch_size != defaults.batch_size)
             c.recipe.lr = defaults.lr * double(c.recipe.batch_size) / double(defaults.batch_size);
+        // The step schedule's milestones are given for the recipe's epochs: a shorter (or longer) run scales them by
+        // epochs / recipe epochs, so the decays fall at the same fraction of the run (INFERRED, README
+        // "Decisions"), unless they are set explicitly.
+        if (c.recipe.schedule == "step" && !settings.values.count("lr_steps") && c.recipe.epochs != defaults.epochs)
+            for (double& m : c.recipe.lr_steps) m = m * double(c.recipe.epochs) / double(defaults.epochs);
     }
     // (On resume every recipe field comes from the checkpoint; fields it predates keep their defaults.)
+    WSDOL_CHECK(c.recipe.schedule != "step" || !c.recipe.lr_steps.empty(), "setting 'schedule': 'step' needs "
+                "milestones (setting 'lr_steps', in epochs, e.g. lr_steps=30)");
     run.spec = run.method->batch_spec();
     check_batch_spec(c.method, c.recipe.augmentation, run.spec);
     check_image_sizes(c.method, run.dataset, run.spec);
@@ -553,6 +584,7 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
     std::unique_ptr<optim::LRScheduler> schedule;
     optim::CosineLRScheduler* cosine = nullptr;
     optim::PolyWarmupLR* poly = nullptr;
+    optim::MultiStepLR* multistep = nullptr;
     const bool by_epoch = c.recipe.schedule_step == "epoch";
     WSDOL_CHECK(!by_epoch || c.recipe.schedule == "cosine", "setting 'schedule_step': epoch stepping is timm's "
                 "cosine schedule (MCTformer); schedule '", c.recipe.schedule, "' steps per update");
@@ -574,6 +606,14 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
         o.max_iter = total;
         auto s = std::make_unique<optim::PolyWarmupLR>(*optimizer, o);
         poly = s.get();
+        schedule = std::move(s);
+    } else if (c.recipe.schedule == "step") {
+        optim::MultiStepOptions o;
+        // Milestone m (epochs done) -> update round(m x updates per epoch): an epoch boundary for whole m
+        for (double m : c.recipe.lr_steps) o.milestones.push_back(int64_t(std::floor(m * double(per_epoch) + 0.5)));
+        o.gamma = c.recipe.lr_step_factor;
+        auto s = std::make_unique<optim::MultiStepLR>(*optimizer, o);
+        multistep = s.get();
         schedule = std::move(s);
     }
 
@@ -669,6 +709,7 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
         optimizer->step();
         ++step;
         if (cosine && !by_epoch) cosine->step_update(step);
+        if (multistep) multistep->step_update(step);
         if (cosine && by_epoch && step % per_epoch == 0) cosine->step(step / per_epoch - 1);
         result.losses.push_back(loss);
         if (hooks.on_step) {

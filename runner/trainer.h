@@ -7,7 +7,8 @@
 // the same in keys). Keys (identity keys define the run and are stored in the checkpoint; run keys do not change
 // the result):
 //   identity  method, split, seed, epochs, batch_size, lr, weight_decay, momentum, optimizer (adamw|sgd),
-//             schedule (cosine|poly|constant), warmup_epochs, warmup_lr, min_lr, input_size,
+//             schedule (cosine|poly|constant|step), lr_steps (the step schedule's milestones in epochs, comma-
+//             separated), lr_step_factor, warmup_epochs, warmup_lr, min_lr, input_size,
 //             augmentation (the sample pipeline: timm|irn|flip|none|toco), grad_clip (0: off), schedule_step
 //             (update|epoch), lr_batch (lr given per this many images; 0: no scaling), dataset_kind
 //             (auto|voc|coco|cub|openimages|ilsvrc), and the method's options (options.<key>)
@@ -23,7 +24,10 @@
 // an epoch skips that epoch's consumed batches without decoding them.
 //
 // SCHEDULES count optimizer updates: cosine = timm CosineLRScheduler with t_initial = total updates, warm-up of
-// warmup_epochs * updates_per_epoch from warmup_lr, floor min_lr; poly = ToCo's PolyWarmupLR (power 0.9); constant.
+// warmup_epochs * updates_per_epoch from warmup_lr, floor min_lr; poly = ToCo's PolyWarmupLR (power 0.9); constant;
+// step = optim::MultiStepLR: x lr_step_factor at each milestone of lr_steps (epochs done; update
+// round(m x updates_per_epoch)). A run whose epochs differ from the method's recipe scales the recipe's milestones
+// by epochs / recipe epochs (TS-CAM's 29,59 of 60 become 2.9,5.9 in a 6-epoch run) unless lr_steps is set.
 // CHECKPOINT (engine/io/checkpoint.h) user metadata: wsdol.method, wsdol.config (JSON object of the identity
 // settings, all resolved, method options under "options"), wsdol.classes (JSON array of the foreground class
 // names), wsdol.num_samples. Nothing time- or path-dependent is stored, so the bytes of a resumed run's final

@@ -209,8 +209,8 @@ void check_step(const std::string& file) {
     models::freeze_clip(clip);
 
     models::ClimsTextBank text;
-    text.class_text = models::clims_encode_text(clip, f.at("input.class_ids"));
-    text.background_text = models::clims_encode_text(clip, f.at("input.background_ids"));
+    text.class_text = models::frozen_text_features(clip, f.at("input.class_ids"));
+    text.background_text = models::frozen_text_features(clip, f.at("input.background_ids"));
     f.expect("output.class_text", text.class_text, kParityForwardTol);
     f.expect("output.background_text", text.background_text, kParityForwardTol);
 
@@ -262,8 +262,8 @@ TEST(Clims, StepIsBitIdenticalAcrossThreadCounts) {
         models::Clip clip(models::clip_config_from_state_dict(clip_state, 16));
         clip.load_state_dict(clip_state, true);
         models::freeze_clip(clip);
-        models::ClimsTextBank text{models::clims_encode_text(clip, f.at("input.class_ids")),
-                                   models::clims_encode_text(clip, f.at("input.background_ids"))};
+        models::ClimsTextBank text{models::frozen_text_features(clip, f.at("input.class_ids")),
+                                   models::frozen_text_features(clip, f.at("input.background_ids"))};
         net.train(true);
         const models::ClimsStepOutput o = models::clims_step(net, clip, text, f.at("input.images"),
                                                              f.at("input.labels"), models::ClimsLossOptions{});

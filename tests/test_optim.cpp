@@ -543,6 +543,35 @@ TEST(Schedule, StepLR) {
     expect_error([&] { StepLR(*m.opt, StepLROptions{0, 0.1}); }, {"step_size"});
 }
 
+// TS-CAM's adjust_learning_rate_normal (vasgaowei/TS-CAM 25aece44 lib/core/engine.py) restated: before 1-based
+// epoch e of 1..60, lr *= 0.1 when e % 30 == 0 (epochs 30 and 60) — milestones 29 and 59 epochs done, in updates.
+TEST(Schedule, MultiStepMatchesTsCamsChainedDecay) {
+    TwoGroups m(5e-5, 5e-6);
+    const int64_t per_epoch = 3;
+    MultiStepLR sched(*m.opt, MultiStepOptions{{29 * per_epoch, 59 * per_epoch}, 0.1});
+    std::vector<double> ref = {5e-5, 5e-6};
+    int64_t t = 0;
+    for (int e = 1; e <= 60; ++e) {
+        if (e % 30 == 0)
+            for (double& lr : ref) lr = 0.1 * lr;
+        for (int i = 0; i < per_epoch; ++i, ++t) {
+            EXPECT_EQ(m.opt->lr(0), ref[0]) << "epoch " << e << " update " << t;
+            EXPECT_EQ(m.opt->lr(1), ref[1]) << "epoch " << e << " update " << t;
+            sched.step_update(t + 1);
+        }
+    }
+    EXPECT_EQ(sched.lr_at(29 * per_epoch - 1)[0], 5e-5);
+    EXPECT_EQ(sched.lr_at(29 * per_epoch)[0], 0.1 * 5e-5);
+    EXPECT_EQ(sched.lr_at(59 * per_epoch)[0], 0.1 * (0.1 * 5e-5));
+    MultiStepLR resumed(*m.opt, MultiStepOptions{{29 * per_epoch, 59 * per_epoch}, 0.1});
+    resumed.load_state(sched.state());
+    EXPECT_EQ(resumed.state(), sched.state());
+    expect_error([&] { MultiStepLR(*m.opt, MultiStepOptions{{5, 3}, 0.1}); }, {"non-decreasing"});
+    expect_error([&] { MultiStepLR(*m.opt, MultiStepOptions{{-1}, 0.1}); }, {"negative"});
+    expect_error([&] { MultiStepLR(*m.opt, MultiStepOptions{{1}, 0.0}); }, {"gamma"});
+    expect_error([&] { resumed.load_state({{"last_update", 2.5}}, "ck.st"); }, {"ck.st", "must be an integer"});
+}
+
 TEST(Schedule, StateRoundTripsAndRejectsBadState) {
     TwoGroups m;
     PolyWarmupLR a(*m.opt, {10, 100, 1e-6, 0.9});

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "engine/autograd/autograd.h"
+#include "engine/core/parse.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/json.h"
 #include "engine/io/safetensors.h"
@@ -46,7 +47,8 @@ class TestLinear : public models::Method {
 public:
     explicit TestLinear(const models::MethodConfig& c)
         : classes_(int64_t(c.class_names.size())),
-          net_(std::make_shared<LinearNet>(classes_, c.get_double("dropout", 0.2), c.generator)) {}
+          net_(std::make_shared<LinearNet>(classes_, c.get_double("dropout", 0.2), c.generator)),
+          step_recipe_(c.get_bool("step_recipe", false)) {}
     std::string name() const override { return "testlinear"; }
     nn::Module& network() override { return *net_; }
     std::vector<models::ParamGroupSpec> param_groups() override {
@@ -63,6 +65,11 @@ public:
         r.batch_size = 8;
         r.input_size = 32;
         r.augmentation = "flip";
+        if (step_recipe_) {  // a step schedule given for the recipe's 3 epochs: x 0.5 after 2 epochs
+            r.schedule = "step";
+            r.lr_steps = {2};
+            r.lr_step_factor = 0.5;
+        }
         return r;
     }
     models::LossTerms losses(const models::MethodBatch& b, const models::StepContext&) override {
@@ -80,6 +87,7 @@ public:
 private:
     int64_t classes_;
     std::shared_ptr<LinearNet> net_;
+    bool step_recipe_ = false;
 };
 
 WSDOL_METHOD(models::MethodInfo{"testlinear", "test-only linear classifier",
@@ -170,6 +178,61 @@ TEST_F(TrainResume, SgdPolyScheduleResumesBitIdentically) {
     r.set("optimizer", "sgd");  // explicit settings equal to the stored ones are fine
     const train::TrainResult rest = train::train(r);
     EXPECT_TRUE(test::read_bytes(rest.checkpoint) == test::read_bytes(full.checkpoint));
+}
+
+// The step schedule's learning-rate trace: x lr_step_factor before the first update at or after each milestone
+// (epochs done -> round(m x 4 updates per epoch)), the same for every group's multiplier; a run stopped across a
+// decay resumes bit-identically.
+TEST_F(TrainResume, StepScheduleLearningRateTrace) {
+    train::TrainSettings s = base("step_trace");
+    s.set("schedule", "step");
+    s.set("lr_steps", "1,2.5");  // updates 4 and 10 of 12
+    s.set("lr_step_factor", "0.5");
+    std::vector<double> lrs;  // the lr of update t, t = 0..11
+    train::TrainHooks hooks;
+    hooks.on_start = [&](const train::StepInfo& info) { lrs.push_back(info.lr); };
+    hooks.on_step = [&](const train::StepInfo& info) {
+        if (info.step < info.total_steps) lrs.push_back(info.lr);
+    };
+    const train::TrainResult full = train::train(s, hooks);
+    ASSERT_EQ(lrs.size(), 12u);
+    for (size_t t = 0; t < lrs.size(); ++t) {
+        double want = 0.05;
+        if (t >= 4) want = want * 0.5;
+        if (t >= 10) want = want * 0.5;
+        EXPECT_EQ(lrs[t], want) << "update " << t;
+    }
+    train::TrainSettings p = base("step_part");
+    p.set("schedule", "step");
+    p.set("lr_steps", "1,2.5");
+    p.set("lr_step_factor", "0.5");
+    p.set("stop_after", "5");
+    train::train(p);
+    train::TrainSettings r = base("step_part");
+    r.set("resume", "true");
+    const train::TrainResult rest = train::train(r);
+    EXPECT_TRUE(test::read_bytes(rest.checkpoint) == test::read_bytes(full.checkpoint));
+    // 'step' without milestones is an error before training
+    train::TrainSettings none = base("step_none");
+    none.set("schedule", "step");
+    test::expect_error([&] { train::resolve_config(none); }, {"'step' needs milestones", "lr_steps"});
+    test::expect_error([&] { none.set("lr_steps", "3,1"); train::resolve_config(none); }, {"lr_steps", "non-decreasing"});
+}
+
+// A recipe's milestones are given for its epochs: a shorter or longer run scales them (epochs / recipe epochs),
+// explicit milestones are kept as given.
+TEST_F(TrainResume, StepMilestonesScaleWithTheRunLength) {
+    train::TrainSettings s = base("scale");
+    s.set("options.step_recipe", "true");
+    EXPECT_EQ(train::resolve_config(s).recipe.lr_steps, (std::vector<double>{2}));  // the recipe's 3 epochs
+    s.set("epochs", "6");
+    EXPECT_EQ(train::resolve_config(s).recipe.lr_steps, (std::vector<double>{4}));
+    s.set("epochs", "1");
+    const train::TrainConfig c = train::resolve_config(s);
+    EXPECT_EQ(c.recipe.lr_steps, (std::vector<double>{2.0 / 3.0}));
+    EXPECT_NE(train::describe(c).find("lr_steps = " + number_text(2.0 / 3.0)), std::string::npos) << train::describe(c);
+    s.set("lr_steps", "0.5");
+    EXPECT_EQ(train::resolve_config(s).recipe.lr_steps, (std::vector<double>{0.5}));
 }
 
 // A crash between periodic saves: the file on disk is the last complete periodic checkpoint (never a partial

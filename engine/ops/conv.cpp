@@ -17,6 +17,7 @@
 
 #include "engine/autograd/autograd.h"
 #include "engine/ops/conv_pool.h"
+#include "engine/ops/conv_args.h"
 #include "engine/ops/ops.h"
 
 namespace wsdol {
@@ -202,54 +203,14 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias, I
                 shape_str(x_in.shape()));
     if (x_in.dim() == 3)  // unbatched, as PyTorch: run as a batch of one
         return conv2d(x_in.unsqueeze(0), weight_in, bias, stride, padding, dilation, groups).squeeze(0);
-    WSDOL_CHECK(weight_in.dim() == 4, "conv2d: weight must be 4-D (C_out, C_in / groups, kH, kW), got ",
-                shape_str(weight_in.shape()), " (input ", shape_str(x_in.shape()), ")");
-    WSDOL_CHECK(is_floating(x_in.dtype()), "conv2d: needs a floating input, got ", dtype_name(x_in.dtype()));
-    WSDOL_CHECK(x_in.dtype() == weight_in.dtype(), "conv2d: input dtype ", dtype_name(x_in.dtype()),
-                " differs from weight dtype ", dtype_name(weight_in.dtype()));
-    WSDOL_CHECK(x_in.device() == weight_in.device(), "conv2d: input on ", x_in.device().name(), " but weight on ",
-                weight_in.device().name());
-    WSDOL_CHECK(groups >= 1, "conv2d: groups must be positive, got ", groups);
-    WSDOL_CHECK(stride[0] >= 1 && stride[1] >= 1, "conv2d: stride must be positive, got [", stride[0], ", ", stride[1], "]");
-    WSDOL_CHECK(padding[0] >= 0 && padding[1] >= 0, "conv2d: padding must be non-negative, got [", padding[0], ", ",
-                padding[1], "]");
-    WSDOL_CHECK(dilation[0] >= 1 && dilation[1] >= 1, "conv2d: dilation must be positive, got [", dilation[0], ", ",
-                dilation[1], "]");
+    const ConvArgs a = check_conv_args("conv2d", x_in, weight_in, bias, stride, padding, dilation, groups);
     ConvGeometry c;
-    c.N = x_in.size(0);
-    c.C_in = x_in.size(1);
-    c.C_out = weight_in.size(0);
-    c.groups = groups;
-    WSDOL_CHECK(c.C_in % groups == 0, "conv2d: groups=", groups, " does not divide the ", c.C_in,
-                " input channels of input ", shape_str(x_in.shape()));
-    WSDOL_CHECK(c.C_out % groups == 0, "conv2d: groups=", groups, " does not divide the ", c.C_out,
-                " output channels of weight ", shape_str(weight_in.shape()));
-    WSDOL_CHECK(weight_in.size(1) * groups == c.C_in, "conv2d: input ", shape_str(x_in.shape()), " has ", c.C_in,
-                " channels, but weight ", shape_str(weight_in.shape()), " with groups=", groups, " expects ",
-                weight_in.size(1) * groups);
-    if (bias.defined()) {
-        WSDOL_CHECK(bias.dim() == 1 && bias.size(0) == c.C_out, "conv2d: bias ", shape_str(bias.shape()),
-                    " does not match the ", c.C_out, " output channels of weight ", shape_str(weight_in.shape()));
-        WSDOL_CHECK(bias.dtype() == x_in.dtype() && bias.device() == x_in.device(), "conv2d: bias is ",
-                    dtype_name(bias.dtype()), " on ", bias.device().name(), ", input is ", dtype_name(x_in.dtype()),
-                    " on ", x_in.device().name());
-    }
-    Window2d& win = c.win;
-    win.H = x_in.size(2);
-    win.W = x_in.size(3);
-    win.kH = weight_in.size(2);
-    win.kW = weight_in.size(3);
-    win.sH = stride[0]; win.sW = stride[1];
-    win.pH = padding[0]; win.pW = padding[1];
-    win.dH = dilation[0]; win.dW = dilation[1];
-    const int64_t span_h = win.dH * (win.kH - 1) + 1, span_w = win.dW * (win.kW - 1) + 1;  // dilated kernel
-    const int64_t padded_h = win.H + 2 * win.pH, padded_w = win.W + 2 * win.pW;
-    WSDOL_CHECK(win.kH >= 1 && win.kW >= 1 && span_h <= padded_h && span_w <= padded_w, "conv2d: kernel ", win.kH, "x",
-                win.kW, " (dilated ", span_h, "x", span_w, ") is larger than the padded input ", padded_h, "x",
-                padded_w, " (input ", shape_str(x_in.shape()), ", weight ", shape_str(weight_in.shape()),
-                ", padding [", win.pH, ", ", win.pW, "])");
-    win.OH = (padded_h - span_h) / win.sH + 1;
-    win.OW = (padded_w - span_w) / win.sW + 1;
+    c.N = a.N;
+    c.C_in = a.C_in;
+    c.C_out = a.C_out;
+    c.groups = a.groups;
+    c.win = a.win;
+    const Window2d& win = c.win;
     c.Cg_in = c.C_in / groups;
     c.Cg_out = c.C_out / groups;
     c.K_g = c.Cg_in * win.kH * win.kW;

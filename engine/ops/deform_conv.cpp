@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "engine/autograd/autograd.h"
+#include "engine/ops/conv_args.h"
 #include "engine/ops/deform_conv.h"
 #include "engine/ops/ops.h"
 
@@ -134,59 +135,24 @@ TensorList deform_backward(const DeformGeometry& c, const Tensor& gy_in, const T
     return {gx, goff, gw, gmask, gb};
 }
 
-void check_same(const Tensor& t, const char* what, const Tensor& x) {
-    WSDOL_CHECK(t.dtype() == x.dtype() && t.device() == x.device(), "deform_conv2d: ", what, " is ",
-                dtype_name(t.dtype()), " on ", t.device().name(), ", input is ", dtype_name(x.dtype()), " on ",
-                x.device().name());
-}
-
 }  // namespace
 
 Tensor deform_conv2d(const Tensor& x_in, const Tensor& offset_in, const Tensor& weight_in, const Tensor& bias,
                      Int2 stride, Int2 padding, Int2 dilation, const Tensor& mask_in) {
     WSDOL_CHECK(x_in.defined() && offset_in.defined() && weight_in.defined(),
                 "deform_conv2d: undefined input, offset or weight");
-    WSDOL_CHECK(x_in.dim() == 4, "deform_conv2d: input must be 4-D (N, C_in, H, W), got ", shape_str(x_in.shape()));
-    WSDOL_CHECK(weight_in.dim() == 4, "deform_conv2d: weight must be 4-D (C_out, C_in / groups, kH, kW), got ",
-                shape_str(weight_in.shape()));
+    const ConvArgs a = check_conv_args("deform_conv2d", x_in, weight_in, bias, stride, padding, dilation, std::nullopt);
     WSDOL_CHECK(offset_in.dim() == 4, "deform_conv2d: offset must be 4-D (N, 2 G kH kW, OH, OW), got ",
                 shape_str(offset_in.shape()));
-    WSDOL_CHECK(is_floating(x_in.dtype()), "deform_conv2d: needs a floating input, got ", dtype_name(x_in.dtype()));
-    check_same(weight_in, "weight", x_in);
-    check_same(offset_in, "offset", x_in);
-    if (bias.defined()) check_same(bias, "bias", x_in);
-    if (mask_in.defined()) check_same(mask_in, "mask", x_in);
-    WSDOL_CHECK(stride[0] >= 1 && stride[1] >= 1, "deform_conv2d: stride must be positive, got [", stride[0], ", ",
-                stride[1], "]");
-    WSDOL_CHECK(padding[0] >= 0 && padding[1] >= 0, "deform_conv2d: padding must be non-negative, got [", padding[0],
-                ", ", padding[1], "]");
-    WSDOL_CHECK(dilation[0] >= 1 && dilation[1] >= 1, "deform_conv2d: dilation must be positive, got [", dilation[0],
-                ", ", dilation[1], "]");
+    check_like_input("deform_conv2d", offset_in, "offset", x_in);
+    if (mask_in.defined()) check_like_input("deform_conv2d", mask_in, "mask", x_in);
     DeformGeometry c;
-    c.N = x_in.size(0);
-    c.C_in = x_in.size(1);
-    c.C_out = weight_in.size(0);
-    Window2d& win = c.win;
-    win.H = x_in.size(2);
-    win.W = x_in.size(3);
-    win.kH = weight_in.size(2);
-    win.kW = weight_in.size(3);
-    win.sH = stride[0]; win.sW = stride[1];
-    win.pH = padding[0]; win.pW = padding[1];
-    win.dH = dilation[0]; win.dW = dilation[1];
-    WSDOL_CHECK(win.kH >= 1 && win.kW >= 1 && weight_in.size(1) >= 1 && c.C_in % weight_in.size(1) == 0,
-                "deform_conv2d: weight ", shape_str(weight_in.shape()), " does not fit input ", shape_str(x_in.shape()),
-                " (C_in must be a multiple of weight.size(1), the kernel non-empty)");
-    c.groups = c.C_in / weight_in.size(1);
-    WSDOL_CHECK(c.C_out % c.groups == 0, "deform_conv2d: ", c.groups, " weight groups do not divide the ", c.C_out,
-                " output channels of weight ", shape_str(weight_in.shape()));
-    const int64_t span_h = win.dH * (win.kH - 1) + 1, span_w = win.dW * (win.kW - 1) + 1;
-    const int64_t padded_h = win.H + 2 * win.pH, padded_w = win.W + 2 * win.pW;
-    WSDOL_CHECK(span_h <= padded_h && span_w <= padded_w, "deform_conv2d: kernel ", win.kH, "x", win.kW,
-                " (dilated ", span_h, "x", span_w, ") is larger than the padded input ", padded_h, "x", padded_w,
-                " (input ", shape_str(x_in.shape()), ")");
-    win.OH = (padded_h - span_h) / win.sH + 1;
-    win.OW = (padded_w - span_w) / win.sW + 1;
+    c.N = a.N;
+    c.C_in = a.C_in;
+    c.C_out = a.C_out;
+    c.groups = a.groups;
+    c.win = a.win;
+    const Window2d& win = c.win;
     const int64_t taps = win.kH * win.kW;
     WSDOL_CHECK(offset_in.size(0) == c.N && offset_in.size(2) == win.OH && offset_in.size(3) == win.OW &&
                     offset_in.size(1) >= 2 * taps && offset_in.size(1) % (2 * taps) == 0,
@@ -201,9 +167,6 @@ Tensor deform_conv2d(const Tensor& x_in, const Tensor& offset_in, const Tensor& 
                         mask_in.size(2) == win.OH && mask_in.size(3) == win.OW,
                     "deform_conv2d: mask ", shape_str(mask_in.shape()), " must be (", c.N, ", ",
                     c.offset_groups * taps, ", ", win.OH, ", ", win.OW, ") for offset ", shape_str(offset_in.shape()));
-    if (bias.defined())
-        WSDOL_CHECK(bias.dim() == 1 && bias.size(0) == c.C_out, "deform_conv2d: bias ", shape_str(bias.shape()),
-                    " does not match the ", c.C_out, " output channels of weight ", shape_str(weight_in.shape()));
     c.Cg_in = c.C_in / c.groups;
     c.Cg_out = c.C_out / c.groups;
     c.K_g = c.Cg_in * taps;

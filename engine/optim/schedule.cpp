@@ -1,4 +1,4 @@
-// schedule.cpp — timm cosine, ToCo poly-warmup and torch StepLR schedules (formulas in schedule.h). Each lr
+// schedule.cpp — timm cosine, ToCo poly-warmup, torch StepLR and milestone step-decay schedules (formulas in schedule.h). Each lr
 // expression is evaluated in the order the Python reference writes it, in double, so the lrs match it bit for bit.
 #include "engine/optim/schedule.h"
 
@@ -189,6 +189,46 @@ void StepLR::load_state(const ScheduleState& state, const std::string& context) 
     const std::string who = context + ": " + type_name();
     check_keys(state, {"last_epoch"}, who);
     last_epoch_ = read_counter(state, "last_epoch", who);
+}
+
+// ---------------------------------------------------------------- milestone step decay
+
+MultiStepLR::MultiStepLR(Optimizer& optimizer, const MultiStepOptions& options)
+    : LRScheduler(optimizer), options_(options) {
+    for (size_t i = 0; i < options.milestones.size(); ++i) {
+        WSDOL_CHECK(options.milestones[i] >= 0, "MultiStepLR: milestone ", i, " is negative (",
+                    options.milestones[i], ")");
+        WSDOL_CHECK(i == 0 || options.milestones[i] >= options.milestones[i - 1],
+                    "MultiStepLR: milestones must be non-decreasing, got ", options.milestones[i - 1], " then ",
+                    options.milestones[i]);
+    }
+    WSDOL_CHECK(std::isfinite(options.gamma) && options.gamma > 0, "MultiStepLR: gamma must be positive, got ",
+                options.gamma);
+    apply(lr_at(0));
+}
+
+std::vector<double> MultiStepLR::lr_at(int64_t t) const {
+    std::vector<double> lrs = base_lrs();
+    for (int64_t m : options_.milestones)
+        if (m <= t)
+            for (double& lr : lrs) lr = lr * options_.gamma;  // param_group['lr'] = lr_decay * param_group['lr']
+    return lrs;
+}
+
+void MultiStepLR::step_update(int64_t num_updates) {
+    WSDOL_CHECK(num_updates >= 0, "MultiStepLR: negative update count ", num_updates);
+    last_update_ = num_updates;
+    apply(lr_at(num_updates));
+}
+
+ScheduleState MultiStepLR::state() const { return {{"last_update", static_cast<double>(last_update_)}}; }
+
+void MultiStepLR::load_state(const ScheduleState& state, const std::string& context) {
+    const std::string who = context + ": " + type_name();
+    check_keys(state, {"last_update"}, who);
+    const int64_t t = read_counter(state, "last_update", who);
+    WSDOL_CHECK(t >= 0, who, ": negative last_update ", t);
+    last_update_ = t;
 }
 
 }  // namespace wsdol::optim

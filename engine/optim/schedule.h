@@ -1,5 +1,5 @@
 // schedule.h — learning-rate schedules that set an Optimizer's group lrs: timm's CosineLRScheduler, ToCo's
-// PolyWarmupAdamW schedule, and torch's StepLR. Each computes every group's lr from that group's initial lr
+// PolyWarmupAdamW schedule, torch's StepLR, and a milestone step decay counted in optimizer updates (MultiStepLR). Each computes every group's lr from that group's initial lr
 // (Optimizer::initial_lr) and has a small state (its step/epoch counters) that serializes for checkpoints.
 //
 // State and resume: state() returns the counters as named numbers; load_state() restores them. The group lrs
@@ -131,6 +131,31 @@ public:
 private:
     StepLROptions options_;
     int64_t last_epoch_ = 0;
+};
+
+// ---- step decay at milestones, counted in optimizer updates (torch MultiStepLR, TS-CAM's adjust_learning_rate_normal) ----
+// Before update t (t = updates done, 0 on the first), a group with base lr b runs at b * gamma * ... * gamma, one
+// factor per milestone m_i <= t, multiplied in milestone order (the chained `lr *= gamma` of the references, so
+// the value equals theirs bit for bit). Milestones are update counts, non-decreasing, >= 0 (the trainer converts
+// epochs to updates). Construction sets the lrs for t = 0; step_update(num_updates) after each update sets them for
+// the next one. The lr is a function of t alone, so resume needs only the counter.
+struct MultiStepOptions {
+    std::vector<int64_t> milestones;  // update counts
+    double gamma = 0.1;
+};
+
+class MultiStepLR : public LRScheduler {
+public:
+    MultiStepLR(Optimizer& optimizer, const MultiStepOptions& options);
+    const char* type_name() const override { return "MultiStepLR"; }
+    std::vector<double> lr_at(int64_t t) const;  // one lr per group before update t
+    void step_update(int64_t num_updates);
+    ScheduleState state() const override;
+    void load_state(const ScheduleState& state, const std::string& context = "schedule state") override;
+
+private:
+    MultiStepOptions options_;
+    int64_t last_update_ = 0;
 };
 
 }  // namespace wsdol::optim
