@@ -28,5 +28,10 @@ for s in $seeds; do
     "${vit[@]}" "$@" --quiet > "$out/train-seed$s.log" 2>&1
   "$wsdol" infer --checkpoint "$run/checkpoint.safetensors" --data "$demo/data" --out "$maps" --split train --no-png \
     --quiet > "$out/infer-seed$s.log" 2>&1
-  grep -i "sweep" "$out/infer-seed$s.log" | head -1 | sed "s/^/seed $s: /"
+  grep -i "sweep\|published protocol" "$out/infer-seed$s.log" | head -1 | sed "s/^/seed $s: /" | tee -a "$out/seeds.txt"
 done
+# mean ± sample std (n - 1) of the seed mIoU over the seeds run now
+awk '/seed mIoU/ { for (i = 1; i <= NF; ++i) if ($i == "mIoU") { v[n++] = $(i + 1) } }
+     END { if (n == 0) exit 1; for (i = 0; i < n; ++i) m += v[i]; m /= n;
+           for (i = 0; i < n; ++i) ss += (v[i] - m) ^ 2; sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
+           printf "mean ± std over %d seeds: %.2f ± %.2f\n", n, m, sd }' <(tail -n "$(echo $seeds | wc -w)" "$out/seeds.txt")
