@@ -538,5 +538,10 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "ground truth, each method's maps) and DIR/results.json (per method: mIoU, best threshold, training time; the\n"
     "CLIP's zero-shot accuracy; the time of every stage). Prints each stage's time and the final table.\n"
     "CPU only; about 15 minutes on 2 cores. DIR must be new, empty or an earlier demo output.\n"
-    "--quick: a seconds-long run on a tiny set (tests). --methods tinycam runs the two-layer CAM stand-in.",
+    "--quick: a seconds-long run on a tiny set (tests). --methods tinycam runs the two-layer CAM stand-in.\n"
+    "A rerun over an earlier demo output replaces what that demo created (files you added stay).\n"
+    "\n"
+    "examples (the second takes about 8 minutes on 2 cores):\n"
+    "  wsdol demo --out demo --quick --methods tinycam\n"
+    "  wsdol demo --out demo",
     run_demo});

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "engine/core/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/json.h"
@@ -61,7 +63,7 @@ bool path_within(const std::string& path, const std::string& root) {
 }
 
 OutputDir::OutputDir(const std::string& dir, const std::string& command, Reuse reuse,
-                     const std::vector<std::string>& inputs)
+                     const std::vector<std::string>& inputs, bool resumable)
     : dir_(dir), command_(command) {
     WSDOL_CHECK(!dir.empty(), command, ": --out is empty");
     for (const std::string& in : inputs) {
@@ -89,8 +91,8 @@ OutputDir::OutputDir(const std::string& dir, const std::string& command, Reuse r
             for (const std::string& e : marker_entries(dir)) entries_.insert(e);
             reused_ = true;
             WSDOL_CHECK(reuse != Reuse::refuse, command, ": --out ", dir, " holds an earlier `wsdol ", command,
-                        "` output: --resume continues it, --force starts over (removing only what it created), or "
-                        "choose another folder");
+                        "` output: ", resumable ? "--resume continues it, " : "",
+                        "--force starts over (removing only what it created), or choose another folder");
             if (reuse == Reuse::force) {
                 for (const std::string& e : std::set<std::string>(entries_)) remove(e);
             }
@@ -106,6 +108,7 @@ OutputDir::OutputDir(const std::string& dir, const std::string& command, Reuse r
 }
 
 std::string OutputDir::path(const std::string& relative) {
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
     WSDOL_CHECK(!relative.empty() && fs::path(relative).is_relative() &&
                     fs::path(relative).lexically_normal().string().rfind("..", 0) != 0,
                 command_, ": output name '", relative, "' leaves the output folder");
@@ -123,6 +126,7 @@ std::string OutputDir::path(const std::string& relative) {
 }
 
 void OutputDir::remove(const std::string& relative) {
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
     WSDOL_CHECK(entries_.count(relative), command_, ": will not remove ", (fs::path(dir_) / relative).string(),
                 ": it was not created by this command");
     remove_created(fs::path(dir_) / relative);
@@ -137,7 +141,10 @@ OutputDir::~OutputDir() {
     }
 }
 
-void OutputDir::flush() const { save_marker(); }
+void OutputDir::flush() const {
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
+    save_marker();
+}
 
 void OutputDir::save_marker() const {
     json::Value v = json::Value::object();
@@ -148,5 +155,36 @@ void OutputDir::save_marker() const {
     write_file_atomic((fs::path(dir_) / kMarker).string(), json::dump(v) + "\n");
     saved_entries_ = entries_.size();
 }
+
+OutputFile::OutputFile(const std::string& path, const std::string& command, Reuse reuse,
+                       const std::vector<std::pair<std::string, std::string>>& inputs, const std::string& what)
+    : path_(path), command_(command) {
+    WSDOL_CHECK(!path.empty(), command, ": ", what, " is empty");
+    WSDOL_CHECK(reuse != Reuse::resume, command, ": an output file cannot be resumed");
+    for (const auto& [name, in] : inputs) {
+        if (in.empty()) continue;
+        std::error_code ec;
+        const bool same = fs::equivalent(path, in, ec) || resolved(path) == resolved(in);  // hard and soft links too
+        const std::string input = name.empty() ? std::string("input") : name + " input";
+        WSDOL_CHECK(!same, command, ": ", what, " ", path, " is the ", input, "; choose another output file");
+        WSDOL_CHECK(!path_within(path, in), command, ": ", what, " ", path, " lies inside the ", input, " ", in,
+                    "; writing there could overwrite it: choose another output file");
+        WSDOL_CHECK(!path_within(in, path), command, ": ", what, " ", path, " contains the ", input, " ", in,
+                    "; choose another output file");
+    }
+    const fs::file_status st = fs::status(path);
+    WSDOL_CHECK(!fs::is_directory(st), command, ": ", what, " ", path, " is a folder; give a file name");
+    WSDOL_CHECK(!fs::exists(st) || reuse == Reuse::force, command, ": ", what, " ", path,
+                " exists; give --force to replace it, or choose another file");
+    // The folder must be writable now, not after the work: create it and probe it.
+    const fs::path parent = fs::absolute(path).parent_path();
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    WSDOL_CHECK(!ec, command, ": cannot create the folder of ", what, " ", path, ": ", ec.message());
+    WSDOL_CHECK(::access(parent.c_str(), W_OK) == 0, command, ": the folder of ", what, " ", path,
+                " is not writable");
+}
+
+void OutputFile::write(const std::string& bytes) const { write_file_atomic(path_, bytes); }
 
 }  // namespace wsdol::io
