@@ -92,10 +92,6 @@ int run_overlay(const cli::Args& a) {
     const double alpha = a.get_double("alpha", 0.5);
     WSDOL_CHECK(std::isfinite(alpha) && alpha >= 0 && alpha <= 1, "--alpha must be in [0, 1], got '",
                 a.get_or("alpha", ""), "'");
-    // The options are valid: now the output (engine/io/output_dir.h). Never an input (the image, the map, the
-    // mask, also through links); an existing file is replaced only with --force.
-    const io::OutputFile output(*out, "report", a.flag("force") ? io::Reuse::force : io::Reuse::refuse,
-                                {{"--image", *image_path}, {"--map", *map_path}, {"--mask", a.get_or("mask", "")}});
     const data::Image image = data::read_image(*image_path, data::ColorMode::rgb);
     Tensor t = data::read_npy(*map_path);
     WSDOL_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, *map_path,
@@ -125,6 +121,10 @@ int run_overlay(const cli::Args& a) {
             for (int c : eval::gt_classes(*mask, int(k) + 1)) classes.push_back(c);
         heat = eval::heat_from_cams(t.data<double>(), k, mh, mw, classes, *map_path);
     }
+    // The options and inputs are valid: now the output (engine/io/output_dir.h). Never an input (the image, the
+    // map, the mask, also through links); an existing file is replaced only with --force.
+    const io::OutputFile output(*out, "report", a.flag("force") ? io::Reuse::force : io::Reuse::refuse,
+                                {{"--image", *image_path}, {"--map", *map_path}, {"--mask", a.get_or("mask", "")}});
     heat = resize_heat(heat, mh, mw, image.height, image.width);
     data::Image rgb = data::heat_overlay(image, heat, alpha);
     if (mask) draw_outline(rgb, *mask);

@@ -17,6 +17,7 @@
 #include "engine/data/datasets.h"
 #include "engine/data/npy.h"
 #include "engine/io/checkpoint.h"
+#include "engine/io/output_dir.h"
 #include "engine/io/safetensors.h"
 #include "kernels/cpu/parallel.h"
 #include "tests/cli_test_util.h"
@@ -387,6 +388,40 @@ TEST(HostileCli, TrainClipOutputFollowsTheOneRule) {
     ASSERT_EQ(forced.code, 0) << forced.output;
     EXPECT_EQ(test::read_bytes(out + "/notes.txt"), "mine");
     EXPECT_TRUE(fs::exists(out + "/clip.safetensors"));
+}
+
+// A marker that lists paths outside its folder (edited, or planted) is refused before anything is removed; a
+// forced rerun removes the empty folders the earlier run made, so nested outputs (the demo's data/) start clean.
+TEST(HostileCli, ForceRemovesOnlyWhatTheMarkerListsInsideItsFolder) {
+    test::ScratchDir dir;
+    const std::string victim = dir.file("victim.txt");
+    test::write_bytes(victim, "precious");
+    const std::string out = dir.file("out");
+    fs::create_directories(out);
+    for (const std::string& bad : std::vector<std::string>{"../victim.txt", "a/../../victim.txt", victim}) {
+        test::write_bytes(out + "/.wsdol-output", "{\"command\": \"synth\", \"created\": [\"" + bad + "\"]}");
+        expect_cli_error(run_wsdol("synth --quiet --force --images 2 --size 32 --out " + q(out)), "synth",
+                         {".wsdol-output is damaged", bad});
+        EXPECT_EQ(test::read_bytes(victim), "precious");
+    }
+    fs::remove_all(out);
+    const std::string data = make_synth(dir, "data", 4);
+    test::write_bytes(data + "/JPEGImages/mine.jpg", "user");
+    const auto r = run_wsdol("synth --quiet --force --images 3 --size 32 --classes 3 --out " + q(data));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(test::read_bytes(data + "/JPEGImages/mine.jpg"), "user");
+    // Inside a parent output (as the demo runs synth into DIR/data): a forced parent takes the synth folder back
+    // whole, the folders synth made (ImageSets/Segmentation, ...) included, so the next synth there starts clean.
+    const std::string parent = dir.file("demo");
+    {
+        io::OutputDir p(parent, "demo", io::Reuse::refuse);
+        const auto s = run_wsdol("synth --quiet --images 3 --size 32 --classes 3 --out " + q(p.path("data")));
+        ASSERT_EQ(s.code, 0) << s.output;
+    }
+    { io::OutputDir p(parent, "demo", io::Reuse::force); }
+    EXPECT_FALSE(fs::exists(parent + "/data"));
+    const auto fresh = run_wsdol("synth --quiet --images 2 --size 32 --classes 3 --out " + q(parent + "/data"));
+    EXPECT_EQ(fresh.code, 0) << fresh.output;
 }
 
 TEST(HostileCli, TokenizeTrainReplacesAFileOnlyWithForce) {

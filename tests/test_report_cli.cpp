@@ -113,7 +113,12 @@ TEST(ReportCli, HtmlHasOneRowPerImageAndOneOverlayPerMethod) {
     for (size_t i = 0; i < f.ids.size(); ++i)
         fs::copy_file(i < 2 ? f.cam_pred + "/" + f.ids[i] + ".npy" : f.gt_pred + "/" + f.ids[i] + ".png",
                       mixed + "/" + f.ids[i] + (i < 2 ? ".npy" : ".png"));
-    const auto r1 = run_wsdol("report --quiet --data " + q(f.data) + " --method mixed=" + q(mixed) + " --out " + q(out));
+    // (An existing page is replaced only with --force.)
+    const auto refused = run_wsdol("report --quiet --data " + q(f.data) + " --method mixed=" + q(mixed) + " --out " + q(out));
+    EXPECT_EQ(refused.code, 1);
+    EXPECT_NE(refused.output.find("exists; give --force to replace it"), std::string::npos) << refused.output;
+    const auto r1 = run_wsdol("report --quiet --data " + q(f.data) + " --method mixed=" + q(mixed) + " --force --out " +
+                              q(out));
     ASSERT_EQ(r1.code, 0) << r1.output;
     const std::string html1 = data::read_file_bytes(out);
     EXPECT_EQ(count(html1, "<td class=\"map\">"), 4);

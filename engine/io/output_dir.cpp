@@ -1,6 +1,7 @@
 // output_dir.cpp — output folders owned through a marker file (see output_dir.h).
 #include "engine/io/output_dir.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -23,17 +24,39 @@ fs::path resolved(const std::string& p) {
     return ec ? fs::absolute(p).lexically_normal() : r;
 }
 
-// The entries a marker lists (empty when the folder has no readable marker).
-std::vector<std::string> marker_entries(const fs::path& dir) {
+// The entries (key "created") or the folders path() made for them (key "folders") a marker lists (empty when the
+// folder has no readable marker).
+std::vector<std::string> marker_list(const fs::path& dir, const char* key) {
     std::vector<std::string> out;
     std::ifstream in(dir / OutputDir::kMarker);
     if (!in) return out;
     std::stringstream ss;
     ss << in.rdbuf();
     const json::Value v = json::parse(ss.str());
-    if (const json::Value* files = v.find("created"))
-        for (const auto& f : files->items()) out.push_back(f.as_string());
+    if (const json::Value* files = v.find(key))
+        for (const auto& f : files->items()) {
+            // A marker names paths inside its folder only: anything else (an edited or hostile marker) is refused
+            // before anything is removed.
+            const std::string e = f.as_string();
+            const fs::path norm = fs::path(e).lexically_normal();
+            WSDOL_CHECK(!e.empty() && fs::path(e).is_relative() && norm.string() != "." && *norm.begin() != "..",
+                        (dir / OutputDir::kMarker).string(), " is damaged: it lists '", e,
+                        "', which is not a path inside its folder; choose another folder");
+            out.push_back(e);
+        }
     return out;
+}
+std::vector<std::string> marker_entries(const fs::path& dir) { return marker_list(dir, "created"); }
+
+// Removes the folders path() created under `dir` for its entries, deepest first, each only when empty (a folder
+// holding a file a user added stays, with the file).
+void remove_empty_folders(const fs::path& dir, const std::set<std::string>& folders) {
+    std::vector<std::string> order(folders.begin(), folders.end());
+    std::sort(order.begin(), order.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    for (const std::string& f : order) {
+        std::error_code ec;
+        if (fs::is_directory(fs::symlink_status(dir / f)) && fs::is_empty(dir / f, ec)) fs::remove(dir / f, ec);
+    }
 }
 
 // Removes what a command created at `p` (see output_dir.h).
@@ -42,6 +65,8 @@ void remove_created(const fs::path& p) {
     if (!fs::exists(fs::symlink_status(p))) return;
     if (fs::is_directory(fs::symlink_status(p)) && fs::exists(p / OutputDir::kMarker)) {
         for (const std::string& e : marker_entries(p)) remove_created(p / e);
+        const std::vector<std::string> folders = marker_list(p, "folders");
+        remove_empty_folders(p, std::set<std::string>(folders.begin(), folders.end()));
         fs::remove(p / OutputDir::kMarker, ec);
         fs::remove(p, ec);  // only when empty: files a user added stay
         return;
@@ -89,12 +114,19 @@ OutputDir::OutputDir(const std::string& dir, const std::string& command, Reuse r
             WSDOL_CHECK(owner == command, command, ": --out ", dir, " holds the output of `wsdol ", owner,
                         "`: choose another folder");
             for (const std::string& e : marker_entries(dir)) entries_.insert(e);
+            for (const std::string& f : marker_list(dir, "folders")) folders_.insert(f);
             reused_ = true;
             WSDOL_CHECK(reuse != Reuse::refuse, command, ": --out ", dir, " holds an earlier `wsdol ", command,
                         "` output: ", resumable ? "--resume continues it, " : "",
                         "--force starts over (removing only what it created), or choose another folder");
             if (reuse == Reuse::force) {
-                for (const std::string& e : std::set<std::string>(entries_)) remove(e);
+                // Everything the marker lists, then the marker once (not per entry: a synth lists every image).
+                for (const std::string& e : entries_) remove_created(fs::path(dir) / e);
+                entries_.clear();
+                remove_empty_folders(dir, folders_);
+                // A folder still there holds a user's file: it stays recorded as made by this command.
+                for (auto it = folders_.begin(); it != folders_.end();)
+                    it = fs::exists(fs::path(dir) / *it) ? std::next(it) : folders_.erase(it);
             }
         } else {
             WSDOL_CHECK(fs::is_empty(dir), command, ": --out ", dir,
@@ -120,6 +152,11 @@ std::string OutputDir::path(const std::string& relative) {
         entries_.insert(key);
         // The first entries at once, then in batches (flush() and the destructor write the rest).
         if (entries_.size() <= 32 || entries_.size() >= 2 * saved_entries_) save_marker();
+    }
+    // Folders made for the entry are recorded too, so that --force can take them back once they are empty.
+    for (fs::path parent = fs::path(key).parent_path(); !parent.empty(); parent = parent.parent_path()) {
+        if (folders_.count(parent.string()) || fs::exists(fs::path(dir_) / parent)) break;
+        folders_.insert(parent.string());
     }
     if (full.has_parent_path()) fs::create_directories(full.parent_path());
     return full.string();
@@ -152,6 +189,11 @@ void OutputDir::save_marker() const {
     json::Value files = json::Value::array();
     for (const auto& e : entries_) files.push_back(e);
     v.set("created", files);
+    if (!folders_.empty()) {
+        json::Value folders = json::Value::array();
+        for (const auto& f : folders_) folders.push_back(f);
+        v.set("folders", folders);
+    }
     write_file_atomic((fs::path(dir_) / kMarker).string(), json::dump(v) + "\n");
     saved_entries_ = entries_.size();
 }

@@ -12,7 +12,8 @@
 //   - the folder must not be, contain or lie inside any of the command's inputs (a dataset folder, an input file):
 //     writing there could overwrite them (`wsdol infer --out DATA/SegmentationClass`);
 //   - the caller validates all its options and inputs BEFORE opening the folder, so a bad option never touches it.
-// Files are then written through path(), which records each in the marker before the caller writes it (the
+// Files are then written through path(), which records each in the marker before the caller writes it, with the
+// folders it had to create for it (key "folders": taken back, when empty, with the entries) (the
 // marker is rewritten atomically for the first entries and then in batches, and by flush() / the destructor).
 // Removing an entry (remove(), Reuse::force) takes back exactly what was created: a file; a folder with its own
 // marker (the output of a command this one ran, e.g. the demo's runs/cam) through that marker, leaving files a
@@ -59,6 +60,7 @@ private:
     void save_marker() const;
     std::string dir_, command_;
     std::set<std::string> entries_;
+    std::set<std::string> folders_;  // folders path() created for the entries (removed by force once empty)
     bool reused_ = false;
     mutable size_t saved_entries_ = 0;
     mutable std::recursive_mutex mutex_;
