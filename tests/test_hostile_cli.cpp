@@ -422,6 +422,24 @@ TEST(HostileCli, ForceRemovesOnlyWhatTheMarkerListsInsideItsFolder) {
     EXPECT_FALSE(fs::exists(parent + "/data"));
     const auto fresh = run_wsdol("synth --quiet --images 2 --size 32 --classes 3 --out " + q(parent + "/data"));
     EXPECT_EQ(fresh.code, 0) << fresh.output;
+    // With a user's file in it, the nested folder stays with the file and its owner's marker (listing nothing
+    // created), so the demo's synth takes it again with --force; the user's file survives both.
+    const std::string parent2 = dir.file("demo2");
+    {
+        io::OutputDir p(parent2, "demo", io::Reuse::refuse);
+        const auto s = run_wsdol("synth --quiet --images 3 --size 32 --classes 3 --out " + q(p.path("data")));
+        ASSERT_EQ(s.code, 0) << s.output;
+    }
+    test::write_bytes(parent2 + "/data/JPEGImages/mine.txt", "user");
+    { io::OutputDir p(parent2, "demo", io::Reuse::force); }
+    EXPECT_EQ(test::read_bytes(parent2 + "/data/JPEGImages/mine.txt"), "user");
+    EXPECT_FALSE(fs::exists(parent2 + "/data/JPEGImages/synth_000000.jpg"));
+    EXPECT_FALSE(fs::exists(parent2 + "/data/ImageSets"));
+    expect_cli_error(run_wsdol("synth --quiet --images 2 --size 32 --classes 3 --out " + q(parent2 + "/data")), "synth",
+                     {"earlier `wsdol synth` output", "--force"});
+    const auto again = run_wsdol("synth --quiet --force --images 2 --size 32 --classes 3 --out " + q(parent2 + "/data"));
+    EXPECT_EQ(again.code, 0) << again.output;
+    EXPECT_EQ(test::read_bytes(parent2 + "/data/JPEGImages/mine.txt"), "user");
 }
 
 TEST(HostileCli, TokenizeTrainReplacesAFileOnlyWithForce) {

@@ -59,16 +59,44 @@ void remove_empty_folders(const fs::path& dir, const std::set<std::string>& fold
     }
 }
 
+void write_marker(const fs::path& dir, const std::string& command, const std::set<std::string>& entries,
+                  const std::set<std::string>& folders) {
+    json::Value v = json::Value::object();
+    v.set("command", command);
+    json::Value files = json::Value::array();
+    for (const auto& e : entries) files.push_back(e);
+    v.set("created", files);
+    if (!folders.empty()) {
+        json::Value list = json::Value::array();
+        for (const auto& f : folders) list.push_back(f);
+        v.set("folders", list);
+    }
+    write_file_atomic((dir / OutputDir::kMarker).string(), json::dump(v) + "\n");
+}
+
 // Removes what a command created at `p` (see output_dir.h).
 void remove_created(const fs::path& p) {
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(p))) return;
     if (fs::is_directory(fs::symlink_status(p)) && fs::exists(p / OutputDir::kMarker)) {
         for (const std::string& e : marker_entries(p)) remove_created(p / e);
-        const std::vector<std::string> folders = marker_list(p, "folders");
-        remove_empty_folders(p, std::set<std::string>(folders.begin(), folders.end()));
-        fs::remove(p / OutputDir::kMarker, ec);
-        fs::remove(p, ec);  // only when empty: files a user added stay
+        const std::vector<std::string> listed = marker_list(p, "folders");
+        std::set<std::string> folders(listed.begin(), listed.end());
+        remove_empty_folders(p, folders);
+        if (fs::is_empty(p) || (std::distance(fs::directory_iterator(p), fs::directory_iterator()) == 1)) {
+            fs::remove(p / OutputDir::kMarker, ec);
+            fs::remove(p, ec);
+            return;
+        }
+        // Files a user added stay, and so does the folder's owner: the marker, now listing nothing created, lets
+        // the same command take the folder again (with --force) instead of refusing it as someone else's.
+        for (auto it = folders.begin(); it != folders.end();) it = fs::exists(p / *it) ? std::next(it) : folders.erase(it);
+        std::ifstream in(p / OutputDir::kMarker);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        const json::Value v = json::parse(ss.str());
+        const json::Value* owner = v.find("command");
+        write_marker(p, owner && owner->is_string() ? owner->as_string() : "?", {}, folders);
         return;
     }
     fs::remove_all(p, ec);
@@ -184,17 +212,7 @@ void OutputDir::flush() const {
 }
 
 void OutputDir::save_marker() const {
-    json::Value v = json::Value::object();
-    v.set("command", command_);
-    json::Value files = json::Value::array();
-    for (const auto& e : entries_) files.push_back(e);
-    v.set("created", files);
-    if (!folders_.empty()) {
-        json::Value folders = json::Value::array();
-        for (const auto& f : folders_) folders.push_back(f);
-        v.set("folders", folders);
-    }
-    write_file_atomic((fs::path(dir_) / kMarker).string(), json::dump(v) + "\n");
+    write_marker(dir_, command_, entries_, folders_);
     saved_entries_ = entries_.size();
 }
 

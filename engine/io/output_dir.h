@@ -16,8 +16,9 @@
 // folders it had to create for it (key "folders": taken back, when empty, with the entries) (the
 // marker is rewritten atomically for the first entries and then in batches, and by flush() / the destructor).
 // Removing an entry (remove(), Reuse::force) takes back exactly what was created: a file; a folder with its own
-// marker (the output of a command this one ran, e.g. the demo's runs/cam) through that marker, leaving files a
-// user added; a folder without a marker that this command created as a whole (e.g. the demo's synthetic data).
+// marker (the output of a command this one ran, e.g. the demo's data/ or runs/cam) through that marker, leaving
+// files a user added (the folder then keeps its marker, listing nothing, so the same command can take it again
+// with --force); a folder without a marker that this command created as a whole.
 // path() may be called from several threads at once (synth writes its images in parallel).
 //
 // A command whose output is ONE file (convert OUT, report --out FILE.html, report --overlay --out FILE.png) uses
