@@ -20,7 +20,8 @@ bool register_command(Command command);
 const std::map<std::string, Command>& commands();
 
 // Parses "--key value", "--key=value" and "--flag" options; everything else is positional.
-// Unknown options are an error naming the option and the command.
+// Unknown options are an error naming the option and the command. Deprecated spellings (--batch for
+// --batch-size) are accepted where the command has the new one, with a notice on stderr.
 class Args {
 public:
     Args(const std::string& command, const std::vector<std::string>& argv, const std::vector<std::string>& value_options,

@@ -298,5 +298,9 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "  --json             one JSON object: weights, format, architecture, preprocess, images, and per image\n"
     "                     logits, probs (over all classes) and top (index, label, prob)\n"
     "  --head-width N     ViT attention head width used to infer the head count (default 64, every released\n"
-    "                     DeiT / ViT)",
+    "                     DeiT / ViT; a wsdol ViT trained with embed_dim D and H heads has D / H)\n"
+    "\n"
+    "examples (the first after wsdol train --help's; the second needs DeiT-S's released weights):\n"
+    "  wsdol classify --weights runs/vit/checkpoint.safetensors --head-width 32 --image data/JPEGImages/synth_000000.jpg --top 3\n"
+    "  wsdol classify --weights deit_small_patch16_224-cd65a155.pth --image photo.jpg --labels imagenet_classes.txt",
     run_classify});

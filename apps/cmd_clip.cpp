@@ -195,5 +195,10 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "  --head-width N  attention head width used to infer the head counts (default 64, every released CLIP)\n"
     "  --vocab FILE    the BPE vocabulary; else $WSDOL_CLIP_VOCAB, else\n"
     "                  ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz from the current directory or beside the\n"
-    "                  repository holding the executable",
+    "                  repository holding the executable\n"
+    "\n"
+    "examples (the first after wsdol train-clip --help's, with a synth set `data`; the second needs OpenAI's\n"
+    "released ViT-B/16):\n"
+    "  wsdol clip --weights clip/clip.safetensors --vocab clip/vocab.txt.gz --image data/JPEGImages/synth_000000.jpg --text \"a photo of a circle.\" --text \"a photo of a square.\"\n"
+    "  wsdol clip --weights ViT-B-16.pt --image photo.jpg --text \"a photo of a dog.\" --text \"a photo of a cat.\" --json",
     run_clip});

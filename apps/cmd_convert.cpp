@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "apps/cli.h"
+#include "engine/io/output_dir.h"
 #include "engine/io/safetensors.h"
 #include "weights/weights_file.h"
 
@@ -20,13 +21,6 @@ int run_convert(const std::vector<std::string>& args) {
     WSDOL_CHECK(a.positional().size() == 2, "convert: expected IN and OUT (see wsdol convert --help)");
     const std::string& in = a.positional()[0];
     const std::string& out = a.positional()[1];
-    // OUT is never IN (a training checkpoint rewritten as weights loses its optimizer state and metadata), and an
-    // existing OUT is replaced only with --force.
-    std::error_code ec;
-    WSDOL_CHECK(!(in == out || std::filesystem::equivalent(in, out, ec)), "convert: OUT ", out,
-                " is the input file; write to another file");
-    WSDOL_CHECK(a.flag("force") || !std::filesystem::exists(out), "convert: OUT ", out,
-                " exists; give --force to replace it");
 
     std::string format = a.get_or("format", "");
     if (format.empty()) {
@@ -43,6 +37,10 @@ int run_convert(const std::vector<std::string>& args) {
     WSDOL_CHECK(dtype == "keep" || dtype == "f32" || dtype == "f16", "convert: --dtype must be f32, f16 or keep, got '",
                 dtype, "'");
 
+    // Every option is valid: now the output (engine/io/output_dir.h). OUT is never IN (a training checkpoint
+    // rewritten as weights loses its optimizer state and metadata), and an existing OUT is replaced only with --force.
+    const wsdol::io::OutputFile output(out, "convert", a.flag("force") ? wsdol::io::Reuse::force : wsdol::io::Reuse::refuse,
+                                       {{"", in}}, "OUT");
     wsdol::weights::WeightsFile w = wsdol::weights::read_weights(in);
     // --dtype converts floating tensors only (float64/float32/float16/bfloat16); integer and bool tensors (BN
     // counters, masks, ids) keep their dtype. f16 rounds to nearest even, as Tensor.half() does.
@@ -64,7 +62,7 @@ int run_convert(const std::vector<std::string>& args) {
 }
 
 WSDOL_COMMAND({"convert", "convert a weights file to safetensors or a PyTorch checkpoint",
-               "usage: wsdol convert IN OUT [--format safetensors|torch] [--dtype f32|f16|keep] [--force]\n\n"
+               "usage: wsdol convert IN OUT [--format safetensors|torch] [--dtype f32|f16|keep] [--zip64] [--force]\n\n"
                "Reads IN (any format wsdol inspect reads: safetensors, PyTorch zip, TorchScript, legacy pickle\n"
                "stream) and writes its state_dict to OUT atomically (a temporary file renamed over OUT). OUT must\n"
                "not be IN; an existing OUT is replaced only with --force.\n\n"
@@ -73,7 +71,11 @@ WSDOL_COMMAND({"convert", "convert a weights file to safetensors or a PyTorch ch
                "  --dtype   f32 or f16 converts every floating tensor; keep (default) leaves dtypes alone.\n"
                "            Integer and bool tensors always keep their dtype.\n"
                "  --zip64   (torch only) ZIP64 extra fields on every record even when not needed (testing readers)\n"
-               "  --force   replace an existing OUT",
+               "  --force   replace an existing OUT\n\n"
+               "examples (after wsdol train --help's):\n"
+               "  wsdol convert runs/tinycam/checkpoint.safetensors tinycam.pt\n"
+               "  wsdol convert tinycam.pt tinycam_f16.safetensors --dtype f16\n"
+               "  wsdol convert runs/tinycam/checkpoint.safetensors tinycam.pt --zip64 --force",
                run_convert});
 
 }  // namespace

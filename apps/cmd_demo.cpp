@@ -246,7 +246,7 @@ int run_demo(const std::vector<std::string>& args) {
         std::vector<std::string> synth_args = {"--out", data_dir, "--images", std::to_string(p.images), "--size",
                                                std::to_string(p.size), "--classes", std::to_string(p.classes), "--seed",
                                                std::to_string(seed), "--difficulty", a.get_or("difficulty", "medium"),
-                                               "--quiet"};
+                                               "--quiet", "--force"};
         if (auto home = a.get("home-probability")) synth_args.insert(synth_args.end(), {"--home-probability", *home});
         const int rc = cli::commands().at("synth").run(synth_args);
         WSDOL_CHECK(rc == 0, "demo: synth failed");
@@ -270,6 +270,9 @@ int run_demo(const std::vector<std::string>& args) {
         s.set("out", run_dir);
         s.set("seed", std::to_string(run_seed));
         s.set("checkpoint_every", "0");
+        // The demo's own folder was taken over above (only what an earlier demo created was removed; a nested
+        // output that still holds a user's file keeps its marker): its stages start over in it.
+        s.set("force", "true");
         if (!backbone.empty() && uses(m.method, "backbone")) s.set("backbone", backbone);
         if (uses(m.method, "clip")) {
             s.set("clip", clip_file);
@@ -306,7 +309,7 @@ int run_demo(const std::vector<std::string>& args) {
             {"--out", pretrain_dir, "--images", std::to_string(p.pretrain_images), "--size", std::to_string(p.size),
              "--classes", std::to_string(p.classes), "--seed", std::to_string(seed + 1000), "--difficulty",
              a.get_or("difficulty", "medium"), "--max-objects", "1", "--home-probability", "0", "--val-fraction",
-             "0.05", "--quiet"});
+             "0.05", "--quiet", "--force"});
         WSDOL_CHECK(rc == 0, "demo: synth of the pretraining set failed");
         const train::TrainResult tr = train_run(pretrain_method(p), pretrain_dir, "", seed, out_dir.path("runs/pretrain"));
         backbone_file = tr.checkpoint;
@@ -646,5 +649,11 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "its baseline (MMCST > MCTformer > CAM) judged on the paired per-seed differences, with the true signs.\n"
     "CPU only; about 15 minutes on 2 cores (each further seed adds the methods' training and inference).\n"
     "DIR must be new, empty or an earlier demo output.\n"
-    "--quick: a seconds-long run on a tiny set (tests). --methods tinycam runs the two-layer CAM stand-in.",
+    "--quick: a seconds-long run on a tiny set (tests). --methods tinycam runs the two-layer CAM stand-in.\n"
+    "A rerun over an earlier demo output replaces what that demo created (files you added stay).\n"
+    "\n"
+    "examples (the third takes about 8 minutes on 2 cores):\n"
+    "  wsdol demo --out demo --quick --methods tinycam\n"
+    "  wsdol demo --out demo --quick --methods cam,mctformer --seeds 2\n"
+    "  wsdol demo --out demo",
     run_demo});

@@ -97,10 +97,14 @@ int run_seg(const cli::Args& a, bool as_json) {
     WSDOL_CHECK(num_classes >= 2 && num_classes <= 255, "--classes must be in 2..255, got ", num_classes);
     const MiouRule rule = miou_rule_from_name(a.get_or("miou-rule", "toco"));
 
-    std::string list = a.get_or("list", data_dir + "/ImageSets/Segmentation/val.txt");
-    WSDOL_CHECK(file_exists(list), list, ": id list not found (pass --list FILE)");
+    // The split's ids (--split, default train as every command; --list FILE names any id file instead).
+    WSDOL_CHECK(!(a.get("split") && a.get("list")), "eval: --split and --list both name the ids: give one");
+    const std::string split = a.get_or("split", "train");
+    std::string list = a.get_or("list", data_dir + "/ImageSets/Segmentation/" + split + ".txt");
+    WSDOL_CHECK(file_exists(list), list, ": id list not found (",
+                a.get("list") ? "--list" : "split '" + split + "'; --split NAME or --list FILE", ")");
     const auto ids = read_id_list(list);
-    WSDOL_CHECK(!ids.empty(), list, ": no ids (an empty split; pass another --list FILE)");
+    WSDOL_CHECK(!ids.empty(), list, ": no ids (an empty split; --split NAME or --list FILE)");
 
     std::string gt_name = a.get_or("gt-dir", "");
     if (gt_name.empty())
@@ -108,15 +112,16 @@ int run_seg(const cli::Args& a, bool as_json) {
     const std::string gt_dir = data_dir + "/" + gt_name;
     WSDOL_CHECK(fs::is_directory(gt_dir), gt_dir, ": ground-truth folder not found (see --gt-dir)");
 
-    // Prediction kind: --pred-type, else the kind of the first id's file.
+    // Prediction kind: --pred-type, else the kind of the first id's file. `wsdol infer` writes both, maps (.npy)
+    // and seeds (.png): --threshold or --sweep asks for the maps, else the seeds are scored.
     std::string pred_type = a.get_or("pred-type", "auto");
     WSDOL_CHECK(pred_type == "auto" || pred_type == "png" || pred_type == "npy", "--pred-type must be png, npy or auto");
-    if (pred_type == "auto") pred_type = file_exists(pred_dir + "/" + ids[0] + ".npy") &&
-                                                 !file_exists(pred_dir + "/" + ids[0] + ".png")
-                                             ? "npy"
-                                             : "png";
-    const bool cams = pred_type == "npy";
     const bool sweep = a.flag("sweep");
+    if (pred_type == "auto") {
+        const bool npy = file_exists(pred_dir + "/" + ids[0] + ".npy"), png = file_exists(pred_dir + "/" + ids[0] + ".png");
+        pred_type = npy && (!png || sweep || a.get("threshold")) ? "npy" : "png";
+    }
+    const bool cams = pred_type == "npy";
     WSDOL_CHECK(!(sweep && a.get("threshold")), "--sweep and --threshold exclude each other");
     WSDOL_CHECK(!cams || sweep || a.get("threshold"), "CAM predictions (.npy) need --threshold T or --sweep");
     WSDOL_CHECK(cams || (!sweep && !a.get("threshold")), "--threshold/--sweep apply to CAM predictions (.npy) only");
@@ -550,7 +555,7 @@ int run_mask(const cli::Args& a, bool as_json) {
 
 int run_eval(const std::vector<std::string>& args) {
     cli::Args a("eval", args,
-                {"task", "data", "pred", "list", "gt-dir", "classes", "threshold", "sweep-start", "sweep-end", "labels",
+                {"task", "data", "pred", "list", "split", "gt-dir", "classes", "threshold", "sweep-start", "sweep-end", "labels",
                  "miou-rule", "pred-type", "protocol", "interval", "iou", "theta", "size", "topk", "mask-root"},
                 {"json", "sweep", "home-background"});
     WSDOL_CHECK(a.positional().empty(), "eval: unexpected argument '", a.positional().empty() ? "" : a.positional()[0],
@@ -576,17 +581,25 @@ int run_eval(const std::vector<std::string>& args) {
 
 WSDOL_COMMAND(wsdol::cli::Command{
     "eval", "localization/segmentation metrics from saved maps (mIoU, MaxBoxAccV2, PxAP, Top-1 Loc ...)",
-    "usage: wsdol eval --task seg|box|mask --data DIR --pred DIR [--json] [options]\n"
+    "usage: wsdol eval --task seg --data DIR --pred DIR [--split NAME | --list FILE] [--threshold T | --sweep]\n"
+    "                  [--sweep-start N] [--sweep-end N] [--labels FILE] [--classes C] [--gt-dir NAME]\n"
+    "                  [--miou-rule toco|mctformer] [--pred-type png|npy|auto] [--json]\n"
+    "       wsdol eval --task box --data DIR --pred DIR [--protocol wsol|tscam|cdtr] [--size S] [--interval X]\n"
+    "                  [--iou 30,50,70] [--theta T] [--topk FILE] [--json]\n"
+    "       wsdol eval --task mask --data DIR --pred DIR [--mask-root DIR] [--size S] [--interval X] [--json]\n"
     "\n"
     "--task seg: VOC-style segmentation. GT DIR/SegmentationClassAug/<id>.png (else DIR/SegmentationClass; or\n"
-    "  --gt-dir NAME), ids from --list FILE (default DIR/ImageSets/Segmentation/val.txt). Predictions:\n"
+    "  --gt-dir NAME), ids of split --split NAME (default train, as infer and report:\n"
+    "  DIR/ImageSets/Segmentation/NAME.txt) or from --list FILE. Predictions (as `wsdol infer` writes them):\n"
     "  PRED/<id>.png label maps (palette or grey, values 0..C-1), or PRED/<id>.npy CAMs of shape (C-1, H, W)\n"
     "  (channel k = class k+1) with --threshold T (background where the best image-class CAM <= T) or --sweep\n"
     "  (MCTformer: T = 0.00, 0.01, ... until the mIoU stops rising; --sweep-start 0 --sweep-end 60 in hundredths).\n"
     "  Image classes from --labels FILE ('id c1 c2 ...'), else the classes present in the GT mask.\n"
     "  --classes C (default: the number of lines of DIR/classes.txt when present, as `wsdol synth` writes, else 21),\n"
     "  --miou-rule toco (mean over classes with GT pixels) | mctformer (all classes, absent = 0),\n"
-    "  --pred-type png|npy|auto. Prints mIoU, per-class IoU, pixel and mean accuracy (percent).\n"
+    "  --pred-type png|npy|auto (auto: the kind of the first id's file; when both exist, as infer writes them,\n"
+    "  the .npy maps with --threshold or --sweep, else the .png seeds). Prints mIoU, per-class IoU, pixel and mean\n"
+    "  accuracy (percent).\n"
     "  --home-background (synthetic benchmark: DIR/captions.txt names each scene's background): per class k, the\n"
     "  fraction of GT-background pixels labelled k in the images with k on its home background, (k-1) mod 6 of\n"
     "  water, rails, grass, sand, sky, bricks, and on the other backgrounds (at the threshold used for the mIoU).\n"
@@ -599,5 +612,10 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "--task mask: wsolevaluation OpenImages metadata DIR (localization.txt id,mask,ignore), masks under\n"
     "  --mask-root (default DIR). Score maps as for box. Prints PxAP and pIoU (percent).\n"
     "--json prints one JSON object (keys such as mIoU, per_class_IoU, best_threshold, MaxBoxAccV2, PxAP, pIoU,\n"
-    "  top1_loc, gt_known_loc). Errors name the file (missing prediction for an id, wrong size) and exit 1.",
+    "  top1_loc, gt_known_loc). Errors name the file (missing prediction for an id, wrong size) and exit 1.\n"
+    "\n"
+    "examples:\n"
+    "  wsdol eval --task seg --data data --pred maps/tinycam --sweep\n"
+    "  wsdol eval --task seg --data data --pred maps/tinycam --threshold 0.3 --json\n"
+    "  wsdol eval --task seg --data data --pred data/SegmentationClass --split val",
     run_eval});

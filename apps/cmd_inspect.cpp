@@ -164,7 +164,10 @@ WSDOL_COMMAND({"inspect", "list the tensors of a weights file (safetensors, PyTo
                "and the entries left out. For a wsdol training checkpoint it also prints the method, step, epoch\n"
                "and optimizer the run recorded.\n\n"
                "  --json   one JSON object instead of text (every tensor listed)\n"
-               "  --all    list every tensor (default: the first 30 and the last 10 when there are more than 40)",
+               "  --all    list every tensor (default: the first 30 and the last 10 when there are more than 40)\n\n"
+               "examples (after wsdol train --help's):\n"
+               "  wsdol inspect runs/tinycam/checkpoint.safetensors\n"
+               "  wsdol inspect runs/vit/checkpoint.safetensors --json --all",
                run_inspect});
 
 }  // namespace

@@ -42,5 +42,9 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "earlier one's folder as ${stage:NAME} (runner/pipeline.h has the format). A stage that finished with the same\n"
     "settings is skipped; an interrupted training stage resumes bit-identically; --force starts every stage over\n"
     "(removing only what earlier runs created). --stop-after-stage and --stop-after-steps interrupt the chain on\n"
-    "purpose (tests). Example: tests/pipelines/cam_seeds.json.",
+    "purpose (tests). DIR is new, empty or an earlier pipeline output; never inside an input.\n"
+    "\n"
+    "examples (from the repository root, with a synth set `data`; see wsdol synth --help):\n"
+    "  wsdol pipeline tests/pipelines/cam_seeds.json --out runs/chain --var data=data\n"
+    "  wsdol pipeline tests/pipelines/cam_seeds.json --out runs/chain --var data=data --var epochs=3 --force",
     run_pipeline_command});

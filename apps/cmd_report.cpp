@@ -28,6 +28,7 @@
 #include "engine/eval/seg_metrics.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/json.h"
+#include "engine/io/output_dir.h"
 
 namespace {
 
@@ -88,13 +89,6 @@ std::vector<uint8_t> resize_heat(const std::vector<uint8_t>& heat, int64_t mh, i
 int run_overlay(const cli::Args& a) {
     const auto image_path = a.get("image"), map_path = a.get("map"), out = a.get("out");
     WSDOL_CHECK(image_path && map_path && out, "report --overlay needs --image IMG --map MAP.npy --out OUT.png");
-    // Never write over an input: --out must not be the image, the map or the mask (also through links).
-    for (const char* key : {"image", "map", "mask"}) {
-        const auto in = a.get(key);
-        std::error_code ec;
-        WSDOL_CHECK(!in || !(*in == *out || fs::equivalent(*in, *out, ec)), "--out ", *out, " is the --", key,
-                    " input; choose another output file");
-    }
     const double alpha = a.get_double("alpha", 0.5);
     WSDOL_CHECK(std::isfinite(alpha) && alpha >= 0 && alpha <= 1, "--alpha must be in [0, 1], got '",
                 a.get_or("alpha", ""), "'");
@@ -127,10 +121,14 @@ int run_overlay(const cli::Args& a) {
             for (int c : eval::gt_classes(*mask, int(k) + 1)) classes.push_back(c);
         heat = eval::heat_from_cams(t.data<double>(), k, mh, mw, classes, *map_path);
     }
+    // The options and inputs are valid: now the output (engine/io/output_dir.h). Never an input (the image, the
+    // map, the mask, also through links); an existing file is replaced only with --force.
+    const io::OutputFile output(*out, "report", a.flag("force") ? io::Reuse::force : io::Reuse::refuse,
+                                {{"--image", *image_path}, {"--map", *map_path}, {"--mask", a.get_or("mask", "")}});
     heat = resize_heat(heat, mh, mw, image.height, image.width);
     data::Image rgb = data::heat_overlay(image, heat, alpha);
     if (mask) draw_outline(rgb, *mask);
-    io::write_file_atomic(*out, data::encode_png(rgb));
+    output.write(data::encode_png(rgb));
     std::printf("wrote %s (%lldx%lld)\n", out->c_str(), (long long)rgb.width, (long long)rgb.height);
     return 0;
 }
@@ -173,8 +171,12 @@ int run_report(const cli::Args& a, const std::vector<std::string>& method_args,
     for (int c = 0; c < num_classes; ++c)
         if (names[size_t(c)].empty()) names[size_t(c)] = c == 0 ? "background" : "class " + std::to_string(c);
 
-    const std::string list = a.get_or("list", data_dir + "/ImageSets/Segmentation/val.txt");
-    WSDOL_CHECK(file_exists(list), list, ": id list not found (pass --list FILE)");
+    // The split's ids (--split, default train as every command; --list FILE names any id file instead).
+    WSDOL_CHECK(!(a.get("split") && a.get("list")), "--split and --list both name the ids: give one");
+    const std::string split = a.get_or("split", "train");
+    const std::string list = a.get_or("list", data_dir + "/ImageSets/Segmentation/" + split + ".txt");
+    WSDOL_CHECK(file_exists(list), list, ": id list not found (",
+                a.get("list") ? "--list" : "split '" + split + "'; --split NAME or --list FILE", ")");
     const auto ids = eval::read_id_list(list);
     WSDOL_CHECK(!ids.empty(), list, ": no ids");
     std::string gt_name = a.get_or("gt-dir", "");
@@ -205,9 +207,12 @@ int run_report(const cli::Args& a, const std::vector<std::string>& method_args,
     }
     // JSON metric files are read before the long loop so that a bad file fails at once.
     std::vector<eval::ReportTable> file_tables;
+    std::vector<std::pair<std::string, std::string>> inputs = {{"--data", data_dir}, {"--list", list}};
+    for (const auto& m : methods) inputs.push_back({"--method " + m.spec.name, m.spec.dir});
     for (const auto& arg : metric_args) {
         const size_t eq = arg.find('=');
         const std::string path = eq == std::string::npos ? arg : arg.substr(eq + 1);
+        inputs.push_back({"--metrics", path});
         const std::string name = eq == std::string::npos ? fs::path(arg).stem().string() : arg.substr(0, eq);
         WSDOL_CHECK(file_exists(path), "--metrics: ", path, " not found");
         json::Value v;
@@ -218,6 +223,9 @@ int run_report(const cli::Args& a, const std::vector<std::string>& method_args,
         }
         file_tables.push_back(eval::table_from_json(v, name + " (" + fs::path(path).filename().string() + ")"));
     }
+    // Every option and input is valid: now the output (engine/io/output_dir.h): never inside the dataset, a
+    // prediction folder or onto a metrics file; an existing file is replaced only with --force.
+    const io::OutputFile output(*out, "report", a.flag("force") ? io::Reuse::force : io::Reuse::refuse, inputs);
 
     eval::ReportPage page;
     page.title = a.get_or("title", "wsdol report: " + fs::path(data_dir).filename().string());
@@ -316,7 +324,7 @@ int run_report(const cli::Args& a, const std::vector<std::string>& method_args,
     page.summary.push_back("ground truth and masks: class colours over the image (VOC palette); map: heat map over "
                            "the image, white outline = ground truth; yellow box = largest region of a 2-D map's mask");
     const std::string html = eval::render_html(page);
-    io::write_file_atomic(*out, html);
+    output.write(html);
     std::printf("wrote %s (%zu images shown, %zu in the metrics, %.1f KiB)\n", out->c_str(), page.rows.size(),
                 ids.size(), html.size() / 1024.0);
     return 0;
@@ -327,9 +335,9 @@ int run(const std::vector<std::string>& argv) {
     const auto method_args = take_repeated(args, "method");
     const auto metric_args = take_repeated(args, "metrics");
     cli::Args a("report", args,
-                {"data", "out", "list", "max-images", "threshold", "title", "classes", "gt-dir", "thumb", "alpha",
-                 "image", "map", "mask", "class"},
-                {"overlay", "quiet"});
+                {"data", "out", "list", "split", "max-images", "threshold", "title", "classes", "gt-dir", "thumb",
+                 "alpha", "image", "map", "mask", "class"},
+                {"overlay", "quiet", "force"});
     WSDOL_CHECK(a.positional().empty(), "report: unexpected argument '", a.positional().front(), "'");
     if (a.flag("overlay")) {
         WSDOL_CHECK(method_args.empty() && metric_args.empty(), "report --overlay takes --image/--map, not --method");
@@ -343,14 +351,16 @@ int run(const std::vector<std::string>& argv) {
 WSDOL_COMMAND(wsdol::cli::Command{
     "report", "visual HTML report (inputs, GT, heat-map overlays, masks, metric tables) or a PNG overlay",
     "usage: wsdol report --data DIR --method NAME=PRED_DIR [--method NAME2=PRED_DIR2 ...] --out report.html\n"
-    "                    [--list FILE] [--max-images N] [--threshold T] [--metrics [NAME=]FILE.json ...]\n"
-    "                    [--title T] [--thumb PX] [--alpha A] [--classes C] [--gt-dir NAME] [--quiet]\n"
+    "                    [--split NAME | --list FILE] [--max-images N] [--threshold T] [--metrics [NAME=]FILE.json ...]\n"
+    "                    [--title T] [--thumb PX] [--alpha A] [--classes C] [--gt-dir NAME] [--force] [--quiet]\n"
     "       wsdol report --overlay --image IMG --map MAP.npy [--class K] [--mask GT.png] [--alpha A] --out OUT.png\n"
+    "                    [--force]\n"
     "\n"
     "Report: one self-contained HTML file (inline CSS, pictures as base64 PNG data URIs, no scripts or external\n"
     "files). DIR has the VOC layout: JPEGImages/<id>.jpg, SegmentationClassAug/ or SegmentationClass/<id>.png\n"
-    "(or --gt-dir NAME), ids from --list (default DIR/ImageSets/Segmentation/val.txt), class names from\n"
-    "DIR/classes.txt ('k name' lines; else --classes, default 21). Per method, PRED_DIR/<id>.npy or <id>.png:\n"
+    "(or --gt-dir NAME), ids of split --split (default train, as infer and eval:\n"
+    "DIR/ImageSets/Segmentation/NAME.txt) or from --list FILE, class names from DIR/classes.txt ('k name' lines;\n"
+    "else --classes, default 21). Per method, PRED_DIR/<id>.npy or <id>.png:\n"
     "  (C-1,H,W) float CAMs   map = each GT class's map min-max normalised, max over the GT classes\n"
     "                         (no GT class: the max over all channels, normalised once);\n"
     "                         mask = argmax class where its CAM > T, else background (wsdol eval's rule)\n"
@@ -359,17 +369,27 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "  label PNG              mask only (a method with nothing but label maps gets no map column)\n"
     "Thresholds apply to the stored scores (not the normalised display), default T = 0.5: a fixed, documented\n"
     "value rather than a per-method sweep, so that the masks shown are the masks counted. To report the best\n"
-    "threshold of a sweep, run `wsdol eval --task seg --sweep --json > m.json`, pass --metrics m.json and\n"
-    "--threshold <its best_threshold>.\n"
+    "threshold of a sweep, save `wsdol eval --sweep --json` to a file, pass it with --metrics and --threshold <its\n"
+    "best_threshold> (examples below).\n"
     "Each row: id and GT classes, input, ground truth (palette colours over the image), then per method the\n"
     "heat-map overlay (jet colours, alpha A = 0.5, GT outline in white) and the mask (palette colours, per-image\n"
-    "mIoU under it). Thumbnails: longer side PX = 160 (Pillow bilinear; smaller\npictures are embedded as they are and scaled by the browser). The metric table (mIoU, pixel and mean\n"
-    "accuracy, per-class IoU, ToCo mIoU rule as wsdol eval) covers every id of the list; rows are drawn for the\n"
-    "first --max-images ids (default 24). --metrics adds a table per JSON file (e.g. `wsdol eval --json` output),\n"
-    "named NAME or the file's stem. A progress bar (rate, ETA) runs on stderr unless --quiet.\n"
+    "mIoU under it). Thumbnails: longer side PX = 160 (Pillow bilinear; smaller pictures are embedded as they are\n"
+    "and scaled by the browser). The metric table (mIoU, pixel and mean accuracy, per-class IoU, ToCo mIoU rule as\n"
+    "wsdol eval) covers every id of the list; rows are drawn for the first --max-images ids (default 24). --metrics\n"
+    "adds a table per JSON file (e.g. `wsdol eval --json` output), named NAME or the file's stem. A progress bar\n"
+    "(rate, ETA) runs on stderr unless --quiet.\n"
     "\n"
     "Overlay: IMG with MAP as a heat-map overlay, written as an RGB PNG of IMG's size. MAP (H,W) or (K,H,W),\n"
     "min-max normalised, resized to IMG (bilinear) if smaller. For (K,H,W): channel K-1 with --class K; else, with\n"
     "--mask, each of the mask's classes normalised and the max taken (as in the report); else the max of the raw\n"
-    "scores over channels, normalised once. --mask also draws the GT regions' outline in white.",
+    "scores over channels, normalised once. --mask also draws the GT regions' outline in white.\n"
+    "\n"
+    "The output file is never an input nor inside the dataset or a prediction folder; an existing file is replaced\n"
+    "only with --force.\n"
+    "\n"
+    "examples:\n"
+    "  wsdol report --data data --method tinycam=maps/tinycam --out report.html\n"
+    "  wsdol eval --task seg --data data --pred maps/tinycam --sweep --json > sweep.json\n"
+    "  wsdol report --data data --method tinycam=maps/tinycam --metrics sweep.json --threshold 0.3 --out report.html --force\n"
+    "  wsdol report --overlay --image data/JPEGImages/synth_000000.jpg --map maps/tinycam/synth_000000.npy --out overlay.png",
     run});

@@ -10,12 +10,12 @@
 namespace {
 
 int run_smoke(const std::vector<std::string>& args) {
-    wsdol::cli::Args a("smoke", args, {"steps", "seed", "threads", "batch"}, {});
+    wsdol::cli::Args a("smoke", args, {"steps", "seed", "threads", "batch-size"}, {});
     wsdol::models::ToyTrainConfig c;
     c.steps = a.get_int("steps", 150);
     c.seed = static_cast<uint64_t>(a.get_int("seed", 1));
-    c.batch_size = a.get_int("batch", 32);
-    WSDOL_CHECK(c.steps > 0 && c.batch_size > 0, "smoke: --steps and --batch must be positive");
+    c.batch_size = a.get_int("batch-size", 32);
+    WSDOL_CHECK(c.steps > 0 && c.batch_size > 0, "smoke: --steps and --batch-size must be positive");
     if (a.get("threads")) wsdol::cpu::set_num_threads(a.get_int("threads", 0));
     std::printf("training a tiny ViT (depth 2, width 64, 4 heads, patch 8) on %lldx%lld toy patterns, %lld steps, "
                 "batch %lld, %d threads\n",
@@ -41,8 +41,12 @@ int run_smoke(const std::vector<std::string>& args) {
 
 WSDOL_COMMAND(wsdol::cli::Command{
     "smoke", "train a tiny ViT on a synthetic pattern task (an end-to-end check of the engine)",
-    "usage: wsdol smoke [--steps N] [--seed S] [--batch B] [--threads T]\n\n"
+    "usage: wsdol smoke [--steps N] [--seed S] [--batch-size B] [--threads T]\n\n"
     "Trains a ViT (depth 2, width 64, 4 heads, patch 8) with AdamW, a cosine schedule and drop-path on 32x32\n"
     "images of four synthetic pattern classes, printing loss, lr and throughput, then the held-out accuracy.\n"
-    "Defaults: 150 steps, seed 1, batch 32. The result is identical for any thread count.",
+    "Defaults: 150 steps, seed 1, batch size 32. The result is identical for any thread count.\n"
+    "\n"
+    "examples:\n"
+    "  wsdol smoke --steps 10 --batch-size 16\n"
+    "  wsdol smoke --steps 10 --threads 1",
     run_smoke});

@@ -24,7 +24,7 @@
 #include "engine/core/error.h"
 #include "engine/data/png_write.h"
 #include "engine/data/synth.h"
-#include "engine/io/json.h"
+#include "engine/io/output_dir.h"
 #include "engine/data/synth_wsol.h"
 
 namespace {
@@ -48,43 +48,17 @@ std::string encode_jpeg(const data::SynthImage& image) {
     return bytes;
 }
 
-// The image count an earlier `wsdol synth` recorded in its synth.json; a file that is not one is an error.
-int64_t earlier_synth_images(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-        const json::Value v = json::parse(text.str());
-        const json::Value* generator = v.is_object() ? v.find("generator") : nullptr;
-        WSDOL_CHECK(generator && generator->is_string() && generator->as_string() == "wsdol synth", "no generator ",
-                    "\"wsdol synth\"");
-        const int64_t images = v.at("images").as_int64();
-        WSDOL_CHECK(images >= 0, "negative image count");
-        return images;
-    } catch (const Error& e) {
-        fail(str("synth: ", path.string(), " is not a wsdol synth record (", e.what(),
-                 "): the folder is not an earlier synth output; choose another folder"));
-    }
-}
-
-// The index i of a file named synth_image_id(i) + extension, else -1.
-int64_t synth_file_index(const std::string& name, const std::string& extension) {
-    if (name.size() <= 6 + extension.size() || name.rfind("synth_", 0) != 0 ||
-        name.compare(name.size() - extension.size(), extension.size(), extension) != 0)
-        return -1;
-    const std::string digits = name.substr(6, name.size() - 6 - extension.size());
-    if (digits.size() > 15 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
-    const int64_t index = std::stoll(digits);
-    return data::synth_image_id(index) + extension == name ? index : -1;
-}
-
 // --layout wsol: the single-object WSOL task in the CUB layout plus wsolevaluation masks (engine/data/synth_wsol.h).
-int run_synth_wsol(const cli::Args& a, const data::SynthConfig& config, const fs::path& root) {
+int run_synth_wsol(const cli::Args& a, const data::SynthConfig& config, io::OutputDir& out) {
+    const fs::path root(out.dir());
     cli::Progress progress("synth", config.images, "img");
     const auto start = std::chrono::steady_clock::now();
-    data::write_synth_wsol(config, root.string(), [&](int64_t done) {
-        if (!a.flag("quiet")) progress.update(done);
-    });
+    data::write_synth_wsol(
+        config, root.string(),
+        [&](int64_t done) {
+            if (!a.flag("quiet")) progress.update(done);
+        },
+        [&](const std::string& relative) { return out.path(relative); });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const int64_t n_test = int64_t(double(config.images) * config.val_fraction);
     std::printf("wrote %lld single-object images (%lld train, %lld test) of %lldx%lld, %d classes, %s, CUB layout + "
@@ -96,8 +70,10 @@ int run_synth_wsol(const cli::Args& a, const data::SynthConfig& config, const fs
 }
 
 int run_synth(const std::vector<std::string>& args) {
-    cli::Args a("synth", args, {"out", "classes", "images", "size", "seed", "difficulty", "val-fraction", "home-probability", "max-objects", "layout"},
-                {"quiet"});
+    cli::Args a("synth", args,
+                {"out", "classes", "images", "size", "seed", "difficulty", "val-fraction", "home-probability",
+                 "max-objects", "layout"},
+                {"quiet", "force"});
     const auto out_arg = a.get("out");
     WSDOL_CHECK(out_arg.has_value(), "synth: --out DIR is required");
     data::SynthConfig config;
@@ -120,42 +96,21 @@ int run_synth(const std::vector<std::string>& args) {
     const auto names = data::synth_class_names(config.classes);  // validates --classes
     data::synth_image(config, 0);                                    // validates --size before any file is written
 
+    // Every option is valid: now the output folder (engine/io/output_dir.h). A new or empty folder, or an earlier
+    // synth's with --force, which first removes what that synth created (and only that: files a user added stay,
+    // and images of a larger earlier run do not linger beside the new ones). A dataset that is not a synth output
+    // is never written into: the lists and label files written here would replace its own.
+    io::OutputDir out(*out_arg, "synth", a.flag("force") ? io::Reuse::force : io::Reuse::refuse, {}, false);
     const fs::path root(*out_arg);
-    // Never write into someone's dataset: the lists and label files written here would replace theirs. An existing
-    // folder is reused only when it is empty or is itself a `wsdol synth` output (it has synth.json).
-    int64_t earlier_images = 0;  // images of an earlier synth in the same folder
-    if (fs::exists(root)) {
-        WSDOL_CHECK(fs::is_directory(root), "synth: --out ", root.string(), " exists and is not a folder");
-        WSDOL_CHECK(fs::is_empty(root) || fs::exists(root / "synth.json"), "synth: --out ", root.string(),
-                    " is not empty and is not a wsdol synth dataset (no synth.json): choose another folder");
-        if (fs::exists(root / "synth.json")) earlier_images = earlier_synth_images(root / "synth.json");
+    if (layout == "wsol") return run_synth_wsol(a, config, out);
+    // Every file's name is recorded before the parallel loop writes it.
+    std::vector<std::string> image_files(config.images), mask_files(config.images);
+    for (int64_t i = 0; i < config.images; ++i) {
+        const std::string id = data::synth_image_id(i);
+        image_files[size_t(i)] = out.path("JPEGImages/" + id + ".jpg");
+        mask_files[size_t(i)] = out.path("SegmentationClass/" + id + ".png");
     }
-    // A rerun over an earlier, larger synth removes the images and masks that run made beyond the new count (and
-    // nothing else: other files in the folder are not ours), so the folder holds exactly the new dataset.
-    if (earlier_images > config.images) {
-        for (const char* sub : {"JPEGImages", "SegmentationClass"}) {
-            if (!fs::is_directory(root / sub)) continue;
-            std::vector<fs::path> stale;
-            for (const auto& entry : fs::directory_iterator(root / sub)) {
-                const int64_t index = synth_file_index(entry.path().filename().string(),
-                                                       std::string(sub) == "JPEGImages" ? ".jpg" : ".png");
-                if (index >= config.images && index < earlier_images && entry.is_regular_file())
-                    stale.push_back(entry.path());
-            }
-            for (const fs::path& f : stale) {
-                std::error_code ec;
-                fs::remove(f, ec);
-                WSDOL_CHECK(!ec, "synth: cannot remove the earlier run's ", f.string(), ": ", ec.message());
-            }
-        }
-    }
-    if (layout == "wsol") return run_synth_wsol(a, config, root);
-    for (const char* sub : {"JPEGImages", "SegmentationClass", "ImageSets/Segmentation"}) {
-        std::error_code ec;
-        fs::create_directories(root / sub, ec);
-        WSDOL_CHECK(!ec, "synth: cannot create ", (root / sub).string(), ": ", ec.message());
-    }
-
+    out.flush();
     std::vector<std::string> label_lines(config.images), caption_lines(config.images);
     cli::Progress progress("synth", config.images, "img");
     std::atomic<int64_t> done{0};
@@ -165,12 +120,12 @@ int run_synth(const std::vector<std::string>& args) {
     for (int64_t i = 0; i < config.images; ++i) {
         try {
             const data::SynthImage image = data::synth_image(config, i);
-            write_bytes(root / "JPEGImages" / (image.id + std::string(".jpg")), encode_jpeg(image));
+            write_bytes(image_files[size_t(i)], encode_jpeg(image));
             data::Image mask;
             mask.height = mask.width = image.size;
             mask.channels = 1;
             mask.pixels = image.mask;
-            write_bytes(root / "SegmentationClass" / (image.id + ".png"), data::encode_palette_png(mask));
+            write_bytes(mask_files[size_t(i)], data::encode_palette_png(mask));
             std::string labels = image.id;
             for (int label : image.labels) {
                 labels += ' ';
@@ -204,13 +159,13 @@ int run_synth(const std::vector<std::string>& args) {
         captions += caption_lines[i] + "\n";
     }
     for (int k = 1; k <= config.classes; ++k) classes += std::to_string(k) + " " + names[k - 1] + "\n";
-    write_bytes(root / "ImageSets/Segmentation/train.txt", train);
-    write_bytes(root / "ImageSets/Segmentation/val.txt", val);
-    write_bytes(root / "ImageSets/Segmentation/trainval.txt", trainval);
-    write_bytes(root / "cls_labels.txt", labels);
-    write_bytes(root / "captions.txt", captions);
-    write_bytes(root / "classes.txt", classes);
-    write_bytes(root / "synth.json",
+    write_bytes(out.path("ImageSets/Segmentation/train.txt"), train);
+    write_bytes(out.path("ImageSets/Segmentation/val.txt"), val);
+    write_bytes(out.path("ImageSets/Segmentation/trainval.txt"), trainval);
+    write_bytes(out.path("cls_labels.txt"), labels);
+    write_bytes(out.path("captions.txt"), captions);
+    write_bytes(out.path("classes.txt"), classes);
+    write_bytes(out.path("synth.json"),
                 str("{\"generator\": \"wsdol synth\", \"seed\": ", config.seed, ", \"classes\": ", config.classes,
                     ", \"images\": ", config.images, ", \"size\": ", config.size, ", \"difficulty\": \"",
                     data::synth_difficulty_name(config.difficulty), "\", \"home_probability\": ",
@@ -228,7 +183,8 @@ int run_synth(const std::vector<std::string>& args) {
 WSDOL_COMMAND(wsdol::cli::Command{
     "synth", "write the synthetic localization benchmark (VOC layout, masks, labels, captions)",
     "usage: wsdol synth --out DIR [--classes K] [--images N] [--size S] [--seed X] [--difficulty easy|medium|hard]\n"
-    "                   [--val-fraction F] [--home-probability P] [--max-objects M] [--layout voc|wsol] [--quiet]\n\n"
+    "                   [--val-fraction F] [--home-probability P] [--max-objects M] [--layout voc|wsol] [--force]\n"
+    "                   [--quiet]\n\n"
     "Renders N images of S x S pixels with 1-3 objects of K shape classes (K <= 10) on textured backgrounds that\n"
     "co-occur with the classes, plus clutter and occluders, and writes them in the PASCAL VOC layout:\n"
     "JPEGImages/, SegmentationClass/ (palette PNGs; 255 = ignore), ImageSets/Segmentation/{train,val,trainval}.txt,\n"
@@ -240,6 +196,13 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "image_class_labels.txt, bounding_boxes.txt, train_test_split.txt, classes.txt, images/) with the last F as the\n"
     "test split, plus foreground masks (masks/) and wsolevaluation metadata (wsol/{train,test}/) for PxAP.\n"
     "Defaults: K 6, N 200, S 128, seed 0, medium. The same arguments always give byte-identical files.\n"
-    "DIR must be new, empty, or an earlier `wsdol synth` output: any other folder is refused, never written into.\n"
-    "Over an earlier, larger synth the images and masks it made beyond N are removed; other files are kept.",
+    "DIR must be new or empty (DIR/.wsdol-output then lists every file written); over an earlier `wsdol synth`\n"
+    "output --force starts over, removing only the files that run wrote (files you added stay). Any other folder\n"
+    "is refused, never written into.\n"
+    "\n"
+    "examples:\n"
+    "  wsdol synth --out synth --images 100 --size 64\n"
+    "  wsdol synth --out synth --images 50 --size 64 --classes 4 --force\n"
+    "  wsdol synth --out pretrain --images 100 --size 64 --max-objects 1 --home-probability 0\n"
+    "  wsdol synth --out wsol --layout wsol --images 40 --size 64 --classes 3",
     run_synth});

@@ -1,5 +1,6 @@
 // cmd_tokenize.cpp — `wsdol tokenize`: CLIP BPE token ids of stdin lines, decoding of id lines, and training of
 // a new BPE vocabulary (--train). See tokenizer/clip_tokenizer.h for the tokenizer itself.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,7 +15,9 @@
 #include "apps/clip_vocab.h"
 #include "apps/progress.h"
 #include "engine/core/error.h"
+#include "engine/io/output_dir.h"
 #include "tokenizer/bpe_train.h"
+#include "tokenizer/gzip.h"
 #include "tokenizer/clip_tokenizer.h"
 
 namespace {
@@ -25,7 +28,7 @@ bool read_line(std::string& line) {
 
 int run_tokenize(const std::vector<std::string>& args) {
     wsdol::cli::Args a("tokenize", args, {"vocab", "context", "vocab-size", "out", "min-count"},
-                       {"pad", "decode", "no-truncate", "train"});
+                       {"pad", "decode", "no-truncate", "train", "force"});
     WSDOL_CHECK(a.positional().empty(), "tokenize: unexpected argument '", a.positional().front(),
                 "' (text is read from stdin)");
 
@@ -38,6 +41,17 @@ int run_tokenize(const std::vector<std::string>& args) {
         WSDOL_CHECK(min_count >= 1, "tokenize --train: --min-count must be at least 1, got ", min_count);
         o.vocab_size = static_cast<size_t>(vocab_size);
         o.min_pair_count = static_cast<size_t>(min_count);
+        // The corpus comes from stdin: a redirected file is an input too (`--out c.txt --force < c.txt` would
+        // replace the corpus with the vocabulary).
+        struct stat in_st {}, out_st {};
+        WSDOL_CHECK(!(::fstat(0, &in_st) == 0 && S_ISREG(in_st.st_mode) && ::stat(a.get("out")->c_str(), &out_st) == 0 &&
+                      in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino),
+                    "tokenize --train: --out ", *a.get("out"), " is the standard input (the corpus); choose another file");
+        // The options are valid: now the output file (engine/io/output_dir.h), before the corpus is read; an
+        // existing FILE is replaced only with --force; written atomically.
+        const wsdol::io::OutputFile output(*a.get("out"), "tokenize --train",
+                                           a.flag("force") ? wsdol::io::Reuse::force : wsdol::io::Reuse::refuse,
+                                           {{"--vocab", a.get_or("vocab", "")}});
         // Progress on stderr: one bar for reading the corpus (bytes), one for the merges.
         std::unique_ptr<wsdol::cli::Progress> bar;
         std::string bar_phase;
@@ -59,7 +73,9 @@ int run_tokenize(const std::vector<std::string>& args) {
             WSDOL_CHECK(!std::ferror(stdin), "tokenize --train: error reading the corpus from stdin");
         }
         const wsdol::tok::BpeTrainResult r = wsdol::tok::train_bpe(corpus, o);
-        wsdol::tok::write_bpe_file(r, *a.get("out"));
+        const std::string& path = output.path();
+        const bool gz = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+        output.write(gz ? wsdol::tok::gzip_stored(r.file_text()) : r.file_text());
         std::fprintf(stderr, "tokenize --train: %zu merges (vocab size %zu) from %zu words (%zu distinct) -> %s\n",
                      r.merges.size(), r.merges.size() + 514, r.occurrences, r.words, a.get("out")->c_str());
         return 0;
@@ -120,7 +136,7 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "tokenize", "CLIP BPE token ids of text lines (stdin), decoding, or training a new BPE vocabulary",
     "usage: wsdol tokenize [--vocab FILE] [--context N] [--pad] [--no-truncate] < text\n"
     "       wsdol tokenize --decode [--vocab FILE] < ids\n"
-    "       wsdol tokenize --train --vocab-size N --out FILE [--min-count C] < corpus\n\n"
+    "       wsdol tokenize --train --vocab-size N --out FILE [--min-count C] [--force] < corpus\n\n"
     "Encodes each stdin line ('\\n'-separated; a '\\r' before it stays part of the line and is whitespace) with\n"
     "OpenAI CLIP's tokenizer (ftfy + html cleaning, lower-case, BPE) and prints the ids <|startoftext|> ...\n"
     "<|endoftext|> separated by spaces: at most N ids (default 77), the last one <|endoftext|> when the text is\n"
@@ -130,7 +146,13 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "word ends become spaces, special tokens print as text).\n"
     "--train learns N - 514 merges from the corpus (same cleaning and pre-tokenization; ties: higher count, then\n"
     "smaller left symbol, then smaller right symbol in byte order) and writes FILE (gzip when it ends in .gz),\n"
-    "which --vocab accepts.\n\n"
+    "which --vocab accepts; an existing FILE is replaced only with --force.\n\n"
     "Vocab: --vocab FILE, else $WSDOL_CLIP_VOCAB, else ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz from\n"
-    "the current directory, else the same next to the repository holding the executable.",
+    "the current directory, else the same next to the repository holding the executable.\n"
+    "\n"
+    "examples (captions of a synth set `data`; see wsdol synth --help):\n"
+    "  echo \"a photo of a cat.\" | wsdol tokenize\n"
+    "  echo \"49406 320 1125 539 320 2368 269 49407\" | wsdol tokenize --decode\n"
+    "  cut -f2 data/captions.txt | wsdol tokenize --train --vocab-size 600 --out vocab.txt.gz\n"
+    "  echo \"a red circle on grass\" | wsdol tokenize --vocab vocab.txt.gz --context 16 --pad",
     run_tokenize});

@@ -86,9 +86,15 @@ int run_train(const std::vector<std::string>& args) {
 
 WSDOL_COMMAND(wsdol::cli::Command{
     "train", "train a localization method (cam, mctformer, mmcst, ...) with checkpoints and --resume",
-    "usage: wsdol train --method NAME --data DIR --out DIR [--config FILE] [--clip FILE] [--backbone FILE]\n"
-    "                   [--epochs N] [--batch-size B] [--lr X] [--seed S] [--set key=value ...] [--resume]\n"
-    "                   [--checkpoint-every N] [--workers W] [--threads T] [--dry-run] [--quiet] [--log-terms]\n"
+    "usage: wsdol train --method NAME --data DIR --out DIR [--config FILE] [--set key=value ...]\n"
+    "                   [--backbone FILE] [--clip FILE --clip-vocab FILE] [--input NAME=PATH ...] [--split NAME]\n"
+    "                   [--dataset-kind auto|voc|coco|cub|openimages|ilsvrc] [--seed S] [--epochs N]\n"
+    "                   [--batch-size B] [--lr X] [--weight-decay X] [--momentum X] [--optimizer adamw|sgd]\n"
+    "                   [--schedule cosine|poly|constant|step [--lr-steps E1,E2 --lr-step-factor F]]\n"
+    "                   [--schedule-step update|epoch] [--warmup-epochs N]\n"
+    "                   [--warmup-lr X] [--min-lr X] [--lr-batch N] [--input-size S] [--augmentation NAME]\n"
+    "                   [--grad-clip X] [--resume | --force] [--checkpoint-every N] [--stop-after N]\n"
+    "                   [--workers W] [--threads T] [--dry-run] [--quiet] [--log-terms]\n"
     "\n"
     "Trains method NAME on the VOC-layout dataset DIR (split --split, default train; classes from DIR/classes.txt,\n"
     "as `wsdol synth` writes) and writes DIR_OUT/checkpoint.safetensors atomically every --checkpoint-every steps\n"
@@ -96,7 +102,7 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "images/s and ETA.\n"
     "Settings (flags or a config file; flags win over the file); method options with --set key=value:\n"
     "  identity: method split seed epochs batch-size lr weight-decay momentum optimizer(adamw|sgd)\n"
-    "            schedule(cosine|poly|constant) warmup-epochs warmup-lr min-lr input-size\n"
+    "            schedule(cosine|poly|constant|step) lr-steps lr-step-factor warmup-epochs warmup-lr min-lr input-size\n"
     "            augmentation(timm|irn|flip|none|toco) grad-clip, and the method's options (--set key=value, or\n"
     "            \"options\" in the config file); defaults come from the method's recipe (see --dry-run).\n"
     "  run:      data out clip clip-vocab backbone workers checkpoint-every stop-after threads\n"
@@ -109,5 +115,12 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "checkpoint is bit-identical to an uninterrupted run's. --stop-after N stops after N steps in total (as an\n"
     "interruption would). --log-terms prints every step's loss and loss terms on stdout, one line a step.\n"
     "--dry-run prints the resolved configuration and exits. Results do not depend on\n"
-    "--workers or --threads.",
+    "--workers or --threads.\n"
+    "\n"
+    "examples (in a folder holding a small synth set `data`; see wsdol synth --help):\n"
+    "  wsdol train --method tinycam --data data --out runs/tinycam --epochs 2 --batch-size 8\n"
+    "  wsdol train --method tinycam --data data --out runs/tinycam --epochs 3 --batch-size 8 --force\n"
+    "  wsdol train --method cam --data data --out runs/cam --batch-size 8 --dry-run\n"
+    "  wsdol train --method vit_classifier --data data --out runs/vit --epochs 1 --batch-size 8 --input-size 32 --set image_size=32 --set patch_size=8 --set embed_dim=64 --set depth=2 --set num_heads=2\n"
+    "  wsdol train --method mctformer --data data --out runs/mctformer --backbone runs/vit/checkpoint.safetensors --epochs 1 --batch-size 4 --input-size 32 --set image_size=32 --set patch_size=8 --set embed_dim=64 --set depth=2 --set num_heads=2",
     run_train});

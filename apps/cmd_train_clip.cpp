@@ -12,6 +12,7 @@
 #include "apps/progress.h"
 #include "engine/core/error.h"
 #include "engine/data/synth.h"
+#include "engine/io/output_dir.h"
 #include "kernels/cpu/parallel.h"
 #include "models/clip_training.h"
 
@@ -34,12 +35,13 @@ double double_flag(const cli::Args& a, const char* name, double fallback, double
 
 int run_train_clip(const std::vector<std::string>& args) {
     cli::Args a("train-clip", args,
-                {"data", "out", "steps", "epochs", "batch", "lr", "weight-decay", "vocab-size", "seed", "image-size",
+                {"data", "out", "steps", "epochs", "batch-size", "lr", "weight-decay", "vocab-size", "seed", "image-size",
                  "workers", "threads", "prompt", "width", "vision-layers", "text-layers", "context", "patch", "eval-every", "partial",
                  "vision-warmup-steps", "vision-warmup-lr", "vision-warmup-data", "preset", "object-pairs", "background-pairs",
                  "eval-object-images", "eval-background-images", "synth-difficulty", "scene", "background-prompt",
                  "vision-resnet"},
-                {"quiet", "no-flip", "lock-image-tower", "warmup-backgrounds", "no-warmup-backgrounds", "cache-features"});
+                {"quiet", "no-flip", "lock-image-tower", "warmup-backgrounds", "no-warmup-backgrounds", "cache-features",
+                 "force"});
     const auto data_dir = a.get("data");
     const auto out_dir = a.get("out");
     WSDOL_CHECK(data_dir.has_value(), "train-clip: --data SYNTH_DIR is required");
@@ -54,7 +56,7 @@ int run_train_clip(const std::vector<std::string>& args) {
     }
     o.steps = int_flag(a, "steps", o.steps, 1, 10000000);
     o.epochs = int_flag(a, "epochs", o.epochs, 0, 100000);
-    o.batch_size = int_flag(a, "batch", o.batch_size, 2, 65536);
+    o.batch_size = int_flag(a, "batch-size", o.batch_size, 2, 65536);
     o.lr = double_flag(a, "lr", o.lr, 1e-12, 10);
     o.weight_decay = double_flag(a, "weight-decay", o.weight_decay, 0, 10);
     o.vocab_size = static_cast<size_t>(int_flag(a, "vocab-size", static_cast<int64_t>(o.vocab_size), 515, 49408));
@@ -125,14 +127,26 @@ int run_train_clip(const std::vector<std::string>& args) {
     const bool quiet = a.flag("quiet");
     const models::CaptionedImages train = models::load_captioned_images(*data_dir, "train");
     const models::CaptionedImages val = models::load_captioned_images(*data_dir, "val");
+    // A batch larger than the data is refused, as `wsdol train` does (it used to shrink silently).
+    const int64_t pairs = static_cast<int64_t>(train.images.size()) + o.object_pairs + o.background_pairs;
+    WSDOL_CHECK(o.batch_size <= pairs, "train-clip: --batch-size ", o.batch_size, " is larger than the ", pairs,
+                " training pairs (", train.images.size(), " images of ", *data_dir, "'s train split",
+                o.object_pairs + o.background_pairs > 0 ? " and the generated pairs" : "", "); give --batch-size <= ",
+                pairs);
+    // Every option and the data are valid: now the output folder (engine/io/output_dir.h), before the training
+    // time is spent. A new or empty folder, or an earlier train-clip's with --force (removing only what it wrote);
+    // never inside the data.
+    io::OutputDir out(*out_dir, "train-clip", a.flag("force") ? io::Reuse::force : io::Reuse::refuse,
+                      {*data_dir, o.vision_warmup_root}, false);
+    for (const char* f : {"clip.safetensors", "vocab.txt.gz", "clip_train.json"}) out.path(f);
+    out.flush();
     o.model.vocab_size = static_cast<int64_t>(o.vocab_size);  // at most; the trained tokenizer's size replaces it
     const std::string length = o.epochs > 0 ? std::to_string(o.epochs) + " epochs" : std::to_string(o.steps) + " steps";
     std::printf("train-clip: %zu training pairs, %zu val images, %zu classes; %s; %s, batch %lld, %d threads\n",
                 train.images.size(), val.images.size(), train.class_names.size(),
                 o.model.str().c_str(), length.c_str(), static_cast<long long>(o.batch_size), cpu::num_threads());
     std::fflush(stdout);
-    const int64_t pairs = static_cast<int64_t>(train.images.size()) + o.object_pairs + o.background_pairs;
-    const int64_t batch = std::min<int64_t>(o.batch_size, pairs);
+    const int64_t batch = o.batch_size;
     const int64_t total = o.epochs > 0 ? o.epochs * (pairs / batch) : o.steps;
     cli::Progress progress("train-clip", total, "step");
     o.on_step = [&](const models::ClipTrainProgress& p) {
@@ -182,16 +196,16 @@ int run_train_clip(const std::vector<std::string>& args) {
 
 WSDOL_COMMAND(wsdol::cli::Command{
     "train-clip", "train a small CLIP on a synth folder's captions and report its zero-shot accuracy",
-    "usage: wsdol train-clip --data SYNTH_DIR --out DIR [--steps N | --epochs N] [--batch B] [--lr X] [--weight-decay X]\n"
-    "                        [--vocab-size V] [--seed S] [--image-size R] [--workers W] [--threads T]\n"
-    "                        [--prompt TEMPLATE] [--no-flip] [--partial P] [--eval-every N] [--quiet]\n"
+    "usage: wsdol train-clip --data SYNTH_DIR --out DIR [--steps N | --epochs N] [--batch-size B] [--lr X]\n"
+    "                        [--weight-decay X] [--vocab-size V] [--seed S] [--image-size R] [--workers W]\n"
+    "                        [--threads T] [--prompt TEMPLATE] [--no-flip] [--partial P] [--eval-every N] [--quiet]\n"
     "                        [--width W] [--vision-layers N] [--text-layers N] [--context L] [--patch P]\n"
+    "                        [--vision-resnet W]\n"
     "                        [--vision-warmup-steps N [--vision-warmup-lr X] [--vision-warmup-data DIR]\n"
-    "                         [--warmup-backgrounds]\n"
-    "                         [--lock-image-tower [--cache-features]]]\n"
+    "                         [--warmup-backgrounds] [--no-warmup-backgrounds] [--lock-image-tower [--cache-features]]]\n"
     "                        [--object-pairs N] [--background-pairs N] [--scene P] [--synth-difficulty D]\n"
     "                        [--eval-object-images N] [--eval-background-images N] [--background-prompt T]\n"
-    "                        [--preset demo|demo-quick]\n\n"
+    "                        [--preset demo|demo-quick] [--force]\n\n"
     "Trains a BPE vocabulary (CLIP's file format) on the training captions (SYNTH_DIR/captions.txt, train split),\n"
     "then a small CLIP (ViT 128x4 on 64 px, patch 8; text 128x3, context 32; embed 128) with the symmetric\n"
     "contrastive loss, AdamW and a cosine schedule; evaluates it zero-shot on the val split with one prompt per\n"
@@ -214,5 +228,11 @@ WSDOL_COMMAND(wsdol::cli::Command{
     "background-only images (prompts naming the backgrounds, --background-prompt, default \"a photo of {}.\"),\n"
     "the same images for every seed; per-class numbers are printed and in clip_train.json. --preset demo: the\n"
     "demo's configuration (models::demo_clip_options); flags given with it override it.\n"
-    "Defaults: 360 steps, batch 64, lr 1e-3, weight decay 0.1, vocab 1024, seed 0. Same seed, same numbers.",
+    "--vision-resnet W: OpenAI's ModifiedResNet image tower (one block per stage, base width W) instead of the ViT.\n"
+    "Defaults: 360 steps, batch size 64, lr 1e-3, weight decay 0.1, vocab 1024, seed 0. Same seed, same numbers.\n"
+    "DIR must be new or empty, or an earlier train-clip output with --force (which removes only what it wrote).\n"
+    "\n"
+    "examples:\n"
+    "  wsdol train-clip --data data --out clip --steps 20 --batch-size 8 --width 64 --vision-layers 1 --text-layers 1 --image-size 32 --vocab-size 600\n"
+    "  wsdol train-clip --data data --out clip --steps 20 --batch-size 8 --width 64 --vision-layers 1 --text-layers 1 --image-size 32 --vocab-size 600 --vision-warmup-steps 10 --vision-warmup-data data --lock-image-tower --force",
     run_train_clip});

@@ -58,5 +58,7 @@ WSDOL_COMMAND(wsdol::cli::Command{"version", "print the version and build option
                                   "usage: wsdol version\n\nPrints the version, git revision, build type, whether the "
                                   "CUDA backend is built in, the SIMD level of the run-time dispatched kernels (and "
                                   "their names; WSDOL_SIMD=avx512|avx2|scalar forces a level), the SIMD level the "
-                                  "rest was compiled for, and the OpenMP thread count.",
+                                  "rest was compiled for, and the OpenMP thread count.\n\nexamples:\n"
+                                  "  wsdol version\n"
+                                  "  WSDOL_SIMD=scalar wsdol version",
                                   run_version});

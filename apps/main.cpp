@@ -43,6 +43,15 @@ Args::Args(const std::string& command, const std::vector<std::string>& argv,
                 value = key.substr(eq + 1);
                 key = key.substr(0, eq);
             }
+            // Deprecated spellings (one CLI vocabulary across commands): accepted with a notice on stderr.
+            static const std::pair<const char*, const char*> kDeprecated[] = {{"batch", "batch-size"}};
+            for (const auto& [old_key, new_key] : kDeprecated) {
+                if (key == old_key && !is_in(value_options, key) && !is_in(flag_options, key) &&
+                    is_in(value_options, new_key)) {
+                    std::fprintf(stderr, "wsdol %s: --%s is deprecated, use --%s\n", command_.c_str(), old_key, new_key);
+                    key = new_key;
+                }
+            }
             if (is_in(flag_options, key)) {
                 WSDOL_CHECK(!inline_value, command_, ": option --", key, " takes no value");
                 flags_[key] = true;

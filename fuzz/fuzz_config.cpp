@@ -1,5 +1,5 @@
 // fuzz_config.cpp — libFuzzer harness for training config files as `wsdol train --config FILE` reads them
-// (engine/train/trainer.h read_config_file: a JSON object, or `key = value` lines with '#' comments), through
+// (runner/trainer.h read_config_file: a JSON object, or `key = value` lines with '#' comments), through
 // that public function only: the input is written to a file and read into TrainSettings. Any outcome but a
 // wsdol::Error naming the file, or success, is a finding.
 //
@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "engine/core/error.h"
-#include "engine/train/trainer.h"
+#include "runner/trainer.h"
 #include "fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -634,7 +634,7 @@ TEST(ClipTraining, BadOptionsAreNamed) {
 
 // ---------------------------------------------------------------- CLI
 
-const char* kTinyCli = " --quiet --steps 4 --batch 8 --width 64 --vision-layers 1 --text-layers 1 --image-size 32 "
+const char* kTinyCli = " --quiet --force --steps 4 --batch-size 8 --width 64 --vision-layers 1 --text-layers 1 --image-size 32 "
                        "--context 24 --workers 0";
 
 TEST(TrainClipCli, WritesACheckpointThatLoadsStrictly) {
@@ -741,7 +741,7 @@ TEST(TrainClipCli, BadOptionsAreNamedNeverACrash) {
     for (const auto& [flag, name] : std::vector<std::pair<std::string, std::string>>{
              {"--patch 0", "--patch"}, {"--patch -8", "--patch"}, {"--patch 5", "--image-size"},
              {"--image-size 0", "--image-size"}, {"--threads 0", "--threads"}, {"--threads -3", "--threads"},
-             {"--batch 1", "--batch"}, {"--steps 0", "--steps"}, {"--epochs -1", "--epochs"}, {"--lr 0", "--lr"},
+             {"--batch-size 1", "--batch-size"}, {"--batch-size 17", "larger than the 16 training pairs"}, {"--steps 0", "--steps"}, {"--epochs -1", "--epochs"}, {"--lr 0", "--lr"},
              {"--lr nan", "--lr"}, {"--weight-decay -1", "--weight-decay"}, {"--vocab-size 100", "--vocab-size"},
              {"--vocab-size 1000000", "--vocab-size"}, {"--context 200", "--context"}, {"--width 96", "--width"},
              {"--vision-layers 0", "--vision-layers"}, {"--workers -1", "--workers"}, {"--eval-every -2", "--eval-every"},

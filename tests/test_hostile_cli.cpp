@@ -5,7 +5,9 @@
 //   [0, 1], per-class IoU printed with class names, error prefixes printed once, dataset hints that named a
 //   non-existent --list option, `convert X X` and convert onto an existing file, `report --overlay --out` onto
 //   its input, `synth` over an earlier larger synth (stale images) and over a folder that is not its own,
-//   `inspect` of a training checkpoint (method and step), `tokenize --train` option ranges.
+//   `inspect` of a training checkpoint (method and step), `tokenize --train` option ranges; the one output rule
+//   for report, synth, train-clip and tokenize --train (engine/io/output_dir.h), the train split as every
+//   command's default, --batch-size as the one batch flag.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include "engine/data/datasets.h"
 #include "engine/data/npy.h"
 #include "engine/io/checkpoint.h"
+#include "engine/io/output_dir.h"
 #include "engine/io/safetensors.h"
 #include "kernels/cpu/parallel.h"
 #include "tests/cli_test_util.h"
@@ -194,7 +197,11 @@ TEST(HostileCli, SynthOverAnEarlierLargerSynthLeavesNoStaleImagesAndKeepsUserFil
     const std::string root = make_synth(dir, "data", 10);
     test::write_bytes((fs::path(root) / "notes.txt").string(), "mine");
     test::write_bytes((fs::path(root) / "JPEGImages" / "holiday.jpg").string(), "my photo");
-    const auto r = run_wsdol("synth --quiet --out " + q(root) + " --images 6 --size 32 --classes 3 --seed 5");
+    const auto before = snapshot(root);
+    const auto refused = run_wsdol("synth --quiet --out " + q(root) + " --images 6 --size 32 --classes 3 --seed 5");
+    expect_cli_error(refused, "synth", {root, "earlier `wsdol synth` output", "--force"});
+    EXPECT_EQ(snapshot(root), before);
+    const auto r = run_wsdol("synth --quiet --out " + q(root) + " --images 6 --size 32 --classes 3 --seed 5 --force");
     ASSERT_EQ(r.code, 0) << r.output;
     int jpgs = 0, pngs = 0;
     for (const auto& e : fs::directory_iterator(fs::path(root) / "JPEGImages")) jpgs += e.path().extension() == ".jpg";
@@ -219,12 +226,17 @@ TEST(HostileCli, SynthRefusesAFolderThatIsNotItsOwnOutput) {
     test::write_bytes(mine + "/cls_labels.txt", "2007_000032 1\n");
     const auto before = snapshot(mine);
     expect_cli_error(run_wsdol("synth --quiet --out " + q(mine) + " --images 2 --size 32"), "synth",
-                     {mine, "not a wsdol synth dataset"});
-    // A synth.json that is not ours (another tool's, or edited): refused too.
+                     {mine, "is not empty and was not written by wsdol"});
+    // A synth.json that is not ours (another tool's, or edited), with or without --force: refused too.
     test::write_bytes(mine + "/synth.json", "{\"images\": 100}");
     const auto with_json = snapshot(mine);
-    expect_cli_error(run_wsdol("synth --quiet --out " + q(mine) + " --images 2 --size 32"), "synth",
-                     {"synth.json", "not a wsdol synth record"});
+    expect_cli_error(run_wsdol("synth --quiet --out " + q(mine) + " --images 2 --size 32 --force"), "synth",
+                     {mine, "is not empty and was not written by wsdol"});
+    // Another command's output folder: refused, naming the command.
+    test::write_bytes(mine + "/.wsdol-output", "{\"command\": \"train\", \"created\": []}");
+    expect_cli_error(run_wsdol("synth --quiet --out " + q(mine) + " --images 2 --size 32 --force"), "synth",
+                     {mine, "holds the output of `wsdol train`"});
+    fs::remove(mine + "/.wsdol-output");
     EXPECT_EQ(snapshot(mine), with_json);
     fs::remove(mine + "/synth.json");
     EXPECT_EQ(snapshot(mine), before);
@@ -272,6 +284,178 @@ TEST(HostileCli, TokenizeTrainOptionRanges) {
                      {"--vocab-size"});
     expect_cli_error(run_wsdol("tokenize --train --min-count 0 --out " + q(out), corpus), "tokenize", {"--min-count"});
     EXPECT_EQ(snapshot(dir.path()), before);
+}
+
+// Report pages and overlays follow the one output rule (engine/io/output_dir.h OutputFile): never inside the
+// dataset or a prediction folder, never over a metrics file, an existing file only with --force.
+TEST(HostileCli, ReportNeverWritesIntoItsInputsAndReplacesOnlyWithForce) {
+    test::ScratchDir dir;
+    const std::string data = make_synth(dir);
+    const std::string pred = dir.file("pred");
+    fs::copy(fs::path(data) / "SegmentationClass", pred);
+    const std::string metrics = dir.file("m.json");
+    test::write_bytes(metrics, "{\"mIoU\": 1}");
+    const std::string page = dir.file("page.html");
+    test::write_bytes(page, "my page");
+    fs::create_directories(dir.file("afolder"));
+    const auto before = snapshot(dir.path());
+    const std::string base = "report --quiet --data " + q(data) + " --method gt=" + q(pred);
+    expect_cli_error(run_wsdol(base + " --out " + q(data + "/report.html")), "report",
+                     {"--out", "lies inside the --data input"});
+    expect_cli_error(run_wsdol(base + " --force --out " + q(pred + "/report.html")), "report",
+                     {"--out", "lies inside the --method gt input"});
+    expect_cli_error(run_wsdol(base + " --metrics " + q(metrics) + " --force --out " + q(metrics)), "report",
+                     {"--out", "is the --metrics input"});
+    expect_cli_error(run_wsdol(base + " --out " + q(page)), "report", {page, "exists", "--force"});
+    expect_cli_error(run_wsdol(base + " --out " + q(dir.file("afolder"))), "report", {"is a folder"});
+    expect_cli_error(run_wsdol(base + " --split train --list " + q(data + "/ImageSets/Segmentation/val.txt") +
+                               " --out " + q(dir.file("r.html"))),
+                     "report", {"--split", "--list"});
+    EXPECT_EQ(snapshot(dir.path()), before);
+    const auto ok = run_wsdol(base + " --force --out " + q(page));
+    ASSERT_EQ(ok.code, 0) << ok.output;
+    EXPECT_NE(test::read_bytes(page).find("<html"), std::string::npos);
+}
+
+// eval and report read the train split by default, as infer writes it (eval over infer's output used to fail on
+// the val ids); --split names another split.
+TEST(HostileCli, EvalAndReportDefaultToTheTrainSplitLikeInfer) {
+    test::ScratchDir dir;
+    const std::string data = make_synth(dir);
+    const std::string pred = dir.file("pred");
+    fs::create_directories(pred);
+    for (const auto& id : data::open_voc(data, "train").samples)
+        fs::copy_file(fs::path(data) / "SegmentationClass" / (id.id + ".png"), fs::path(pred) / (id.id + ".png"));
+    const auto train = run_wsdol("eval --task seg --data " + q(data) + " --pred " + q(pred));
+    ASSERT_EQ(train.code, 0) << train.output;
+    EXPECT_NE(train.output.find("mIoU 100.000"), std::string::npos) << train.output;
+    const auto val = run_wsdol("eval --task seg --data " + q(data) + " --pred " + q(pred) + " --split val");
+    expect_cli_error(val, "eval", {"missing prediction"});
+    expect_cli_error(run_wsdol("eval --task seg --data " + q(data) + " --pred " + q(pred) + " --split nosuch"), "eval",
+                     {"nosuch.txt", "split 'nosuch'"});
+    const auto report = run_wsdol("report --quiet --data " + q(data) + " --method gt=" + q(pred) + " --out " +
+                                  q(dir.file("r.html")));
+    EXPECT_EQ(report.code, 0) << report.output;
+}
+
+// --batch-size is the one name for the batch size; --batch (train-clip's and smoke's old name) is accepted with a
+// notice, and train accepts it too.
+TEST(HostileCli, BatchSizeIsOneFlagAndBatchIsADeprecatedAlias) {
+    const auto smoke = run_wsdol("smoke --steps 1 --batch 4");
+    ASSERT_EQ(smoke.code, 0) << smoke.output;
+    EXPECT_NE(smoke.output.find("wsdol smoke: --batch is deprecated, use --batch-size"), std::string::npos)
+        << smoke.output;
+    EXPECT_NE(smoke.output.find("batch 4,"), std::string::npos) << smoke.output;
+    const auto now = run_wsdol("smoke --steps 1 --batch-size 4");
+    ASSERT_EQ(now.code, 0) << now.output;
+    EXPECT_EQ(now.output.find("deprecated"), std::string::npos) << now.output;
+    expect_cli_error(run_wsdol("smoke --steps 1 --batch-size 0"), "smoke", {"--batch-size"});
+    test::ScratchDir dir;
+    const std::string data = make_synth(dir);
+    const auto train = run_wsdol("train --method tinycam --data " + q(data) + " --out " + q(dir.file("run")) +
+                                 " --batch 4 --dry-run");
+    ASSERT_EQ(train.code, 0) << train.output;
+    EXPECT_NE(train.output.find("--batch is deprecated, use --batch-size"), std::string::npos) << train.output;
+    EXPECT_NE(train.output.find("batch_size = 4"), std::string::npos) << train.output;
+    // A command without a batch size still names --batch as unknown.
+    expect_cli_error(run_wsdol("eval --batch 3"), "eval", {"unknown option --batch"});
+}
+
+// train-clip writes through the one output rule: never inside its data, an earlier output only with --force,
+// checked before the training time is spent; the batch may not exceed the data.
+TEST(HostileCli, TrainClipOutputFollowsTheOneRule) {
+    test::ScratchDir dir;
+    const std::string data = make_synth(dir, "data", 12);
+    const std::string tiny = " --quiet --steps 2 --batch-size 4 --width 64 --vision-layers 1 --text-layers 1 "
+                             "--image-size 32 --context 16 --workers 0";
+    const auto before = snapshot(data);
+    expect_cli_error(run_wsdol("train-clip --data " + q(data) + " --out " + q(data + "/clip") + tiny), "train-clip",
+                     {"lies inside the input", data});
+    expect_cli_error(run_wsdol("train-clip --data " + q(data) + " --out " + q(dir.file("c")) + tiny +
+                               " --batch-size 11"),
+                     "train-clip", {"--batch-size 11", "larger than the 10 training pairs"});
+    EXPECT_EQ(snapshot(data), before);
+    EXPECT_FALSE(fs::exists(dir.file("c")));
+    const std::string out = dir.file("clip");
+    ASSERT_EQ(run_wsdol("train-clip --data " + q(data) + " --out " + q(out) + tiny).code, 0);
+    test::write_bytes(out + "/notes.txt", "mine");
+    const auto written = snapshot(out);
+    const auto again = run_wsdol("train-clip --data " + q(data) + " --out " + q(out) + tiny);
+    expect_cli_error(again, "train-clip", {out, "--force"});
+    EXPECT_EQ(again.output.find("--resume"), std::string::npos) << again.output;
+    EXPECT_EQ(snapshot(out), written);
+    const auto forced = run_wsdol("train-clip --data " + q(data) + " --out " + q(out) + tiny + " --force");
+    ASSERT_EQ(forced.code, 0) << forced.output;
+    EXPECT_EQ(test::read_bytes(out + "/notes.txt"), "mine");
+    EXPECT_TRUE(fs::exists(out + "/clip.safetensors"));
+}
+
+// A marker that lists paths outside its folder (edited, or planted) is refused before anything is removed; a
+// forced rerun removes the empty folders the earlier run made, so nested outputs (the demo's data/) start clean.
+TEST(HostileCli, ForceRemovesOnlyWhatTheMarkerListsInsideItsFolder) {
+    test::ScratchDir dir;
+    const std::string victim = dir.file("victim.txt");
+    test::write_bytes(victim, "precious");
+    const std::string out = dir.file("out");
+    fs::create_directories(out);
+    for (const std::string& bad : std::vector<std::string>{"../victim.txt", "a/../../victim.txt", victim}) {
+        test::write_bytes(out + "/.wsdol-output", "{\"command\": \"synth\", \"created\": [\"" + bad + "\"]}");
+        expect_cli_error(run_wsdol("synth --quiet --force --images 2 --size 32 --out " + q(out)), "synth",
+                         {".wsdol-output is damaged", bad});
+        EXPECT_EQ(test::read_bytes(victim), "precious");
+    }
+    fs::remove_all(out);
+    const std::string data = make_synth(dir, "data", 4);
+    test::write_bytes(data + "/JPEGImages/mine.jpg", "user");
+    const auto r = run_wsdol("synth --quiet --force --images 3 --size 32 --classes 3 --out " + q(data));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(test::read_bytes(data + "/JPEGImages/mine.jpg"), "user");
+    // Inside a parent output (as the demo runs synth into DIR/data): a forced parent takes the synth folder back
+    // whole, the folders synth made (ImageSets/Segmentation, ...) included, so the next synth there starts clean.
+    const std::string parent = dir.file("demo");
+    {
+        io::OutputDir p(parent, "demo", io::Reuse::refuse);
+        const auto s = run_wsdol("synth --quiet --images 3 --size 32 --classes 3 --out " + q(p.path("data")));
+        ASSERT_EQ(s.code, 0) << s.output;
+    }
+    { io::OutputDir p(parent, "demo", io::Reuse::force); }
+    EXPECT_FALSE(fs::exists(parent + "/data"));
+    const auto fresh = run_wsdol("synth --quiet --images 2 --size 32 --classes 3 --out " + q(parent + "/data"));
+    EXPECT_EQ(fresh.code, 0) << fresh.output;
+    // With a user's file in it, the nested folder stays with the file and its owner's marker (listing nothing
+    // created), so the demo's synth takes it again with --force; the user's file survives both.
+    const std::string parent2 = dir.file("demo2");
+    {
+        io::OutputDir p(parent2, "demo", io::Reuse::refuse);
+        const auto s = run_wsdol("synth --quiet --images 3 --size 32 --classes 3 --out " + q(p.path("data")));
+        ASSERT_EQ(s.code, 0) << s.output;
+    }
+    test::write_bytes(parent2 + "/data/JPEGImages/mine.txt", "user");
+    { io::OutputDir p(parent2, "demo", io::Reuse::force); }
+    EXPECT_EQ(test::read_bytes(parent2 + "/data/JPEGImages/mine.txt"), "user");
+    EXPECT_FALSE(fs::exists(parent2 + "/data/JPEGImages/synth_000000.jpg"));
+    EXPECT_FALSE(fs::exists(parent2 + "/data/ImageSets"));
+    expect_cli_error(run_wsdol("synth --quiet --images 2 --size 32 --classes 3 --out " + q(parent2 + "/data")), "synth",
+                     {"earlier `wsdol synth` output", "--force"});
+    const auto again = run_wsdol("synth --quiet --force --images 2 --size 32 --classes 3 --out " + q(parent2 + "/data"));
+    EXPECT_EQ(again.code, 0) << again.output;
+    EXPECT_EQ(test::read_bytes(parent2 + "/data/JPEGImages/mine.txt"), "user");
+}
+
+TEST(HostileCli, TokenizeTrainReplacesAFileOnlyWithForce) {
+    test::ScratchDir dir;
+    const std::string corpus = dir.file("corpus.txt"), out = dir.file("vocab.txt");
+    test::write_bytes(corpus, "a photo of a cat\na photo of a dog\n");
+    test::write_bytes(out, "my vocabulary");
+    const auto before = snapshot(dir.path());
+    expect_cli_error(run_wsdol("tokenize --train --vocab-size 515 --out " + q(out), corpus), "tokenize",
+                     {out, "exists", "--force"});
+    expect_cli_error(run_wsdol("tokenize --train --vocab-size 515 --out " + q(corpus) + " --force", corpus),
+                     "tokenize", {"--out", "is the standard input"});
+    EXPECT_EQ(snapshot(dir.path()), before);
+    const auto ok = run_wsdol("tokenize --train --vocab-size 515 --force --out " + q(out), corpus);
+    ASSERT_EQ(ok.code, 0) << ok.output;
+    EXPECT_NE(test::read_bytes(out), "my vocabulary");
 }
 
 }  // namespace

@@ -301,6 +301,28 @@ namespace {
 // Found by fuzz/fuzz_image.cpp (three inputs in tests/reference/fuzz/): a JPEG whose Huffman table declares more
 // than 256 symbols overflowed stb_image's tables (an out-of-bounds write in stbi__build_huffman). decode_image, image_size and image_size_from_bytes
 // refuse it, naming the file, before stb sees it; valid JPEGs still read.
+// Found by fuzz/fuzz_image.cpp (tests/reference/fuzz/pnm_integer_overflow.pgm, "P5\n557 \n7666...6"): stb's PNM
+// header reader accumulated a header number in an int without an overflow check (signed overflow, UB). Refused,
+// naming the file and the field, before stb sees it; the largest int and PNM files with comments still read.
+TEST(ImageIO, PnmHeaderNumberOverflowIsRefused) {
+    const std::string path = std::string(WSDOL_SOURCE_DIR) + "/tests/reference/fuzz/pnm_integer_overflow.pgm";
+    const std::string bytes = read_file_bytes(path);
+    test::expect_error([&] { decode_image(bytes, "big.pgm"); }, {"big.pgm", "corrupt PNM header", "height"});
+    int64_t w = 0, h = 0;
+    test::expect_error([&] { image_size_from_bytes(bytes, "big.pgm", &w, &h); }, {"big.pgm", "PNM header"});
+    test::expect_error([&] { image_size(path, &w, &h); }, {"pnm_integer_overflow.pgm", "PNM header"});
+    test::expect_error([&] { decode_image("P6 # comment\n2147483648 1 255\n", "w.ppm"); }, {"w.ppm", "width"});
+    test::expect_error([&] { decode_image("P5 2 2 99999999999", "m.pgm"); }, {"m.pgm", "maximum value"});
+    // 2^31 - 1 itself is no overflow: stb then refuses the size, with its own message.
+    test::expect_error([&] { decode_image("P5 2147483647 1 255\n", "max.pgm"); }, {"max.pgm", "cannot decode"});
+    // A valid 2 x 1 PGM with a comment reads.
+    const Image im = decode_image(std::string("P5\n# two pixels\n2 1\n255\n") + std::string("\x07\xF0", 2), "ok.pgm");
+    EXPECT_EQ(im.width, 2);
+    EXPECT_EQ(im.height, 1);
+    EXPECT_EQ(im.channels, 1);
+    EXPECT_EQ(int(im.pixels[1]), 0xF0);
+}
+
 TEST(ImageIO, JpegWithAnOversizedHuffmanTableIsRefused) {
     const std::string path = std::string(WSDOL_SOURCE_DIR) + "/tests/reference/fuzz/jpeg_dht_overflow.jpg";
     const std::string bytes = read_file_bytes(path);

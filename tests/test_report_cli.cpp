@@ -30,7 +30,7 @@ int64_t count(const std::string& text, const std::string& pattern) {
     return std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator());
 }
 
-// synth data (6 foreground classes, 4 val images of 48x48), "gt" = copied GT PNGs, "cam" = per-class CAMs that
+// synth data (6 foreground classes, 4 train images of 48x48: the split every command reads by default), "gt" = copied GT PNGs, "cam" = per-class CAMs that
 // are 0.9 on the class's GT pixels and 0.1 elsewhere (so at threshold 0.5 the masks equal the GT, void aside).
 struct Fixture {
     test::ScratchDir dir;
@@ -40,7 +40,7 @@ struct Fixture {
         data = dir.file("data");
         const auto r = run_wsdol("synth --out " + q(data) + " --images 8 --size 48 --val-fraction 0.5 --quiet");
         EXPECT_EQ(r.code, 0) << r.output;
-        ids = eval::read_id_list(data + "/ImageSets/Segmentation/val.txt");
+        ids = eval::read_id_list(data + "/ImageSets/Segmentation/train.txt");
         gt_pred = dir.file("pred_gt");
         cam_pred = dir.file("pred_cam");
         fs::create_directories(gt_pred);
@@ -113,7 +113,12 @@ TEST(ReportCli, HtmlHasOneRowPerImageAndOneOverlayPerMethod) {
     for (size_t i = 0; i < f.ids.size(); ++i)
         fs::copy_file(i < 2 ? f.cam_pred + "/" + f.ids[i] + ".npy" : f.gt_pred + "/" + f.ids[i] + ".png",
                       mixed + "/" + f.ids[i] + (i < 2 ? ".npy" : ".png"));
-    const auto r1 = run_wsdol("report --quiet --data " + q(f.data) + " --method mixed=" + q(mixed) + " --out " + q(out));
+    // (An existing page is replaced only with --force.)
+    const auto refused = run_wsdol("report --quiet --data " + q(f.data) + " --method mixed=" + q(mixed) + " --out " + q(out));
+    EXPECT_EQ(refused.code, 1);
+    EXPECT_NE(refused.output.find("exists; give --force to replace it"), std::string::npos) << refused.output;
+    const auto r1 = run_wsdol("report --quiet --data " + q(f.data) + " --method mixed=" + q(mixed) + " --force --out " +
+                              q(out));
     ASSERT_EQ(r1.code, 0) << r1.output;
     const std::string html1 = data::read_file_bytes(out);
     EXPECT_EQ(count(html1, "<td class=\"map\">"), 4);
@@ -137,7 +142,7 @@ TEST(ReportCli, HtmlHasOneRowPerImageAndOneOverlayPerMethod) {
     const double miou = json::parse(ev.output).at("mIoU").as_double();
     EXPECT_LT(miou, 95.0);
     const auto rp = run_wsdol("report --quiet --data " + q(f.data) + " --method p=" + q(partial) +
-                              " --threshold 0.4 --out " + q(out));
+                              " --threshold 0.4 --force --out " + q(out));
     ASSERT_EQ(rp.code, 0) << rp.output;
     char expected[64];
     std::snprintf(expected, sizeof expected, "<tr><td>p</td><td>%.1f</td>", miou);
@@ -145,7 +150,7 @@ TEST(ReportCli, HtmlHasOneRowPerImageAndOneOverlayPerMethod) {
 
     // --max-images limits the rows, not the metrics.
     const auto r2 = run_wsdol("report --quiet --data " + q(f.data) + " --method cam=" + q(f.cam_pred) +
-                              " --max-images 1 --out " + q(out));
+                              " --max-images 1 --force --out " + q(out));
     ASSERT_EQ(r2.code, 0) << r2.output;
     EXPECT_EQ(r2.output.find("report ["), std::string::npos);  // --quiet
     const std::string html2 = data::read_file_bytes(out);
@@ -199,7 +204,8 @@ TEST(ReportCli, OverlayPngOfConstantMapsIsTheColourMapEndpoints) {
         ASSERT_TRUE(png.pixels[size_t(i * 3)] == 0 && png.pixels[size_t(i * 3 + 1)] == 0 &&
                     png.pixels[size_t(i * 3 + 2)] == 128)
             << i;
-    r = run_wsdol("report --overlay --image " + q(image) + " --map " + q(ones) + " --class 2 --alpha 1 --out " + q(out));
+    r = run_wsdol("report --overlay --image " + q(image) + " --map " + q(ones) + " --class 2 --alpha 1 --force --out " +
+                  q(out));
     ASSERT_EQ(r.code, 0) << r.output;
     png = data::read_image(out);
     ASSERT_EQ(png.height, 48);
@@ -210,7 +216,7 @@ TEST(ReportCli, OverlayPngOfConstantMapsIsTheColourMapEndpoints) {
     // With --mask, the GT outline is white; alpha 0 leaves the image elsewhere.
     const std::string mask = f.data + "/SegmentationClass/" + f.ids[0] + ".png";
     r = run_wsdol("report --overlay --image " + q(image) + " --map " + q(zeros) + " --mask " + q(mask) +
-                  " --alpha 1 --out " + q(out));
+                  " --alpha 1 --force --out " + q(out));
     ASSERT_EQ(r.code, 0) << r.output;
     png = data::read_image(out);
     int64_t white = 0;

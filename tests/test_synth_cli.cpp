@@ -37,7 +37,7 @@ TEST(SynthCli, WritesTheVocLayoutByteIdenticallyForAnyThreadCount) {
         EXPECT_EQ(test::read_bytes(entry.path()), test::read_bytes(fs::path(c) / rel)) << rel;
         ++files;
     }
-    EXPECT_EQ(files, 30 * 2 + 3 + 4);  // images + masks, three lists, labels/captions/classes/synth.json
+    EXPECT_EQ(files, 30 * 2 + 3 + 4 + 1);  // images + masks, three lists, labels/captions/classes/synth.json, marker
     EXPECT_EQ(test::read_bytes(fs::path(a) / "ImageSets/Segmentation/val.txt").size(), size_t(6 * 13));  // 6 ids of 12 chars
     EXPECT_EQ(test::read_bytes(fs::path(a) / "classes.txt"), "0 background\n1 circle\n2 square\n3 triangle\n4 star\n");
 
@@ -80,10 +80,15 @@ TEST(SynthCli, BadArgumentsFailBeforeWriting) {
     std::ofstream(dir.file("theirs/cls_labels.txt")) << "2007_000032 1 15\n";
     const auto theirs = test::run_wsdol("synth --quiet --images 2 --size 32 --out '" + dir.file("theirs") + "'");
     EXPECT_NE(theirs.code, 0);
-    EXPECT_NE(theirs.output.find("not a wsdol synth dataset"), std::string::npos) << theirs.output;
+    EXPECT_NE(theirs.output.find("is not empty and was not written by wsdol"), std::string::npos) << theirs.output;
     EXPECT_EQ(test::read_bytes(fs::path(dir.file("theirs")) / "cls_labels.txt"), "2007_000032 1 15\n");
+    // Its own earlier output: refused without --force (naming it), started over with it.
     ASSERT_EQ(test::run_wsdol("synth --quiet --images 2 --size 32 --out '" + dir.file("again") + "'").code, 0);
-    EXPECT_EQ(test::run_wsdol("synth --quiet --images 3 --size 32 --out '" + dir.file("again") + "'").code, 0);
+    const auto again = test::run_wsdol("synth --quiet --images 3 --size 32 --out '" + dir.file("again") + "'");
+    EXPECT_EQ(again.code, 1);
+    EXPECT_NE(again.output.find("--force starts over"), std::string::npos) << again.output;
+    EXPECT_EQ(again.output.find("--resume"), std::string::npos) << again.output;  // synth has no --resume
+    EXPECT_EQ(test::run_wsdol("synth --quiet --images 3 --size 32 --force --out '" + dir.file("again") + "'").code, 0);
     const auto r = test::run_wsdol("synth --images 3");
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.output.find("--out"), std::string::npos) << r.output;

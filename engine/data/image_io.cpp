@@ -113,9 +113,42 @@ static bool jpeg_tables_ok(const unsigned char* p, size_t n, const std::string& 
     }
 }
 
+// A guard in front of stb's PNM (binary PGM "P5" / PPM "P6") header reader. stbi__pnm_getinteger (Debian's stb,
+// git 2022-09-08) accumulates the decimal digits of the width, height and maximum value in an int without an
+// overflow check: a header number past 2^31 - 1 is signed overflow, undefined behaviour (found by
+// fuzz/fuzz_image.cpp: "P5\n557 \n7666...6"). The header is read here exactly as stb reads it (whitespace and
+// '#' comments skipped, a byte past the end reads as 0 and ends a number) and such a number is refused.
+static void pnm_header_ok(const unsigned char* p, size_t n, const std::string& name) {
+    if (n < 2 || p[0] != 'P' || (p[1] != '5' && p[1] != '6')) return;
+    size_t next = 2;                       // the byte stb's next get8 returns
+    auto at_eof = [&] { return next >= n; };
+    auto get8 = [&]() -> unsigned char { return next < n ? p[next++] : 0; };
+    auto is_space = [](unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; };
+    unsigned char c = get8();
+    auto skip_whitespace = [&] {
+        for (;;) {
+            while (!at_eof() && is_space(c)) c = get8();
+            if (at_eof() || c != '#') break;
+            while (!at_eof() && c != '\n' && c != '\r') c = get8();
+        }
+    };
+    const char* what[3] = {"width", "height", "maximum value"};
+    for (int k = 0; k < 3; ++k) {
+        skip_whitespace();
+        long long value = 0;
+        while (!at_eof() && c >= '0' && c <= '9') {
+            value = value * 10 + (c - '0');
+            WSDOL_CHECK(value <= 0x7fffffffLL, name, ": corrupt PNM header (the ", what[k],
+                        " has too many digits: over 2147483647)");
+            c = get8();
+        }
+    }
+}
+
 Image decode_image(const std::string& bytes, const std::string& name, ColorMode mode) {
     WSDOL_CHECK(bytes.size() < 0x7fffffffu, name, ": file too large to decode (", bytes.size(), " bytes)");
     (void)jpeg_tables_ok(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), name, false);
+    pnm_header_ok(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), name);
     int w = 0, h = 0, c = 0;
     stbi_uc* data = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
                                           &w, &h, &c, 0);
@@ -134,6 +167,7 @@ Image read_image(const std::string& path, ColorMode mode) { return decode_image(
 void image_size_from_bytes(const std::string& bytes, const std::string& name, int64_t* width, int64_t* height) {
     WSDOL_CHECK(bytes.size() < 0x7fffffffu, name, ": file too large (", bytes.size(), " bytes)");
     (void)jpeg_tables_ok(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), name, false);
+    pnm_header_ok(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), name);
     int w = 0, h = 0, channels = 0;
     WSDOL_CHECK(stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &w, &h,
                                       &channels) != 0,

@@ -49,7 +49,8 @@ std::array<int64_t, 4> synth_object_box(const SynthImage& image) {
 }
 
 void write_synth_wsol(const SynthConfig& config_in, const std::string& root_str,
-                      const std::function<void(int64_t)>& progress) {
+                      const std::function<void(int64_t)>& progress,
+                      const std::function<std::string(const std::string&)>& output_path) {
     WSDOL_CHECK(config_in.max_objects == 0 || config_in.max_objects == 1,
                 "synth (wsol): the WSOL layout holds one object per image, got --max-objects ", config_in.max_objects);
     SynthConfig config = config_in;
@@ -57,8 +58,14 @@ void write_synth_wsol(const SynthConfig& config_in, const std::string& root_str,
     WSDOL_CHECK(config.images >= 1, "synth (wsol): needs at least one image, got ", config.images);
     const auto names = synth_class_names(config.classes);
     const fs::path root(root_str);
-    make_dirs(root / "masks");
-    for (int k = 1; k <= config.classes; ++k) make_dirs(root / "images" / class_dir(k, names[size_t(k - 1)]));
+    make_dirs(root);
+    // The path to write a file named `rel` (relative to root) at, its folder created.
+    auto at = [&](const std::string& rel) -> fs::path {
+        if (output_path) return fs::path(output_path(rel));
+        const fs::path p = root / rel;
+        make_dirs(p.parent_path());
+        return p;
+    };
     const int64_t n = config.images;
     std::vector<std::string> rel(static_cast<size_t>(n));
     std::vector<int> label(static_cast<size_t>(n));
@@ -76,13 +83,13 @@ void write_synth_wsol(const SynthConfig& config_in, const std::string& root_str,
             rgb.height = rgb.width = image.size;
             rgb.channels = 3;
             rgb.pixels = image.rgb;
-            write_text(root / "images" / r, encode_png(rgb));
+            write_text(at("images/" + r), encode_png(rgb));
             Image m;
             m.height = m.width = image.size;
             m.channels = 1;
             m.pixels.resize(image.mask.size());
             for (size_t p = 0; p < m.pixels.size(); ++p) m.pixels[p] = image.mask[p] == k ? 255 : 0;
-            write_text(root / "masks" / (image.id + ".png"), encode_png(m));
+            write_text(at("masks/" + image.id + ".png"), encode_png(m));
             rel[size_t(i)] = r;
             label[size_t(i)] = k;
             box[size_t(i)] = b;
@@ -116,21 +123,20 @@ void write_synth_wsol(const SynthConfig& config_in, const std::string& root_str,
         sizes[s] += str(rel[size_t(i)], ",", config.size, ",", config.size, "\n");
         loc[s] += str(rel[size_t(i)], ",masks/", synth_image_id(i), ".png,\n");
     }
-    write_text(root / "classes.txt", classes);
-    write_text(root / "images.txt", images);
-    write_text(root / "image_class_labels.txt", labels);
-    write_text(root / "bounding_boxes.txt", boxes);
-    write_text(root / "train_test_split.txt", split);
+    write_text(at("classes.txt"), classes);
+    write_text(at("images.txt"), images);
+    write_text(at("image_class_labels.txt"), labels);
+    write_text(at("bounding_boxes.txt"), boxes);
+    write_text(at("train_test_split.txt"), split);
     const char* split_names[2] = {"train", "test"};
     for (int s = 0; s < 2; ++s) {
-        const fs::path dir = root / "wsol" / split_names[s];
-        make_dirs(dir);
-        write_text(dir / "image_ids.txt", ids[s]);
-        write_text(dir / "class_labels.txt", cls[s]);
-        write_text(dir / "image_sizes.txt", sizes[s]);
-        write_text(dir / "localization.txt", loc[s]);
+        const std::string dir = std::string("wsol/") + split_names[s] + "/";
+        write_text(at(dir + "image_ids.txt"), ids[s]);
+        write_text(at(dir + "class_labels.txt"), cls[s]);
+        write_text(at(dir + "image_sizes.txt"), sizes[s]);
+        write_text(at(dir + "localization.txt"), loc[s]);
     }
-    write_text(root / "synth.json",
+    write_text(at("synth.json"),
                str("{\"generator\": \"wsdol synth\", \"layout\": \"wsol\", \"seed\": ", config.seed, ", \"classes\": ",
                    config.classes, ", \"images\": ", n, ", \"size\": ", config.size, ", \"difficulty\": \"",
                    synth_difficulty_name(config.difficulty), "\", \"home_probability\": ", config.home_probability,

@@ -26,9 +26,12 @@
 namespace wsdol::data {
 
 // config.max_objects must be 0 or 1 (0 is taken as 1). Writes into `root` (created when missing). `progress`, when
-// given, is called with the number of images written so far (from one thread at a time).
+// given, is called with the number of images written so far (from one thread at a time). `output_path`, when
+// given, maps each file's name relative to `root` to the path to write (it may be called from several threads at
+// once; `wsdol synth` records the names in its output marker, engine/io/output_dir.h); else root/name.
 void write_synth_wsol(const SynthConfig& config, const std::string& root,
-                      const std::function<void(int64_t)>& progress = {});
+                      const std::function<void(int64_t)>& progress = {},
+                      const std::function<std::string(const std::string&)>& output_path = {});
 
 // The box of the object in a single-object synth image: {x, y, w, h} of the pixels whose mask value is the image's
 // label. Throws when the image does not hold exactly one label.
