@@ -258,7 +258,9 @@ std::unique_ptr<Method> make_mmcst_method(const std::string& method, const Metho
     }
     check_vit_shape(method, cfg.image_size, cfg.patch_size, cfg.embed_dim, cfg.depth, cfg.num_heads, cfg.mlp_ratio,
                     cfg.drop_path_rate);
-    const std::string prompt = cfg.text_tokens ? mc.get("prompt", "a photo of a {}.") : std::string();
+    // The prompt is read whenever a CLIP is loaded: the preset decides the loading, and an option may then turn the
+    // text tokens off (the ablation rows), which must not leave an empty template behind.
+    const std::string prompt = mc.get("prompt", "a photo of a {}.");
     WSDOL_CHECK(!cfg.text_tokens || clip || mc.weights_from_checkpoint, method,
                 ": needs a CLIP (clip checkpoint and vocab) for its text tokens");
     if (clip) {

@@ -502,6 +502,16 @@ TEST(MmcstMethod, BuiltThroughTheRegistry) {
     const LossTerms terms = method->losses(batch, {});
     EXPECT_EQ(terms.terms.size(), 4u);
     EXPECT_TRUE(std::isfinite(terms.total.item()));
+    // An ablation row that turns the text tokens off with the CLIP given (Table 5's rows without text tokens; the
+    // CLIP given but unused): the method builds and trains.
+    mc.options["text_tokens"] = "false";
+    mc.options["fusion"] = "global";
+    mc.options["contrast"] = "none";  // the contrastive loss is on the text tokens
+    Generator ablation_gen(1);
+    mc.generator = &ablation_gen;
+    auto ablation = models::make_method("mmcst", mc);
+    EXPECT_FALSE(dynamic_cast<models::MmcstMethod*>(ablation.get())->net().cfg.text_tokens);
+    EXPECT_TRUE(std::isfinite(ablation->losses(batch, {}).total.item()));
     std::filesystem::remove_all(dir);
 }
 
