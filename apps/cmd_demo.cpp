@@ -557,6 +557,19 @@ int run_demo(const std::vector<std::string>& args) {
                           c->at("zero_shot_top1_independent_backgrounds"));
                 table.set("small CLIP zero-shot top-1, background-only images (background prompts)",
                           c->at("zero_shot_top1_background_only"));
+                // per class (single-object accuracy, %), as results.json holds them
+                for (const auto& [set, label] : {std::pair<const char*, const char*>{"val", "benchmark val"},
+                                                 {"one_object", "one-object images"},
+                                                 {"background_only", "background-only images"}}) {
+                    const json::Value& z = c->at(set);
+                    std::string per_class;
+                    for (size_t k = 0; k < z.at("class_names").size(); ++k) {
+                        const double acc = z.at("per_class_accuracy").items()[k].as_double();
+                        per_class += (k ? ", " : "") + z.at("class_names").items()[k].as_string() + " " +
+                                     (acc < 0 ? std::string("-") : fixed(100 * acc, 1));
+                    }
+                    table.set(std::string("small CLIP per class, ") + label, per_class);
+                }
             }
             io::write_file_atomic(metrics_file, json::dump(table) + "\n");
             rargs.push_back("--metrics");

@@ -70,6 +70,7 @@ TEST(DemoCli, QuickRunWritesTheReportAndResults) {
     EXPECT_EQ(count(html, "<td class=\"map\""), 30u);  // each method's map (and 2 refined) for each image
     for (const char* label : {"CAM", "MCTformer", "MMCST", "MMCST refined"})
         EXPECT_NE(html.find(label), std::string::npos) << label;
+    EXPECT_NE(html.find("small CLIP per class, one-object images"), std::string::npos);
     // A typo in an option touches nothing (it is refused before the folder is opened), and files a user added
     // inside the demo's folders survive a rerun: only what the earlier demo created is replaced.
     test::write_bytes(out + "/runs/notes.txt", "user");
