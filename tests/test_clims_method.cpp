@@ -17,6 +17,7 @@
 #include "models/clims_method.h"
 #include "models/method_registry.h"
 #include "weights/weights_file.h"
+#include "tests/tiny_clip_util.h"
 
 namespace wsdol {
 namespace {
@@ -46,21 +47,7 @@ Files write_files() {
     f.vit_cam = (f.dir / "vit_cam.safetensors").string();
     io::save_safetensors(f.vit_cam, vckpt);
     // a tiny CLIP (ViT tower, input 32, heads of width 64)
-    models::ClipConfig c;
-    c.embed_dim = 16;
-    c.image_size = 32;
-    c.vision_width = 64;
-    c.vision_layers = 1;
-    c.vision_heads = 1;
-    c.vision_patch_size = 16;
-    c.context_length = 16;
-    c.text_width = 64;
-    c.text_heads = 1;
-    c.text_layers = 1;
-    Generator g1(4);
-    models::Clip clip(c, &g1);
-    f.clip = (f.dir / "clip.safetensors").string();
-    io::save_safetensors(f.clip, clip.state_dict());
+    f.clip = test::write_tiny_clip((f.dir / "clip.safetensors").string(), test::tiny_clip_config(16, 32, 16));
     return f;
 }
 

@@ -21,6 +21,7 @@
 #include "tokenizer/clip_tokenizer.h"
 #include "engine/io/safetensors.h"
 #include "models/method_registry.h"
+#include "tests/tiny_clip_util.h"
 
 #include <filesystem>
 
@@ -467,21 +468,7 @@ TEST(MmcstMethod, BuiltThroughTheRegistry) {
     // With a (tiny, random) CLIP checkpoint and the real vocabulary.
     const std::filesystem::path dir = std::filesystem::temp_directory_path() / "wsdol_test_mmcst_registry";
     std::filesystem::create_directories(dir);
-    models::ClipConfig cc;
-    cc.embed_dim = 16;
-    cc.image_size = 16;
-    cc.vision_width = 64;
-    cc.vision_layers = 1;
-    cc.vision_heads = 1;
-    cc.vision_patch_size = 8;
-    cc.context_length = 16;
-    cc.text_width = 64;
-    cc.text_heads = 1;
-    cc.text_layers = 1;
-    Generator gen(4);
-    models::Clip clip(cc, &gen);
-    io::save_safetensors((dir / "clip.safetensors").string(), clip.state_dict());
-    mc.clip_checkpoint = (dir / "clip.safetensors").string();
+    mc.clip_checkpoint = test::write_tiny_clip((dir / "clip.safetensors").string(), test::tiny_clip_config(16));
     mc.clip_vocab = WSDOL_SHARED_DIR "/data/clip/bpe_simple_vocab_16e6.txt.gz";
     Generator method_gen(1);
     mc.generator = &method_gen;

@@ -13,6 +13,7 @@
 #include "models/method_registry.h"
 #include "models/toco_method.h"
 #include "tests/error_matchers.h"
+#include "tests/tiny_clip_util.h"
 
 namespace wsdol {
 namespace {
@@ -38,22 +39,8 @@ models::MethodBatch toco_batch() {
 }
 
 std::string tiny_clip(const std::filesystem::path& dir, int64_t width) {
-    models::ClipConfig cc;
-    cc.embed_dim = width;
-    cc.image_size = 16;
-    cc.vision_width = 64;
-    cc.vision_layers = 1;
-    cc.vision_heads = 1;
-    cc.vision_patch_size = 8;
-    cc.context_length = 16;
-    cc.text_width = 64;
-    cc.text_heads = 1;
-    cc.text_layers = 1;
-    Generator gen(4);
-    models::Clip clip(cc, &gen);
-    const std::string path = (dir / ("clip" + std::to_string(width) + ".safetensors")).string();
-    io::save_safetensors(path, clip.state_dict());
-    return path;
+    return test::write_tiny_clip((dir / ("clip" + std::to_string(width) + ".safetensors")).string(),
+                                 test::tiny_clip_config(width));
 }
 
 TEST(TocoMethod, RegisteredWithNeedsAndRelease) {

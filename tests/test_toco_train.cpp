@@ -21,6 +21,7 @@
 #include "tests/cli_test_util.h"
 #include "tests/error_matchers.h"
 #include "tests/io_test_util.h"
+#include "tests/tiny_clip_util.h"
 
 namespace wsdol {
 namespace {
@@ -154,21 +155,7 @@ protected:
     static std::string clip(int64_t width) {
         const std::string file = path("clip" + std::to_string(width) + ".safetensors");
         if (fs::exists(file)) return file;
-        models::ClipConfig cc;
-        cc.embed_dim = width;
-        cc.image_size = 16;
-        cc.vision_width = 64;
-        cc.vision_layers = 1;
-        cc.vision_heads = 1;
-        cc.vision_patch_size = 8;
-        cc.context_length = 16;
-        cc.text_width = 64;
-        cc.text_heads = 1;
-        cc.text_layers = 1;
-        Generator gen(4);
-        models::Clip model(cc, &gen);
-        io::save_safetensors(file, model.state_dict());
-        return file;
+        return test::write_tiny_clip(file, test::tiny_clip_config(width));
     }
     static std::string vocab() { return WSDOL_SHARED_DIR "/data/clip/bpe_simple_vocab_16e6.txt.gz"; }
     static test::ScratchDir* root_;
