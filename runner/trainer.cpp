@@ -654,8 +654,12 @@ TrainResult train(const TrainSettings& settings, const TrainHooks& hooks) {
     result.first_step = step;
     result.total_steps = total;
     const int64_t end = c.stop_after >= 0 ? std::min(total, std::max(step, c.stop_after)) : total;
+    // A VOC-layout folder without classes.txt is read as PASCAL VOC (its 20 classes): said, not silent.
+    const bool voc_names_assumed = ds.kind == "voc" && !fs::exists(fs::path(c.data) / "classes.txt");
     notice(hooks, str(c.method, ": ", ds.samples.size(), " images (", c.split, "), ", run.classes.size(),
-                      " classes, batch ", c.recipe.batch_size, ", ", c.recipe.epochs, " epochs = ", total, " steps, ",
+                      voc_names_assumed ? str(" classes (no classes.txt in ", c.data, ": the PASCAL VOC classes)")
+                                        : std::string(" classes"),
+                      ", batch ", c.recipe.batch_size, ", ", c.recipe.epochs, " epochs = ", total, " steps, ",
                       c.recipe.optimizer, " lr ", number_text(c.recipe.lr), " ", c.recipe.schedule, ", input ",
                       c.recipe.input_size, ", ", net.num_parameters(), " parameters",
                       step > 0 ? str(", resuming at step ", step) : std::string()));

@@ -458,5 +458,22 @@ TEST(HostileCli, TokenizeTrainReplacesAFileOnlyWithForce) {
     EXPECT_NE(test::read_bytes(out), "my vocabulary");
 }
 
+// A VOC-layout folder without classes.txt is read as PASCAL VOC: the trainer says so instead of training on the 20
+// VOC classes silently; with classes.txt it names no such assumption.
+TEST(HostileCli, TrainSaysWhenAFolderWithoutClassesTxtIsReadAsVoc) {
+    test::ScratchDir dir;
+    const std::string root = make_synth(dir);
+    const auto with = run_wsdol("train --method tinycam --data " + q(root) + " --out " + q(dir.file("a")) +
+                                " --epochs 1 --batch-size 4");
+    EXPECT_EQ(with.code, 0) << with.output;
+    EXPECT_EQ(with.output.find("no classes.txt"), std::string::npos) << with.output;
+    std::filesystem::remove(root + "/classes.txt");
+    const auto without = run_wsdol("train --method tinycam --data " + q(root) + " --out " + q(dir.file("b")) +
+                                   " --epochs 1 --batch-size 4");
+    EXPECT_EQ(without.code, 0) << without.output;
+    EXPECT_NE(without.output.find("20 classes (no classes.txt in " + root + ": the PASCAL VOC classes)"),
+              std::string::npos) << without.output;
+}
+
 }  // namespace
 }  // namespace wsdol
