@@ -304,6 +304,15 @@ namespace {
 // Found by fuzz/fuzz_image.cpp (tests/reference/fuzz/pnm_integer_overflow.pgm, "P5\n557 \n7666...6"): stb's PNM
 // header reader accumulated a header number in an int without an overflow check (signed overflow, UB). Refused,
 // naming the file and the field, before stb sees it; the largest int and PNM files with comments still read.
+// A 160-byte GIF (found by fuzz_image) whose header claims 14087 x 14135: refused before stb allocates 2 GB.
+TEST(ImageIO, ImagesOverThePixelLimitAreRefusedBeforeDecoding) {
+    const std::string path = std::string(WSDOL_SOURCE_DIR) + "/tests/reference/fuzz/gif_huge_canvas.gif";
+    test::expect_error([&] { read_image(path); }, {"gif_huge_canvas.gif", "image too large to decode", "8192 x 8192"});
+    int64_t w = 0, h = 0;
+    image_size(path, &w, &h);  // the header alone still reads
+    EXPECT_GT(w * h, kMaxImagePixels);
+}
+
 TEST(ImageIO, PnmHeaderNumberOverflowIsRefused) {
     const std::string path = std::string(WSDOL_SOURCE_DIR) + "/tests/reference/fuzz/pnm_integer_overflow.pgm";
     const std::string bytes = read_file_bytes(path);
@@ -313,8 +322,8 @@ TEST(ImageIO, PnmHeaderNumberOverflowIsRefused) {
     test::expect_error([&] { image_size(path, &w, &h); }, {"pnm_integer_overflow.pgm", "PNM header"});
     test::expect_error([&] { decode_image("P6 # comment\n2147483648 1 255\n", "w.ppm"); }, {"w.ppm", "width"});
     test::expect_error([&] { decode_image("P5 2 2 99999999999", "m.pgm"); }, {"m.pgm", "maximum value"});
-    // 2^31 - 1 itself is no overflow: stb then refuses the size, with its own message.
-    test::expect_error([&] { decode_image("P5 2147483647 1 255\n", "max.pgm"); }, {"max.pgm", "cannot decode"});
+    // 2^31 - 1 itself is no overflow: the header reads, and the size is over the pixel limit.
+    test::expect_error([&] { decode_image("P5 2147483647 1 255\n", "max.pgm"); }, {"max.pgm", "image too large"});
     // A valid 2 x 1 PGM with a comment reads.
     const Image im = decode_image(std::string("P5\n# two pixels\n2 1\n255\n") + std::string("\x07\xF0", 2), "ok.pgm");
     EXPECT_EQ(im.width, 2);

@@ -150,6 +150,13 @@ Image decode_image(const std::string& bytes, const std::string& name, ColorMode 
     (void)jpeg_tables_ok(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), name, false);
     pnm_header_ok(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), name);
     int w = 0, h = 0, c = 0;
+    // INFERRED: at most 2^26 pixels (8192 x 8192) are decoded. A header is a few bytes and stb allocates for what it
+    // claims before reading any pixel (a 100-byte GIF claiming 14087 x 14135 took 2.2 GB: found by fuzz_image);
+    // the datasets of this field have images of a few megapixels.
+    if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()), &w, &h,
+                              &c) != 0)
+        WSDOL_CHECK(int64_t(w) * int64_t(h) <= kMaxImagePixels, name, ": image too large to decode (", w, " x ", h,
+                    " = ", int64_t(w) * int64_t(h), " pixels; the limit is ", kMaxImagePixels, ", 8192 x 8192)");
     stbi_uc* data = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()),
                                           &w, &h, &c, 0);
     if (!data) fail(str(name, ": cannot decode image (", stbi_failure_reason(), ")"));

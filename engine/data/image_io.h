@@ -26,6 +26,9 @@
 
 namespace wsdol::data {
 
+// The most pixels decode_image decodes (width x height); larger images are refused naming the file and the size.
+inline constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
+
 // 8-bit pixels in row-major (H, W, C) order, C = 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA).
 struct Image {
     int64_t height = 0, width = 0, channels = 0;
