@@ -31,12 +31,10 @@ std::atomic<int64_t> g_column_budget{int64_t(1) << 24};  // 16 Mi elements: 64 M
 // conv2d_forward): a product per image would be too narrow for the gemm micro-kernel.
 constexpr int64_t kMergeImagesBelowL = 256;
 
-struct ConvGeometry {
-    int64_t N = 0, C_in = 0, C_out = 0, groups = 1;
+struct ConvGeometry : ConvArgs {  // N, C_in, C_out, groups, win: the checked arguments
     int64_t Cg_in = 0, Cg_out = 0;  // channels per group
     int64_t K_g = 0;                // rows of the column matrix per group: Cg_in kH kW
     int64_t L = 0;                  // output positions per image: OH OW
-    Window2d win;
     bool pointwise = false;         // 1x1 kernel, stride 1, no padding: x is its own column matrix
     int64_t chunk = 1;              // images per im2col buffer, fixed at forward time (backward uses the same)
 };
@@ -205,11 +203,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias, I
         return conv2d(x_in.unsqueeze(0), weight_in, bias, stride, padding, dilation, groups).squeeze(0);
     const ConvArgs a = check_conv_args("conv2d", x_in, weight_in, bias, stride, padding, dilation, groups);
     ConvGeometry c;
-    c.N = a.N;
-    c.C_in = a.C_in;
-    c.C_out = a.C_out;
-    c.groups = a.groups;
-    c.win = a.win;
+    static_cast<ConvArgs&>(c) = a;
     const Window2d& win = c.win;
     c.Cg_in = c.C_in / groups;
     c.Cg_out = c.C_out / groups;

@@ -21,10 +21,9 @@ WSDOL_OP(deform_conv2d, "deform_conv", true);
 
 namespace {
 
-struct DeformGeometry {
-    int64_t N = 0, C_in = 0, C_out = 0, groups = 1, offset_groups = 1;
+struct DeformGeometry : ConvArgs {  // N, C_in, C_out, groups, win: the checked arguments
+    int64_t offset_groups = 1;
     int64_t Cg_in = 0, Cg_out = 0, K_g = 0, L = 0;
-    Window2d win;
     int64_t chunk = 1;
 };
 
@@ -147,11 +146,7 @@ Tensor deform_conv2d(const Tensor& x_in, const Tensor& offset_in, const Tensor& 
     check_like_input("deform_conv2d", offset_in, "offset", x_in);
     if (mask_in.defined()) check_like_input("deform_conv2d", mask_in, "mask", x_in);
     DeformGeometry c;
-    c.N = a.N;
-    c.C_in = a.C_in;
-    c.C_out = a.C_out;
-    c.groups = a.groups;
-    c.win = a.win;
+    static_cast<ConvArgs&>(c) = a;
     const Window2d& win = c.win;
     const int64_t taps = win.kH * win.kW;
     WSDOL_CHECK(offset_in.size(0) == c.N && offset_in.size(2) == win.OH && offset_in.size(3) == win.OW &&
