@@ -26,8 +26,11 @@
 #include "engine/ops/linalg.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
+#include "bench/bench_util.h"
 
 namespace {
+
+using wsdol::bench::process_cpu_seconds;
 
 int bench_threads() {
     const char* s = std::getenv("WSDOL_BENCH_THREADS");
@@ -53,12 +56,6 @@ struct Problem {
     }
     int64_t ldb() const { return trans_b ? k : n; }
 };
-
-double process_cpu_seconds() {
-    timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 // GFLOPS: per wall second (the headline). GFLOPS_cpu: per CPU second of the whole process (all threads), which
 // stays meaningful when other jobs share the cores (it charges only the time our threads actually ran, spinning

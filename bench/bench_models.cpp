@@ -39,40 +39,12 @@
 #include "models/resnet.h"
 #include "models/vit.h"
 #include "tokenizer/clip_tokenizer.h"
+#include "bench/bench_util.h"
 
 namespace {
 
 using namespace wsdol;
-
-int env_int(const char* name, int fallback) {
-    const char* s = std::getenv(name);
-    const int n = s ? std::atoi(s) : fallback;
-    return n > 0 ? n : fallback;
-}
-
-double process_cpu_seconds() {
-    timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-// A field of /proc/self/status in MiB ("VmRSS", "VmHWM"); -1 when unavailable.
-double proc_status_mb(const std::string& field) {
-    std::ifstream f("/proc/self/status");
-    std::string line;
-    while (std::getline(f, line)) {
-        if (line.rfind(field + ":", 0) == 0) return std::atof(line.c_str() + field.size() + 1) / 1024.0;  // kB
-    }
-    return -1.0;
-}
-
-// Resets VmHWM to the current resident set (Linux >= 4.0); false when not permitted.
-bool reset_peak_rss() {
-    std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
-    if (!f) return false;
-    const bool ok = std::fputs("5", f) >= 0;
-    return std::fclose(f) == 0 && ok;
-}
+using namespace wsdol::bench;
 
 // The 20 prompts of the CLIP text benchmark (models_compare.py uses the same list).
 std::vector<std::string> voc_prompts() {
